@@ -1,0 +1,13 @@
+"""One tokenizer for every encoder, for pretraining and for scoring, so that both see the same tokens."""
+
+from __future__ import annotations
+
+import re
+
+# URLs, @mentions and #hashtags stay whole; words keep inner apostrophes and hyphens; every other
+# non-space character is a token of its own (ELMo was trained on tokenized text, punctuation split off).
+_TOKEN = re.compile(r"https?://\S+|[@#]?\w+(?:['’\-]\w+)*|[^\w\s]", re.UNICODE)
+
+
+def tokenize(text: str) -> list[str]:
+    return _TOKEN.findall(text or "")
