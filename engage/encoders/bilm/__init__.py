@@ -1,0 +1,1 @@
+"""Our own ELMo biLM: character ids, model, official weights, encoder, pretraining, export."""
