@@ -1,0 +1,295 @@
+"""The `engage` command: parses arguments, calls the engine, prints. Exit codes: 0 ok, 1 bad input, 2 internal
+error. With --json, the last line of output is one JSON object."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported anywhere
+
+from engage.errors import InputError  # noqa: E402
+
+EXIT_OK, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2
+
+
+def _progress_bar(total: int, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="msg", file=sys.stderr, disable=None, leave=False)
+
+
+@contextmanager
+def _progress(total: int, desc: str):
+    bar = _progress_bar(total, desc)
+    try:
+        yield bar.update
+    finally:
+        bar.close()
+
+
+def _emit(args: argparse.Namespace, lines: list[str], payload: dict) -> None:
+    for line in lines:
+        print(line)
+    if args.json:
+        print(json.dumps(payload, default=_jsonable))
+
+
+def _jsonable(value):
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def _cache(args: argparse.Namespace):
+    from engage.cache import EmbeddingCache
+
+    return None if args.no_cache else EmbeddingCache()
+
+
+def _read(args: argparse.Namespace, require_labels: bool):
+    from engage.reading import read_messages
+
+    messages = read_messages(args.data, text_col=args.text_col, label_col=args.label_col,
+                             require_labels=require_labels)
+    if messages.empty_rows:
+        rows = ", ".join(map(str, messages.empty_rows[:10])) + (" ..." if len(messages.empty_rows) > 10 else "")
+        print(f"note: {len(messages.empty_rows)} empty messages (rows {rows}); they score 0", file=sys.stderr)
+    return messages
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from engage.config import default_encoder_handle
+    from engage.encoders import load_encoder
+    from engage.head import HeadConfig
+    from engage.train import train_model
+
+    messages = _read(args, require_labels=True)
+    encoder = load_encoder(args.encoder or default_encoder_handle(), max_tokens=args.max_tokens)
+    config = HeadConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                        early_stopping=args.early_stopping, class_weight=args.class_weight, seed=args.seed,
+                        lexical=args.lexical)
+    with _progress(len(messages.texts), "encoding") as update:
+        result = train_model(messages, encoder, config, name=args.name, val_split=args.val_split,
+                             threshold_method=args.threshold_method, threshold_value=args.threshold_value,
+                             activate=args.activate, cache=_cache(args), progress=update)
+    payload = {"model": result.version.name, "path": str(result.version.path), "active": args.activate,
+               "encoder": encoder.handle, "device": encoder.device, "texts": result.n_texts,
+               "encoder_computed": result.n_computed, "empty_messages": result.n_empty,
+               "truncated": result.n_truncated, "threshold": result.version.meta["threshold"]["value"],
+               "heldout_metrics": result.heldout, "seconds": result.seconds}
+    lines = [f"trained {result.version.name} on {result.n_texts} messages ({encoder.device}); "
+             f"encoder computed {result.n_computed}, {result.n_truncated} truncated",
+             f"saved to {result.version.path}" + (" and activated" if args.activate else "")]
+    if result.heldout:
+        h = result.heldout
+        lines.append(f"held-out: accuracy {h['accuracy']:.4f} precision {h['precision']:.4f} "
+                     f"recall {h['recall']:.4f} f1 {h['f1']:.4f} at threshold {h['threshold']:.3f}")
+    _emit(args, lines, payload)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from engage.metrics import metric_table
+    from engage.scoring import load_classifier
+    from engage.thresholds import choose_threshold
+
+    messages = _read(args, require_labels=True)
+    clf = load_classifier(args.model, use_cache=not args.no_cache)
+    with _progress(len(messages.texts), "scoring") as update:
+        scores = clf.score(messages.texts, update)
+    threshold = clf.threshold
+    if args.threshold is not None:
+        threshold = choose_threshold(None, scores, "fixed", args.threshold)
+    elif args.threshold_method:
+        threshold = choose_threshold(messages.labels, scores, args.threshold_method, args.threshold_value)
+    table = metric_table(messages.labels, scores, threshold)
+    payload = {k: table[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold",
+                                     "n", "confusion")} | {"model": clf.name, "support": table["support"]}
+    (tn, fp), (fn, tp) = table["confusion"]
+    lines = [f"model {clf.name} on {Path(args.data).name}: {table['n']} messages, threshold {threshold:.3f}"]
+    lines += [f"  {k:<9} {table[k]:.4f}" for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")
+              if table[k] is not None]
+    lines.append(f"  confusion [[tn {tn}, fp {fp}], [fn {fn}, tp {tp}]]")
+    _emit(args, lines, payload)
+
+
+def cmd_score(args: argparse.Namespace) -> None:
+    from engage.scoring import load_classifier, score_file
+
+    clf = load_classifier(args.model, use_cache=not args.no_cache)
+    bar = _progress_bar(None, "scoring")
+    try:
+        summary = score_file(clf, args.input, args.out, text_col=args.text_col, chunk_size=args.chunk_size,
+                             flagged_only=args.flagged_only, threshold=args.threshold, progress=bar.update)
+    finally:
+        bar.close()
+    lines = [f"scored {summary['rows']} messages with {clf.name}: {summary['flagged']} engageable at threshold "
+             f"{summary['threshold']:.3f}; wrote {summary['output']}"]
+    _emit(args, lines, summary)
+
+
+def cmd_models(args: argparse.Namespace) -> None:
+    from engage import registry
+
+    if args.action == "list":
+        active = registry.active_name()
+        rows = [{"name": v.name, "active": v.name == active, "created": v.meta["created"],
+                 "encoder": v.meta["encoder"]["handle"], "f1": (v.meta.get("heldout_metrics") or {}).get("f1")}
+                for v in registry.list_models()]
+        lines = [f"{'*' if r['active'] else ' '} {r['name']}  {r['created']}  encoder {r['encoder']}  "
+                 f"held-out f1 {r['f1'] if r['f1'] is None else round(r['f1'], 4)}" for r in rows]
+        _emit(args, lines or ["no models yet"], {"models": rows, "active": active})
+    elif args.action == "show":
+        version = registry.read_model(args.name)
+        _emit(args, [json.dumps(version.meta, indent=2)] if not args.json else [], version.meta)
+    else:
+        version = registry.activate(args.name)
+        _emit(args, [f"active model: {version.name}"], {"active": version.name})
+
+
+def cmd_pretrain(args: argparse.Namespace) -> None:
+    from engage.encoders.bilm.pretrain import pretrain
+
+    summary = pretrain(args.corpus, args.options, args.out, epochs=args.epochs, batch_size=args.batch_size,
+                       max_tokens=args.max_tokens, seed=args.seed, resume=not args.no_resume,
+                       time_limit_s=args.time_limit, max_sentences=args.max_sentences,
+                       log=lambda line: print(line, file=sys.stderr, flush=True))
+    _emit(args, [f"wrote {args.out}"], summary)
+
+
+def cmd_export_hub(args: argparse.Namespace) -> None:
+    from engage.encoders.bilm.export import export_hub
+
+    out = export_hub(args.src, args.out)
+    _emit(args, [f"exported {args.src} as a TensorFlow Hub ELMo SavedModel: {out}"], {"output": str(out)})
+
+
+def _common(p: argparse.ArgumentParser, *, data: bool = True, labels: bool = True) -> None:
+    if data:
+        p.add_argument("--text-col", help="column holding the message (default: detected)")
+    if labels:
+        p.add_argument("--label-col", help="column holding the label (default: detected by name)")
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="engage", description="Find the messages a brand must answer.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a classifier version on a labeled file")
+    p.add_argument("data", help="CSV, TSV, XLSX, Parquet or JSON Lines file with a label column")
+    _common(p)
+    p.add_argument("--encoder", help="ELMo: TF Hub handle or folder, or a folder with options.json + weights.hdf5 "
+                                     "(default: $ENGAGE_ELMO_HANDLE or https://tfhub.dev/google/elmo/3)")
+    p.add_argument("--max-tokens", type=int, default=64, help="truncate messages to this many tokens")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--val-split", type=float, default=0.1, help="held-out share for metrics, threshold, "
+                                                                  "early stopping (0 = none)")
+    p.add_argument("--early-stopping", action="store_true")
+    p.add_argument("--class-weight", action="store_true", help="weigh classes to balance them")
+    p.add_argument("--lexical", action="store_true", help="add the hashed word/char n-gram branch")
+    p.add_argument("--threshold-method", default="best_f1",
+                   choices=["fixed", "best_f1", "target_precision", "target_recall", "top_k"])
+    p.add_argument("--threshold-value", type=float, help="fixed threshold, target, or K")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--name", help="version name (default: engage-<UTC time>)")
+    p.add_argument("--activate", action="store_true", help="make this the active model")
+    p.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="metrics of a model on a labeled file")
+    p.add_argument("data")
+    _common(p)
+    p.add_argument("--model", help="version name (default: the active model)")
+    p.add_argument("--threshold", type=float, help="fixed threshold (default: the model's)")
+    p.add_argument("--threshold-method", choices=["best_f1", "target_precision", "target_recall", "top_k"],
+                   help="choose the threshold on this file's labels instead")
+    p.add_argument("--threshold-value", type=float)
+    p.add_argument("--no-cache", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("score", help="score every message of a file (streamed in chunks)")
+    p.add_argument("input")
+    p.add_argument("--out", required=True, help="output file: .csv, .tsv, .jsonl, .parquet or .xlsx")
+    _common(p, labels=False)
+    p.add_argument("--model")
+    p.add_argument("--threshold", type=float)
+    p.add_argument("--flagged-only", action="store_true", help="write only the engageable rows")
+    p.add_argument("--chunk-size", type=int, default=10_000)
+    p.add_argument("--no-cache", action="store_true")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("models", help="list, show or activate model versions")
+    msub = p.add_subparsers(dest="action", required=True)
+    for action, helptext in (("list", "every version"), ("show", "one version's model.json"),
+                             ("activate", "make a version the active one")):
+        mp = msub.add_parser(action, help=helptext)
+        if action != "list":
+            mp.add_argument("name")
+        mp.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("pretrain", help="pretrain an ELMo biLM on text files (one message per line)")
+    p.add_argument("corpus", nargs="+")
+    p.add_argument("--options", required=True, help="options.json of the official schema")
+    p.add_argument("--out", required=True, help="folder for options.json + weights.hdf5")
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--max-tokens", type=int, default=40)
+    p.add_argument("--max-sentences", type=int)
+    p.add_argument("--time-limit", type=float, help="stop (and save) after this many seconds")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-resume", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_pretrain)
+
+    p = sub.add_parser("export-hub", help="save a biLM as a TensorFlow Hub ELMo SavedModel")
+    p.add_argument("src", help="folder with options.json + weights.hdf5")
+    p.add_argument("out", help="new folder for the SavedModel")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_export_hub)
+    return parser
+
+
+def run(argv: list[str] | None, handler: Callable[[argparse.Namespace], None] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        (handler or args.func)(args)
+        return EXIT_OK
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception as exc:  # anything else is a bug: say so, keep the trace in the log
+        log = _log_path()
+        logging.basicConfig(filename=log, level=logging.ERROR)
+        logging.getLogger("engage").error("internal error\n%s", traceback.format_exc())
+        print(f"internal error: {type(exc).__name__}: {exc} (trace in {log})", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _log_path() -> Path:
+    from engage.config import cache_dir
+
+    path = cache_dir() / "engage.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def main() -> None:
+    sys.exit(run(None))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Metric tables, confusion matrices and curves (scikit-learn underneath). No plotting here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+
+def decide(scores: np.ndarray, threshold: float) -> np.ndarray:
+    return (np.asarray(scores) >= threshold).astype(np.int8)
+
+
+def confusion(y_true: np.ndarray, scores: np.ndarray, threshold: float) -> list[list[int]]:
+    """[[tn, fp], [fn, tp]]."""
+    cm = skm.confusion_matrix(np.asarray(y_true), decide(scores, threshold), labels=[0, 1])
+    return cm.astype(int).tolist()
+
+
+def metric_table(y_true: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
+    """accuracy, precision, recall, f1, roc_auc, pr_auc (None where one class is absent), threshold, n, support,
+    confusion."""
+    y = np.asarray(y_true).astype(int)
+    s = np.asarray(scores, dtype=float)
+    pred = decide(s, threshold)
+    both = len(np.unique(y)) == 2
+    return {
+        "accuracy": float(skm.accuracy_score(y, pred)),
+        "precision": float(skm.precision_score(y, pred, zero_division=0)),
+        "recall": float(skm.recall_score(y, pred, zero_division=0)),
+        "f1": float(skm.f1_score(y, pred, zero_division=0)),
+        "roc_auc": float(skm.roc_auc_score(y, s)) if both else None,
+        "pr_auc": float(skm.average_precision_score(y, s)) if both else None,
+        "threshold": float(threshold),
+        "n": int(len(y)),
+        "support": {"engageable": int(y.sum()), "not_engageable": int(len(y) - y.sum())},
+        "confusion": confusion(y, s, threshold),
+    }
+
+
+def pr_curve(y_true: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+    precision, recall, thresholds = skm.precision_recall_curve(y_true, scores)
+    return pd.DataFrame({"threshold": np.append(thresholds, 1.0), "precision": precision, "recall": recall})
+
+
+def roc_curve(y_true: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+    fpr, tpr, thresholds = skm.roc_curve(y_true, scores)
+    return pd.DataFrame({"threshold": np.clip(thresholds, 0.0, 1.0), "fpr": fpr, "tpr": tpr})
+
+
+def metrics_by_threshold(y_true: np.ndarray, scores: np.ndarray, steps: int = 101) -> pd.DataFrame:
+    rows = []
+    for t in np.linspace(0.0, 1.0, steps):
+        m = metric_table(y_true, scores, float(t))
+        rows.append({k: m[k] for k in ("threshold", "accuracy", "precision", "recall", "f1")}
+                    | {"flagged": int(decide(scores, t).sum())})
+    return pd.DataFrame(rows)
+
+
+def slice_table(y_true: np.ndarray, scores: np.ndarray, threshold: float, groups: pd.Series) -> pd.DataFrame:
+    """The metric table for each value of a column (for example `domain`)."""
+    y = np.asarray(y_true)
+    s = np.asarray(scores)
+    keys = groups.astype("string").fillna("(missing)").to_numpy()
+    rows = []
+    for value in sorted(set(keys)):
+        idx = keys == value
+        m = metric_table(y[idx], s[idx], threshold)
+        rows.append({"slice": value, "n": m["n"], "accuracy": m["accuracy"], "precision": m["precision"],
+                     "recall": m["recall"], "f1": m["f1"], "roc_auc": m["roc_auc"],
+                     "engageable": m["support"]["engageable"]})
+    return pd.DataFrame(rows)
+
+
+def mistakes(frame: pd.DataFrame, y_true: np.ndarray, scores: np.ndarray, threshold: float) -> pd.DataFrame:
+    """False positives and false negatives, the most confident mistakes first."""
+    y = np.asarray(y_true)
+    s = np.asarray(scores, dtype=float)
+    pred = decide(s, threshold)
+    wrong = np.nonzero(pred != y)[0]
+    out = frame.iloc[wrong].copy()
+    out.insert(0, "mistake", np.where(pred[wrong] == 1, "false positive", "false negative"))
+    out.insert(1, "engage_score", s[wrong])
+    out["confidence"] = np.abs(s[wrong] - threshold)
+    return out.sort_values("confidence", ascending=False).drop(columns="confidence")

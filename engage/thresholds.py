@@ -1,0 +1,70 @@
+"""Threshold choosers: turn scores (and labels, where a chooser needs them) into one decision threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import precision_recall_curve
+
+from engage.errors import InputError
+
+METHODS = ("fixed", "best_f1", "target_precision", "target_recall", "top_k")
+NEEDS_LABELS = {"best_f1", "target_precision", "target_recall"}
+
+
+def choose_threshold(y_true: np.ndarray | None, scores: np.ndarray, method: str = "fixed",
+                     value: float | None = None) -> float:
+    """The threshold a method picks. A message is engageable when its score >= the threshold.
+
+    fixed: value (default 0.5). best_f1: the threshold of highest F1. target_precision: the lowest threshold whose
+    precision reaches value (so recall is as high as it can be). target_recall: the highest threshold whose recall
+    reaches value. top_k: the value-th highest score, so about K messages are flagged (ties can add more).
+    """
+    scores = np.asarray(scores, dtype=float)
+    if method not in METHODS:
+        raise InputError(f"unknown threshold method '{method}'; use one of {', '.join(METHODS)}")
+    if method == "fixed":
+        return _fixed(value)
+    if method == "top_k":
+        return _top_k(scores, value)
+    if y_true is None:
+        raise InputError(f"threshold method '{method}' needs labels; add a label column or use fixed or top_k")
+    precision, recall, thresholds = _pr(np.asarray(y_true), scores)
+    if method == "best_f1":
+        f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+        return float(thresholds[int(np.argmax(f1[:-1]))])
+    target = _fraction(value, method)
+    if method == "target_precision":
+        ok = np.nonzero(precision[:-1] >= target)[0]
+        if not len(ok):
+            raise InputError(f"no threshold reaches precision {target:.2f} on these labels")
+        return float(thresholds[ok[0]])
+    ok = np.nonzero(recall[:-1] >= target)[0]
+    return float(thresholds[ok[-1]]) if len(ok) else float(thresholds[0])
+
+
+def _pr(y_true: np.ndarray, scores: np.ndarray):
+    if len(np.unique(y_true)) < 2:
+        raise InputError("the labels hold only one class, so precision and recall cannot guide a threshold")
+    return precision_recall_curve(y_true, scores)
+
+
+def _fixed(value: float | None) -> float:
+    t = 0.5 if value is None else float(value)
+    if not 0.0 <= t <= 1.0:
+        raise InputError(f"threshold must be between 0 and 1, got {t}")
+    return t
+
+
+def _fraction(value: float | None, method: str) -> float:
+    if value is None or not 0.0 < float(value) <= 1.0:
+        raise InputError(f"{method} needs a target between 0 and 1, got {value}")
+    return float(value)
+
+
+def _top_k(scores: np.ndarray, value: float | None) -> float:
+    if value is None or int(value) < 1 or int(value) != value:
+        raise InputError(f"top_k needs a whole number of messages K >= 1, got {value}")
+    if len(scores) == 0:
+        return 1.0
+    k = min(int(value), len(scores))
+    return float(np.sort(scores)[::-1][k - 1])

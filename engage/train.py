@@ -1,0 +1,120 @@
+"""Training: labeled messages -> layer means (cached) -> head -> threshold -> a saved model version."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from engage import registry
+from engage.cache import EmbeddingCache, cached_layer_means
+from engage.encoders.base import Encoder, Progress
+from engage.errors import InputError
+from engage.head import HeadConfig, head_inputs, predict, save_head, train_head
+from engage.metrics import metric_table
+from engage.reading import Messages
+from engage.thresholds import choose_threshold
+
+HEAD_FILE = "head.weights.h5"
+_LIBRARIES = ("tensorflow", "keras", "tensorflow-hub", "scikit-learn", "numpy", "pandas")
+
+
+@dataclass
+class TrainResult:
+    version: registry.ModelVersion
+    n_texts: int
+    n_computed: int
+    n_empty: int
+    n_truncated: int
+    heldout: dict | None
+    history: dict
+    seconds: dict = field(default_factory=dict)
+
+
+def data_fingerprint(texts: list[str], labels: np.ndarray) -> str:
+    h = hashlib.sha256()
+    for text, label in zip(texts, labels, strict=True):
+        h.update(text.encode("utf-8") + b"\t" + str(int(label)).encode() + b"\n")
+    return h.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    found = {}
+    for lib in _LIBRARIES:
+        try:
+            found[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def _check_labels(messages: Messages) -> np.ndarray:
+    if messages.labels is None:
+        raise InputError("training needs labels: pass --label-col with the column that says engageable or not",
+                         file=messages.source)
+    counts = np.bincount(messages.labels.astype(int), minlength=2)
+    if counts.min() == 0:
+        raise InputError(f"training needs both classes; the labels hold {counts[1]} engageable and {counts[0]} "
+                         "not engageable", file=messages.source, column=messages.label_col)
+    return messages.labels.astype(np.int8)
+
+
+def _split(n: int, y: np.ndarray, val_split: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.arange(n)
+    if not val_split:
+        return idx, np.array([], dtype=int)
+    if not 0 < val_split < 0.9:
+        raise InputError(f"--val-split must be between 0 and 0.9, got {val_split}")
+    if np.bincount(y, minlength=2).min() < 2:
+        raise InputError("too few messages of one class to hold out a validation split; use --val-split 0")
+    train_idx, val_idx = train_test_split(idx, test_size=val_split, stratify=y, random_state=seed)
+    return np.sort(train_idx), np.sort(val_idx)
+
+
+def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None = None, *,
+                name: str | None = None, val_split: float = 0.1, threshold_method: str = "best_f1",
+                threshold_value: float | None = None, activate: bool = False,
+                cache: EmbeddingCache | None = None, root: str | Path | None = None,
+                progress: Progress | None = None, on_epoch=None) -> TrainResult:
+    config = config or HeadConfig()
+    name = registry.check_name(name or registry.new_name())
+    y = _check_labels(messages)
+    texts = messages.texts
+    t0 = time.perf_counter()
+    vectors, n_computed = cached_layer_means(encoder, texts, cache, progress)
+    t_encode = time.perf_counter() - t0
+    train_idx, val_idx = _split(len(texts), y, val_split, config.seed)
+    inputs = head_inputs(config, vectors, texts)
+    part = lambda idx: {k: v[idx] for k, v in inputs.items()}  # noqa: E731
+    val = (part(val_idx), y[val_idx]) if len(val_idx) else None
+    model, history = train_head(config, part(train_idx), y[train_idx], val, on_epoch)
+    t_fit = time.perf_counter() - t0 - t_encode
+    heldout, threshold = None, choose_threshold(None, np.array([]), "fixed", threshold_value)
+    if val is not None:
+        scores = predict(model, val[0])
+        if threshold_method != "fixed":
+            threshold = choose_threshold(val[1], scores, threshold_method, threshold_value)
+        heldout = metric_table(val[1], scores, threshold) | {"at_0.5": metric_table(val[1], scores, 0.5)}
+    meta = {
+        "encoder": {"kind": encoder.kind, "handle": registry.stored_handle(encoder.handle, root),
+                    "fingerprint": encoder.fingerprint, "dim": encoder.dim, "max_tokens": encoder.max_tokens},
+        "head": {"architecture": "scalar_mix -> dense(256, relu, l2) -> dense(1, sigmoid)"
+                 + (" + hashed word/char n-gram logit" if config.lexical else ""),
+                 "config": config.to_json(), "weights": HEAD_FILE},
+        "threshold": {"value": threshold, "method": threshold_method, "target": threshold_value},
+        "training_data": {"source": Path(messages.source).name, "fingerprint": data_fingerprint(texts, y),
+                          "rows": len(texts), "engageable": int(y.sum()), "not_engageable": int(len(y) - y.sum()),
+                          "empty_messages": len(messages.empty_rows), "val_split": val_split,
+                          "train_rows": len(train_idx), "heldout_rows": len(val_idx)},
+        "heldout_metrics": heldout,
+        "history": history,
+        "library_versions": library_versions(),
+    }
+    version = registry.save_version(name, meta, lambda d: save_head(model, d / HEAD_FILE), root, activate)
+    return TrainResult(version, len(texts), n_computed, len(messages.empty_rows), encoder.n_truncated, heldout,
+                       history, {"encode": t_encode, "fit": t_fit, "total": time.perf_counter() - t0})
