@@ -528,11 +528,11 @@ def normalize_labels(values: pd.Series, *, source: str, column: str, row_offset:
     keys = [_label_key(v) for v in values.tolist()]
     base = first_row + row_offset
     empty = [base + i for i, k in enumerate(keys) if k == ""]
-    if empty:
+    unknown = [(base + i, raw) for i, (k, raw) in enumerate(zip(keys, values.tolist(), strict=True))
+               if k and k not in _LABEL_VALUES]
+    if empty and not (unknown and unknown[0][0] < empty[0]):  # report the problem the file shows first
         raise InputError(f"empty label in row(s) {_rows_text(empty)}; every row needs a label ({_ACCEPTED})",
                          file=source, row=empty[0], column=column)
-    unknown = [(base + i, raw) for i, (k, raw) in enumerate(zip(keys, values.tolist(), strict=True))
-               if k not in _LABEL_VALUES]
     if unknown:
         distinct = list(dict.fromkeys(str(raw).strip() for _, raw in unknown))
         listed = ", ".join(f"'{v}'" for v in distinct[:10]) + (" ..." if len(distinct) > 10 else "")

@@ -241,6 +241,8 @@ def test_empty_label_names_row(tmp_path):
     path = _write(tmp_path, "bad.csv", "text,engage\na,1\nb,\nc,0\n")
     error = _error(read_messages, path)
     assert error.row == 3 and error.column == "engage" and "empty label" in str(error)
+    error = _error(read_messages, _write(tmp_path, "both.csv", "text,engage\na,1\nb,maybe\nc,\n"))
+    assert error.row == 3 and "'maybe'" in str(error)  # the first problem in the file is reported
 
 
 def test_empty_file(tmp_path):
