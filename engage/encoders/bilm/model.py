@@ -12,6 +12,7 @@ matmul over a leading direction axis). Sequences inside the LSTMs are kept as [d
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,7 +117,8 @@ class BiLM(tf.Module):
                  name: str = "bilm") -> None:
         super().__init__(name=name)
         self.opts = options if isinstance(options, BiLMOptions) else parse_options(options)
-        self.options_dict = options if isinstance(options, dict) else None
+        # Kept as text: a dict attribute of a tf.Module is wrapped for tracking, nested dicts included.
+        self._options_json = json.dumps(options) if isinstance(options, dict) else None
         o, rng = self.opts, _Init(seed)
         with self.name_scope:
             # Initializers as in the original training code, so that pretraining starts where it started.
@@ -160,6 +162,12 @@ class BiLM(tf.Module):
         self._stateful = tf.function(self._layers_stateful, input_signature=[spec, state_spec])
 
     # ---------------------------------------------------------------- public
+
+    @property
+    def options_dict(self) -> dict[str, Any] | None:
+        """The options.json dict the model was built from (None when built from BiLMOptions)."""
+        return None if self._options_json is None else json.loads(self._options_json)
+
 
     def layers(self, char_ids: tf.Tensor, states: Any = None) -> dict[str, Any]:
         """{"token", "layer1", "layer2": float32 [B, T, 2P], "mask": bool [B, T]}, sentence markers removed.
