@@ -1,0 +1,74 @@
+"""Our biLM behind the Encoder interface: texts in, per-layer mean vectors [N, 3, D] out."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from engage.encoders.base import Progress, length_batches, tf_device
+from engage.encoders.bilm.chars import batch_to_ids
+from engage.encoders.bilm.weights import OPTIONS_FILE, WEIGHTS_FILE, load_bilm
+from engage.errors import InputError
+from engage.tokens import tokenize
+
+
+class BilmEncoder:
+    """A folder with options.json + weights.hdf5 (official layout), run stateless on batches of similar length."""
+
+    kind = "bilm"
+
+    def __init__(self, folder: str, max_tokens: int = 64, batch_tokens: int = 4096, max_batch: int = 256) -> None:
+        if max_tokens < 1 or batch_tokens < 1 or max_batch < 1:
+            raise InputError("max_tokens, batch_tokens and max_batch must be at least 1")
+        path = Path(folder)
+        self.handle = str(folder)
+        self.max_tokens = int(max_tokens)
+        self.batch_tokens = int(batch_tokens)
+        self.max_batch = int(max_batch)
+        self.n_truncated = 0
+        self.bilm = load_bilm(path)
+        self.dim = self.bilm.opts.output_dim
+        self.device = tf_device()
+        self.fingerprint = _fingerprint(path, self.max_tokens)
+        spec = tf.TensorSpec([None, None, self.bilm.opts.max_chars], tf.int32)
+        self._means = tf.function(self._batch_means, input_signature=[spec])
+
+    def layer_means(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        tokens = [tokenize(text) for text in texts]
+        for i, toks in enumerate(tokens):
+            if len(toks) > self.max_tokens:
+                tokens[i] = toks[: self.max_tokens]
+                self.n_truncated += 1
+        out = np.zeros((len(tokens), 3, self.dim), dtype=np.float32)
+        for batch in length_batches([len(t) for t in tokens], self.batch_tokens, self.max_batch):
+            # Token-free messages stay zeros; they still count as done.
+            busy = [i for i in batch if tokens[i]]
+            if busy:
+                means = self._means(tf.constant(batch_to_ids([tokens[i] for i in busy], self.bilm.opts.max_chars)))
+                out[busy] = means.numpy()
+            if progress is not None:
+                progress(len(batch))
+        return out
+
+    def _batch_means(self, char_ids: tf.Tensor) -> tf.Tensor:
+        """[B, 3, D]: each layer averaged over the real tokens (computed on the device, not in numpy)."""
+        layers = self.bilm.layers(char_ids)
+        mask = tf.cast(layers["mask"], tf.float32)[..., None]
+        count = tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
+        return tf.stack([tf.reduce_sum(layers[name] * mask, axis=1) / count
+                         for name in ("token", "layer1", "layer2")], axis=1)
+
+
+def _fingerprint(folder: Path, max_tokens: int) -> str:
+    digest = hashlib.sha256(b"bilm\0")
+    for name in (OPTIONS_FILE, WEIGHTS_FILE):
+        with open(folder / name, "rb") as fin:
+            for chunk in iter(lambda: fin.read(1 << 20), b""):
+                digest.update(chunk)
+        digest.update(b"\0")
+    digest.update(f"max_tokens={max_tokens}".encode())
+    return digest.hexdigest()
