@@ -123,13 +123,13 @@ def predict(model: keras.Model, inputs: dict, batch_size: int = 2048) -> np.ndar
 
 
 def _rows(x, start: int, stop: int):
-    if sp.issparse(x):
-        import tensorflow as tf
+    import tensorflow as tf
 
+    if sp.issparse(x):
         coo = x[start:stop].tocoo()
         indices = np.stack([coo.row, coo.col], axis=1).astype("int64")
         return tf.sparse.reorder(tf.SparseTensor(indices, coo.data.astype("float32"), coo.shape))
-    return x[start:stop]
+    return tf.convert_to_tensor(x[start:stop])
 
 
 def save_head(model: keras.Model, path: str | Path) -> None:

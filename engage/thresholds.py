@@ -18,6 +18,8 @@ def choose_threshold(y_true: np.ndarray | None, scores: np.ndarray, method: str 
     fixed: value (default 0.5). best_f1: the threshold of highest F1. target_precision: the lowest threshold whose
     precision reaches value (so recall is as high as it can be). target_recall: the highest threshold whose recall
     reaches value. top_k: the value-th highest score, so about K messages are flagged (ties can add more).
+    A chosen score is moved halfway down to the next lower score: the same decisions on these scores, but a
+    message scored again (a float's last bit can differ between batches) does not flip at the boundary.
     """
     scores = np.asarray(scores, dtype=float)
     if method not in METHODS:
@@ -25,21 +27,26 @@ def choose_threshold(y_true: np.ndarray | None, scores: np.ndarray, method: str 
     if method == "fixed":
         return _fixed(value)
     if method == "top_k":
-        return _top_k(scores, value)
+        return _between(scores, _top_k(scores, value))
     if y_true is None:
         raise InputError(f"threshold method '{method}' needs labels; add a label column or use fixed or top_k")
     precision, recall, thresholds = _pr(np.asarray(y_true), scores)
     if method == "best_f1":
         f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
-        return float(thresholds[int(np.argmax(f1[:-1]))])
+        return _between(scores, thresholds[int(np.argmax(f1[:-1]))])
     target = _fraction(value, method)
     if method == "target_precision":
         ok = np.nonzero(precision[:-1] >= target)[0]
         if not len(ok):
             raise InputError(f"no threshold reaches precision {target:.2f} on these labels")
-        return float(thresholds[ok[0]])
+        return _between(scores, thresholds[ok[0]])
     ok = np.nonzero(recall[:-1] >= target)[0]
-    return float(thresholds[ok[-1]]) if len(ok) else float(thresholds[0])
+    return _between(scores, thresholds[ok[-1]] if len(ok) else thresholds[0])
+
+
+def _between(scores: np.ndarray, chosen: float) -> float:
+    lower = scores[scores < chosen]
+    return float((chosen + lower.max()) / 2) if len(lower) else float(chosen)
 
 
 def _pr(y_true: np.ndarray, scores: np.ndarray):

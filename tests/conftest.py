@@ -1,0 +1,36 @@
+"""Shared test fixtures: every test runs with its own models and cache folders, never the user's."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+COMPLAINTS = SHARED / "data" / "complaints"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path_factory, monkeypatch):
+    base = tmp_path_factory.mktemp("engage-home")
+    monkeypatch.setenv("ENGAGE_MODELS_DIR", str(base / "models"))
+    monkeypatch.setenv("ENGAGE_CACHE_DIR", str(base / "cache"))
+    yield
+
+
+@pytest.fixture(scope="session")
+def hub_fixture(tmp_path_factory) -> Path:
+    """A small real TF2 SavedModel with google/elmo/3's signatures (tests/fixtures/hub_fixtures.py)."""
+    from tests.fixtures.hub_fixtures import make_tf2_fixture
+
+    return make_tf2_fixture(tmp_path_factory.mktemp("hub") / "elmo", dim=16, seed=0)
+
+
+@pytest.fixture(scope="session")
+def complaints() -> Path:
+    if not COMPLAINTS.is_dir():
+        pytest.skip(f"shared data not found at {COMPLAINTS} (a plain clone has no ../shared)")
+    return COMPLAINTS

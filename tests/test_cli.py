@@ -1,0 +1,120 @@
+"""The `engage` command end to end, on a real (small) TF Hub-format ELMo fixture."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from engage.cli import run
+from engage.metrics import metric_table
+from engage.reading import read_messages
+from engage.scoring import load_classifier
+
+
+def _json_out(capsys) -> dict:
+    out = capsys.readouterr().out.strip().splitlines()
+    return json.loads(out[-1])
+
+
+def _train(capsys, data, encoder, *extra) -> dict:
+    code = run(["train", str(data), "--label-col", "engage", "--encoder", str(encoder), "--json", *extra])
+    assert code == 0
+    return _json_out(capsys)
+
+
+def test_acceptance_train_twice_then_evaluate(capsys, complaints, hub_fixture):
+    first = _train(capsys, complaints / "train.csv", hub_fixture, "--activate", "--name", "first")
+    assert first["texts"] == 2760 and first["encoder_computed"] == 2760
+    assert set(first["heldout_metrics"]) >= {"accuracy", "f1", "roc_auc", "confusion"}
+    second = _train(capsys, complaints / "train.csv", hub_fixture, "--name", "second")
+    assert second["encoder_computed"] == 0
+    assert run(["evaluate", str(complaints / "test.csv"), "--label-col", "engage", "--json"]) == 0
+    result = _json_out(capsys)
+    assert set(result) >= {"accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold", "n",
+                           "confusion"}
+    assert result["n"] == 689 and result["model"] == "first"
+    # The figures are the engine's own on the same scores.
+    messages = read_messages(complaints / "test.csv", label_col="engage")
+    clf = load_classifier()
+    expected = metric_table(messages.labels, clf.score(messages.texts), clf.threshold)
+    assert result["confusion"] == expected["confusion"] and result["f1"] == pytest.approx(expected["f1"])
+
+
+@pytest.fixture
+def small_labeled(tmp_path) -> Path:
+    rows = [("Where is my refund?? order 123", 1), ("love the new phone", 0), ("=HYPERLINK(\"x\") broken", 1),
+            ("thanks team, all good", 0), ("my package never came @shop", 1), ("great service today", 0),
+            ("", 0), ("still waiting on support", 1)] * 6
+    path = tmp_path / "small.csv"
+    pd.DataFrame({"id": range(len(rows)), "message": [r[0] for r in rows], "label": [r[1] for r in rows]}
+                 ).to_csv(path, index=False)
+    return path
+
+
+def test_score_streams_chunks_and_neutralizes_formulas(capsys, tmp_path, small_labeled, hub_fixture):
+    _train(capsys, small_labeled, hub_fixture, "--label-col", "label", "--activate", "--epochs", "2")
+    out = tmp_path / "scored.csv"
+    assert run(["score", str(small_labeled), "--out", str(out), "--chunk-size", "7", "--json"]) == 0
+    summary = _json_out(capsys)
+    scored = pd.read_csv(out, keep_default_na=False)
+    assert len(scored) == summary["rows"] == 48 and summary["empty_messages"] == 6
+    assert list(scored.columns) == ["id", "message", "label", "engage_score", "engageable"]
+    assert scored["message"].str.startswith("'=HYPERLINK").sum() == 6
+    assert not scored["message"].str.startswith("=").any()
+    flagged = tmp_path / "flagged.csv"
+    assert run(["score", str(small_labeled), "--out", str(flagged), "--flagged-only", "--json"]) == 0
+    assert _json_out(capsys)["flagged"] == len(pd.read_csv(flagged)) == scored["engageable"].sum()
+    # Whole-file scoring gives the same scores as chunked scoring.
+    whole = tmp_path / "whole.parquet"
+    assert run(["score", str(small_labeled), "--out", str(whole)]) == 0
+    assert pd.read_parquet(whole)["engage_score"].round(6).tolist() == scored["engage_score"].round(6).tolist()
+
+
+def test_models_list_show_activate(capsys, small_labeled, hub_fixture):
+    _train(capsys, small_labeled, hub_fixture, "--label-col", "label", "--name", "a", "--epochs", "1")
+    _train(capsys, small_labeled, hub_fixture, "--label-col", "label", "--name", "b", "--epochs", "1")
+    assert run(["models", "activate", "b", "--json"]) == 0
+    assert _json_out(capsys) == {"active": "b"}
+    assert run(["models", "list", "--json"]) == 0
+    listed = _json_out(capsys)
+    assert [m["name"] for m in listed["models"]] == ["a", "b"] and listed["active"] == "b"
+    assert run(["models", "show", "a", "--json"]) == 0
+    meta = _json_out(capsys)
+    assert meta["encoder"]["kind"] == "hub" and meta["training_data"]["rows"] == 48
+    assert meta["head"]["config"]["epochs"] == 1 and "tensorflow" in meta["library_versions"]
+
+
+def test_bad_input_exits_1_with_a_one_line_message(capsys, tmp_path, hub_fixture):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,engage\nhello,maybe\nbye,1\n")
+    assert run(["train", str(bad), "--label-col", "engage", "--encoder", str(hub_fixture)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "bad.csv" in err and "maybe" in err and "engage" in err and "row 2" in err
+    assert run(["evaluate", str(bad), "--label-col", "engage"]) == 1
+    assert "maybe" in capsys.readouterr().err
+    assert run(["train", str(tmp_path / "missing.csv"), "--encoder", str(hub_fixture)]) == 1
+    assert run(["score", str(bad), "--out", str(tmp_path / "x.docx")]) == 1
+    assert run(["models", "show", "nope"]) == 1
+
+
+def test_console_script_help_and_exit_codes(capsys, tmp_path, small_labeled, hub_fixture):
+    engage = Path(sys.executable).with_name("engage")
+    for sub in ([], ["train"], ["evaluate"], ["score"], ["models"], ["pretrain"], ["export-hub"]):
+        done = subprocess.run([str(engage), *sub, "--help"], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and "usage: engage" in done.stdout
+    env = os.environ | {"ENGAGE_MODELS_DIR": str(tmp_path / "m")}
+    done = subprocess.run([str(engage), "models", "list"], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0 and "no models yet" in done.stdout
+    # Weights that pass their checksum but do not load are not the user's fault: exit 2, trace in the log.
+    info = _train(capsys, small_labeled, hub_fixture, "--label-col", "label", "--name", "odd", "--activate")
+    version = Path(info["path"])
+    (version / "head.weights.h5").write_bytes(b"not hdf5")
+    meta = json.loads((version / "model.json").read_text())
+    meta["files"]["head.weights.h5"] = __import__("hashlib").sha256(b"not hdf5").hexdigest()
+    (version / "model.json").write_text(json.dumps(meta))
+    assert run(["evaluate", str(small_labeled), "--label-col", "label"]) == 2
+    assert "internal error" in capsys.readouterr().err

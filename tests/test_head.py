@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from engage.head import HeadConfig, ScalarMix, build_head, head_inputs, load_head, predict, save_head, train_head
+
+rng = np.random.default_rng(1)
+N, D = 300, 16
+X = rng.standard_normal((N, 3, D)).astype(np.float32)
+Y = (X[:, 2, :4].sum(axis=1) > 0).astype(np.int8)
+TEXTS = [f"message {i} {'refund' if y else 'thanks'}" for i, y in enumerate(Y)]
+
+
+def test_shape_is_the_seeds_dense_256_then_sigmoid():
+    model = build_head(HeadConfig(), D)
+    names = [layer.name for layer in model.layers]
+    assert names == ["layers", "scalar_mix", "dense_hidden", "output"]
+    assert model.get_layer("dense_hidden").units == 256
+    assert model.count_params() == 4 + (D * 256 + 256) + 257  # 3 mix weights + gamma, then the seed's layers
+
+
+def test_scalar_mix_is_gamma_times_softmax_weighted_layers():
+    mix = ScalarMix()
+    mix.build((None, 3, D))
+    mix.w.assign([0.5, -1.0, 2.0])
+    mix.gamma.assign(1.7)
+    s = np.exp([0.5, -1.0, 2.0]) / np.exp([0.5, -1.0, 2.0]).sum()
+    np.testing.assert_allclose(np.asarray(mix(X[:5])), 1.7 * np.einsum("k,nkd->nd", s, X[:5]), rtol=1e-5)
+
+
+def test_mean_of_the_mix_equals_the_mix_of_the_means():
+    """Why training on cached layer means equals the seed's trainable module (see engage.head's docstring)."""
+    tokens = rng.standard_normal((7, 3, D))  # one message: 7 tokens, 3 layers
+    mix = ScalarMix()
+    mix.build((None, 3, D))
+    mix.w.assign([0.2, 0.3, -0.4])
+    per_token = np.asarray(mix(tokens.astype(np.float32)))
+    np.testing.assert_allclose(per_token.mean(axis=0), np.asarray(mix(tokens.mean(axis=0)[None].astype(np.float32)))[0],
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_learns_and_same_seed_gives_same_model():
+    cfg = HeadConfig(epochs=20, seed=3)
+    m1, hist = train_head(cfg, {"layers": X}, Y)
+    m2, _ = train_head(cfg, {"layers": X}, Y)
+    assert hist["loss"][-1] < hist["loss"][0]
+    p1, p2 = predict(m1, {"layers": X}), predict(m2, {"layers": X})
+    np.testing.assert_array_equal(p1, p2)
+    assert ((p1 >= 0.5) == Y).mean() > 0.85
+
+
+def test_early_stopping_and_class_weights_run_on_a_validation_split():
+    cfg = HeadConfig(epochs=30, early_stopping=True, patience=1, class_weight=True, learning_rate=0.05)
+    _, hist = train_head(cfg, {"layers": X[:200]}, Y[:200], ({"layers": X[200:]}, Y[200:]))
+    assert "val_loss" in hist and len(hist["loss"]) < 30
+
+
+def test_lexical_branch_trains_jointly_and_round_trips(tmp_path):
+    cfg = HeadConfig(epochs=3, lexical=True, lexical_features=2**12)
+    inputs = head_inputs(cfg, X, TEXTS)
+    model, _ = train_head(cfg, inputs, Y)
+    assert "lexical_logit" in [layer.name for layer in model.layers]
+    save_head(model, tmp_path / "head.weights.h5")
+    again = load_head(cfg, D, tmp_path / "head.weights.h5")
+    np.testing.assert_allclose(predict(model, inputs), predict(again, inputs), rtol=1e-6)
+
+
+def test_weights_file_from_another_shape_is_refused(tmp_path):
+    model, _ = train_head(HeadConfig(epochs=1), {"layers": X}, Y)
+    save_head(model, tmp_path / "h.weights.h5")
+    with pytest.raises(ValueError):
+        load_head(HeadConfig(), D * 2, tmp_path / "h.weights.h5")
