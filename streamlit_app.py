@@ -1,7 +1,10 @@
-"""Routing only: every page lives in engage/ui/pages."""
+"""Routing only: every page lives in engage/ui/pages (a later issue adds Label and Train)."""
 
 import streamlit as st
 
-st.set_page_config(page_title="engage", layout="wide")
-st.title("engage")
-st.write("The web app arrives with the web-app issue.")
+st.set_page_config(page_title="engage", page_icon=":material/forum:", layout="wide")
+st.navigation([
+    st.Page("engage/ui/pages/score.py", title="Score", icon=":material/upload_file:", default=True),
+    st.Page("engage/ui/pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+    st.Page("engage/ui/pages/models.py", title="Models", icon=":material/model_training:"),
+]).run()

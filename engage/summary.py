@@ -1,0 +1,121 @@
+"""Tables the web app shows, built from engine results: scored rows, flag counts, metric rows, confusion cells,
+operating points, model versions. Pure pandas/numpy: the UI draws these, it computes nothing itself."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+from engage.errors import InputError
+from engage.metrics import decide, slice_table
+from engage.reading import Messages
+from engage.registry import ModelVersion
+from engage.scoring import FLAG_COL, SCORE_COL
+
+# The seed notebook reported these four; they lead every metric table.
+SEED_METRICS = ("accuracy", "precision", "recall", "f1")
+METRIC_COLUMNS = (*SEED_METRICS, "roc_auc", "pr_auc", "support")
+CLASS_NAMES = ("not engageable", "engageable")
+MAX_SLICES = 100
+EXCEL_MAX_ROWS = 1_048_575  # a worksheet holds 1,048,576 rows, one of them the header
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def scored_frame(messages: Messages, scores: np.ndarray, threshold: float) -> pd.DataFrame:
+    """The input columns plus engage_score and engageable: the same table engage.scoring.score_messages returns,
+    from scores already computed (so moving a threshold never runs the model)."""
+    out = messages.frame.drop(columns=[c for c in (SCORE_COL, FLAG_COL) if c in messages.frame.columns])
+    out = out.reset_index(drop=True)
+    out[SCORE_COL] = np.asarray(scores, dtype=float)
+    out[FLAG_COL] = decide(scores, threshold).astype(bool)
+    return out
+
+
+def flag_summary(scores: np.ndarray, threshold: float) -> dict:
+    """rows, flagged, share (0..1) and threshold."""
+    n = int(len(scores))
+    flagged = int(decide(scores, threshold).sum()) if n else 0
+    return {"rows": n, "flagged": flagged, "share": flagged / n if n else 0.0, "threshold": float(threshold)}
+
+
+def metrics_frame(table: dict) -> pd.DataFrame:
+    """One row from engage.metrics.metric_table: the seed's four first, then ROC-AUC, PR-AUC, support (all rows),
+    the support of each class and the threshold."""
+    row = {k: table[k] for k in METRIC_COLUMNS if k != "support"}
+    row |= {"support": table["n"], "engageable": table["support"]["engageable"],
+            "not_engageable": table["support"]["not_engageable"], "threshold": table["threshold"]}
+    return pd.DataFrame([row])
+
+
+def confusion_frame(confusion: list[list[int]]) -> pd.DataFrame:
+    """One row per cell of [[tn, fp], [fn, tp]]: actual, predicted, count, row_share (of the actual class) and
+    a label like '12 (34.5%)'."""
+    rows = []
+    for actual, counts in enumerate(confusion):
+        total = sum(counts)
+        for predicted, count in enumerate(counts):
+            share = count / total if total else 0.0
+            rows.append({"actual": CLASS_NAMES[actual], "predicted": CLASS_NAMES[predicted], "count": int(count),
+                         "row_share": share, "label": f"{count:,} ({share:.1%})"})
+    return pd.DataFrame(rows)
+
+
+def operating_point(table: dict) -> dict:
+    """Where the current threshold sits on the PR and ROC curves: precision, recall (= tpr) and fpr."""
+    (tn, fp), (fn, tp) = table["confusion"]
+    return {"threshold": table["threshold"], "precision": table["precision"], "recall": table["recall"],
+            "tpr": tp / (tp + fn) if tp + fn else 0.0, "fpr": fp / (fp + tn) if fp + tn else 0.0}
+
+
+def thin_curve(curve: pd.DataFrame, max_points: int = 2000) -> pd.DataFrame:
+    """At most max_points evenly spaced rows, first and last kept: a browser cannot draw a million-point line."""
+    if len(curve) <= max_points:
+        return curve
+    keep = np.unique(np.linspace(0, len(curve) - 1, max_points).round().astype(int))
+    return curve.iloc[keep]
+
+
+def slice_metrics(frame: pd.DataFrame, column: str, y_true: np.ndarray, scores: np.ndarray,
+                  threshold: float, max_slices: int = MAX_SLICES) -> pd.DataFrame:
+    """engage.metrics.slice_table for one column, refused for columns with too many values to read."""
+    if column not in frame.columns:
+        raise InputError(f"no column named '{column}'", column=column)
+    values = frame[column].reset_index(drop=True)
+    distinct = values.nunique(dropna=False)
+    if distinct > max_slices:
+        raise InputError(f"column '{column}' has {distinct:,} distinct values; slice by a column with at most "
+                         f"{max_slices} (like a domain or channel)", column=column)
+    return slice_table(y_true, scores, threshold, values)
+
+
+def models_frame(versions: list[ModelVersion], active: str | None) -> pd.DataFrame:
+    """One row per model version: name, active, created, encoder, training data, threshold, held-out metrics."""
+    rows = []
+    for version in versions:
+        meta = version.meta
+        data = meta.get("training_data") or {}
+        heldout = meta.get("heldout_metrics") or {}
+        encoder = meta.get("encoder") or {}
+        rows.append({"name": version.name, "active": version.name == active, "created": meta.get("created"),
+                     "encoder": f"{encoder.get('kind', '?')}: {encoder.get('handle', '?')}",
+                     "encoder_dim": encoder.get("dim"),
+                     "training_data": data.get("source"), "training_rows": data.get("rows"),
+                     "threshold": (meta.get("threshold") or {}).get("value"),
+                     "threshold_method": (meta.get("threshold") or {}).get("method"),
+                     **{k: heldout.get(k) for k in (*SEED_METRICS, "roc_auc", "pr_auc")},
+                     "heldout_rows": heldout.get("n")})
+    return pd.DataFrame(rows)
+
+
+def models_metrics_long(versions: list[ModelVersion]) -> pd.DataFrame:
+    """version, metric, value for every held-out metric a version recorded: the data of a comparison chart."""
+    rows = [{"version": v.name, "metric": k, "value": float(value)}
+            for v in versions
+            for k in (*SEED_METRICS, "roc_auc", "pr_auc")
+            if (value := (v.meta.get("heldout_metrics") or {}).get(k)) is not None]
+    return pd.DataFrame(rows, columns=["version", "metric", "value"])

@@ -1,0 +1,88 @@
+"""Altair charts drawn from the engine's DataFrames; nothing is computed here beyond layout."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from engage.summary import CLASS_NAMES, thin_curve
+
+_MARK = "#d62728"
+
+
+def confusion_heatmap(cells: pd.DataFrame) -> alt.LayerChart:
+    """engage.summary.confusion_frame as a heatmap: colour by the share of the actual class, text count (%)."""
+    order = list(reversed(CLASS_NAMES))
+    base = alt.Chart(cells).encode(
+        x=alt.X("predicted:N", sort=order, title="predicted"),
+        y=alt.Y("actual:N", sort=order, title="actual"),
+    )
+    rect = base.mark_rect().encode(
+        color=alt.Color("row_share:Q", scale=alt.Scale(domain=[0, 1], scheme="blues"), title="share of row"),
+        tooltip=["actual", "predicted", alt.Tooltip("count:Q", format=","),
+                 alt.Tooltip("row_share:Q", format=".1%", title="share of row")],
+    )
+    text = base.mark_text(fontSize=16).encode(
+        text="label:N",
+        color=alt.condition(alt.datum.row_share > 0.5, alt.value("white"), alt.value("black")),
+    )
+    return (rect + text).properties(title="Confusion matrix", height=260)
+
+
+def _point(x: str, y: str, point: dict) -> alt.Chart:
+    frame = pd.DataFrame([{x: point[x], y: point[y], "threshold": point["threshold"]}])
+    return alt.Chart(frame).mark_point(size=140, filled=True, color=_MARK).encode(
+        x=f"{x}:Q", y=f"{y}:Q", tooltip=[alt.Tooltip("threshold:Q", format=".3f"), f"{x}:Q", f"{y}:Q"])
+
+
+def pr_chart(curve: pd.DataFrame, point: dict) -> alt.LayerChart:
+    """engage.metrics.pr_curve with the current threshold marked."""
+    line = alt.Chart(thin_curve(curve)).mark_line().encode(
+        x=alt.X("recall:Q", scale=alt.Scale(domain=[0, 1])), y=alt.Y("precision:Q", scale=alt.Scale(domain=[0, 1])),
+        order="threshold:Q", tooltip=[alt.Tooltip("threshold:Q", format=".3f"), "precision:Q", "recall:Q"])
+    return (line + _point("recall", "precision", point)).properties(title="Precision-recall curve", height=300)
+
+
+def roc_chart(curve: pd.DataFrame, point: dict, auc: float | None) -> alt.LayerChart:
+    """engage.metrics.roc_curve with the diagonal of chance and the current threshold marked."""
+    line = alt.Chart(thin_curve(curve)).mark_line().encode(
+        x=alt.X("fpr:Q", title="false positive rate", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("tpr:Q", title="true positive rate", scale=alt.Scale(domain=[0, 1])),
+        tooltip=[alt.Tooltip("threshold:Q", format=".3f"), "fpr:Q", "tpr:Q"])
+    chance = alt.Chart(pd.DataFrame({"fpr": [0, 1], "tpr": [0, 1]})).mark_line(
+        strokeDash=[4, 4], color="gray").encode(x="fpr:Q", y="tpr:Q")
+    title = "ROC curve" + (f" (AUC {auc:.3f})" if auc is not None else "")
+    return (chance + line + _point("fpr", "tpr", point)).properties(title=title, height=300)
+
+
+def threshold_chart(by_threshold: pd.DataFrame, threshold: float) -> alt.LayerChart:
+    """engage.metrics.metrics_by_threshold: one line per metric, a rule at the current threshold."""
+    long = by_threshold.melt(id_vars="threshold", value_vars=["accuracy", "precision", "recall", "f1"],
+                             var_name="metric", value_name="value")
+    lines = alt.Chart(long).mark_line().encode(
+        x=alt.X("threshold:Q", scale=alt.Scale(domain=[0, 1])), y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("metric:N", sort=["accuracy", "precision", "recall", "f1"]),
+        tooltip=["metric", alt.Tooltip("threshold:Q", format=".2f"), alt.Tooltip("value:Q", format=".3f")])
+    rule = alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(color=_MARK, strokeWidth=2).encode(
+        x="threshold:Q")
+    return (lines + rule).properties(title="Metrics versus threshold", height=300)
+
+
+def models_chart(long: pd.DataFrame) -> alt.Chart:
+    """engage.summary.models_metrics_long: held-out metrics, versions side by side within each metric."""
+    return alt.Chart(long).mark_bar().encode(
+        x=alt.X("metric:N", sort=["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"], title=None),
+        xOffset="version:N",
+        y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title="held-out value"),
+        color="version:N",
+        tooltip=["version", "metric", alt.Tooltip("value:Q", format=".4f")],
+    ).properties(title="Held-out metrics by version", height=320)
+
+
+def slices_chart(slices: pd.DataFrame) -> alt.Chart:
+    """engage.metrics.slice_table: F1 per slice, with the slice's size in the tooltip."""
+    return alt.Chart(slices).mark_bar().encode(
+        x=alt.X("f1:Q", scale=alt.Scale(domain=[0, 1])), y=alt.Y("slice:N", sort="-x", title=None),
+        tooltip=["slice", "n", alt.Tooltip("precision:Q", format=".3f"), alt.Tooltip("recall:Q", format=".3f"),
+                 alt.Tooltip("f1:Q", format=".3f")],
+    ).properties(title="F1 by slice")

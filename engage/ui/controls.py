@@ -1,0 +1,119 @@
+"""Widgets more than one page uses: the threshold panel, the scoring progress bar, flag counts, downloads."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from engage.errors import InputError
+from engage.outputs import to_csv_bytes, to_excel_bytes
+from engage.scoring import FLAG_COL
+from engage.summary import EXCEL_MAX_ROWS, flag_summary
+from engage.thresholds import NEEDS_LABELS, choose_threshold
+from engage.ui import state
+from engage.ui.errors import shown_errors
+
+CHOOSERS = {"the model's own threshold": None, "best F1": "best_f1", "a target precision": "target_precision",
+            "a target recall": "target_recall", "a top-K capacity": "top_k"}
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _copy_threshold(slider_key: str) -> None:
+    state.set_threshold(st.session_state[slider_key])
+
+
+def _chooser_value(code: str | None, res: state.ScoredFile, page: str, column) -> float | None:
+    if code in ("target_precision", "target_recall"):
+        return column.number_input("Target", 0.01, 1.0, 0.8, 0.01, key=f"{page}_target")
+    if code == "top_k":
+        n = max(1, len(res.scores))
+        return column.number_input("K messages", 1, n, min(100, n), 1, key=f"{page}_top_k",
+                                   help="flag about the K highest-scoring messages (your team's capacity)")
+    return None
+
+
+def threshold_panel(res: state.ScoredFile, page: str) -> float:
+    """The engine's threshold choosers and a slider; the threshold is shared by every page. Returns it."""
+    names = [name for name, code in CHOOSERS.items() if code not in NEEDS_LABELS or res.labels is not None]
+    left, middle, right = st.columns([2, 1, 1], vertical_alignment="bottom")
+    name = left.selectbox("Set the threshold by", names, key=f"{page}_chooser",
+                          help=None if res.labels is not None else "best F1 and the targets need a label column")
+    code = CHOOSERS[name]
+    value = _chooser_value(code, res, page, middle)
+    if right.button("Apply", key=f"{page}_apply"):
+        with shown_errors():
+            chosen = res.model_threshold if code is None else choose_threshold(res.labels, res.scores, code, value)
+            state.set_threshold(chosen)
+    slider_key = f"{page}_threshold"
+    st.session_state[slider_key] = state.threshold()
+    st.slider("Threshold: a message is flagged when its score is at least this", 0.0, 1.0, step=0.01,
+              format="%.3f", key=slider_key, on_change=_copy_threshold, args=(slider_key,))
+    return state.threshold()
+
+
+def scoring_progress(total: int) -> tuple[Callable[[int], None], Callable[[], None]]:
+    """A progress bar with a messages/s figure: (update(n_done), close())."""
+    bar = st.progress(0.0, text=f"Scoring {total:,} messages…")
+    start = time.perf_counter()
+    seen = {"done": 0, "shown": 0.0}
+
+    def update(n: int) -> None:
+        seen["done"] += n
+        now = time.perf_counter()
+        if now - seen["shown"] >= 0.2 or seen["done"] >= total:  # each update is a message to the browser
+            rate = seen["done"] / max(now - start, 1e-9)
+            bar.progress(min(seen["done"] / max(total, 1), 1.0),
+                         text=f"{seen['done']:,} of {total:,} messages · {rate:,.0f} messages/s")
+            seen["shown"] = now
+
+    return update, bar.empty
+
+
+def flag_counts(res: state.ScoredFile, threshold: float) -> dict:
+    counts = flag_summary(res.scores, threshold)
+    a, b, c, d = st.columns(4)
+    a.metric("Messages", f"{counts['rows']:,}")
+    b.metric("Flagged engageable", f"{counts['flagged']:,}")
+    c.metric("Share flagged", f"{counts['share']:.1%}")
+    d.metric("Threshold", f"{threshold:.3f}")
+    return counts
+
+
+def downloads(scored: pd.DataFrame, source_name: str) -> None:
+    """Flagged rows and all rows, as formula-safe CSV and as Excel; files are built only when clicked."""
+    stem = Path(source_name).stem or "messages"
+    flagged = scored[scored[FLAG_COL]]
+    columns = st.columns(4)
+    for column, (label, frame, suffix) in zip(columns, (
+            ("Flagged rows (CSV)", flagged, "flagged.csv"), ("Flagged rows (Excel)", flagged, "flagged.xlsx"),
+            ("All rows with scores (CSV)", scored, "scored.csv"), ("All rows with scores (Excel)", scored,
+                                                                   "scored.xlsx")), strict=True):
+        excel = suffix.endswith(".xlsx")
+        too_big = excel and len(frame) > EXCEL_MAX_ROWS
+        column.download_button(
+            label, data=_builder(frame, excel), file_name=f"{stem}-{suffix}",
+            mime=XLSX_MIME if excel else "text/csv", on_click="ignore", key=f"download_{suffix}",
+            disabled=too_big, help="more rows than an Excel sheet holds: use CSV" if too_big else None)
+
+
+def _builder(frame: pd.DataFrame, excel: bool) -> Callable[[], bytes]:
+    return (lambda: to_excel_bytes(frame)) if excel else (lambda: to_csv_bytes(frame))
+
+
+def model_caption(loaded: state.LoadedModel) -> None:
+    clf = loaded.classifier
+    st.caption(f"Model **{clf.name}** · encoder {clf.encoder.kind} `{clf.encoder.handle}` · "
+               f"device {clf.encoder.device} · its threshold {clf.threshold:.3f}")
+
+
+def require_model() -> state.LoadedModel | None:
+    """The active model, or None after a clear message saying how to get one (a fresh registry is normal)."""
+    try:
+        return state.active_model()
+    except InputError as exc:
+        st.error(f"{exc}. Trained versions can be activated on the Models page.", icon=":material/error:")
+        return None

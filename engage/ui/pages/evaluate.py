@@ -1,0 +1,79 @@
+"""Evaluate: metrics, confusion matrix, curves, mistakes and slices of the file scored on the Score page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engage.metrics import metric_table, mistakes, pr_curve, roc_curve
+from engage.summary import confusion_frame, metrics_frame, operating_point, slice_metrics
+from engage.ui import charts, controls, state
+from engage.ui.errors import run_page, shown_errors
+
+MISTAKE_KINDS = ("false positives", "false negatives", "both")
+MISTAKE_ROWS = 500
+_FORMAT = {k: st.column_config.NumberColumn(format="%.4f")
+           for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold")}
+
+
+def _charts(res: state.ScoredFile, table: dict) -> None:
+    left, right = st.columns(2)
+    left.altair_chart(charts.confusion_heatmap(confusion_frame(table["confusion"])), key="confusion_chart")
+    right.altair_chart(charts.threshold_chart(state.by_threshold(res), table["threshold"]))
+    if table["roc_auc"] is None:
+        st.info("The labels hold one class only, so there are no precision-recall or ROC curves.")
+        return
+    point = operating_point(table)
+    left, right = st.columns(2)
+    left.altair_chart(charts.pr_chart(pr_curve(res.labels, res.scores), point))
+    right.altair_chart(charts.roc_chart(roc_curve(res.labels, res.scores), point, table["roc_auc"]))
+
+
+def _mistakes(res: state.ScoredFile, threshold: float) -> None:
+    st.subheader("Mistakes, most confident first")
+    kind = st.radio("Show", MISTAKE_KINDS, horizontal=True, key="evaluate_mistake_kind")
+    wrong = mistakes(res.messages.frame.reset_index(drop=True), res.labels, res.scores, threshold)
+    if kind != "both":
+        wrong = wrong[wrong["mistake"] == kind[:-1]]
+    st.caption(f"{len(wrong):,} {kind}" + (f"; the first {MISTAKE_ROWS} shown" if len(wrong) > MISTAKE_ROWS else ""))
+    st.dataframe(wrong.head(MISTAKE_ROWS), hide_index=True, key="evaluate_mistakes")
+
+
+def _slices(res: state.ScoredFile, threshold: float) -> None:
+    st.subheader("Metrics per slice")
+    frame = res.messages.frame
+    columns = [c for c in frame.columns if c not in (res.messages.text_col, res.messages.label_col)]
+    if not columns:
+        st.caption("The file has no other column to slice by.")
+        return
+    column = st.selectbox("Slice by", columns, index=columns.index("domain") if "domain" in columns else 0,
+                          key="evaluate_slice_col")
+    with shown_errors():
+        slices = slice_metrics(frame, column, res.labels, res.scores, threshold)
+        st.dataframe(slices, hide_index=True, key="evaluate_slices", column_config=_FORMAT)
+        st.altair_chart(charts.slices_chart(slices))
+
+
+def page() -> None:
+    st.header("Evaluate")
+    if controls.require_model() is None:
+        return
+    res = state.result()
+    if res is None:
+        st.info("Nothing scored yet: score a file with a label column on the Score page, then come back here.")
+        return
+    if res.labels is None:
+        st.info(f"{res.name} was scored without a label column: choose its label column on the Score page to "
+                "see metrics.")
+        return
+    st.caption(f"{res.name}: {len(res.scores):,} messages, labels from column '{res.messages.label_col}', "
+               f"model {res.model}.")
+    threshold = controls.threshold_panel(res, "evaluate")
+    table = metric_table(res.labels, res.scores, threshold)
+    st.subheader("Metrics")
+    st.dataframe(metrics_frame(table), hide_index=True, key="evaluate_metrics", column_config=_FORMAT)
+    _charts(res, table)
+    _mistakes(res, threshold)
+    _slices(res, threshold)
+
+
+run_page(page)

@@ -1,0 +1,66 @@
+"""Models: every version in the registry, their held-out metrics side by side, the active one and its device."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engage import registry
+from engage.config import models_dir
+from engage.summary import models_frame, models_metrics_long
+from engage.ui import charts, state
+from engage.ui.errors import run_page, shown_errors
+
+FLASH = "models_flash"
+_FORMAT = {k: st.column_config.NumberColumn(format="%.4f")
+           for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold")}
+
+
+def _active(active: str | None) -> None:
+    if active is None:
+        st.warning("No active model yet: activate a version below.")
+        return
+    with shown_errors():
+        encoder = state.active_model().classifier.encoder
+        left, middle, right = st.columns([1, 1, 2])
+        left.metric("Active model", active)
+        middle.metric("Device", encoder.device)
+        right.metric("Encoder", f"{encoder.kind} (dim {encoder.dim})", help=encoder.handle)
+        st.caption(f"Encoder: `{encoder.handle}`")
+
+
+def _activate(versions: list[registry.ModelVersion], active: str | None, root) -> None:
+    names = [v.name for v in versions]
+    pick = st.selectbox("Version", names, index=names.index(active) if active in names else len(names) - 1,
+                        key="models_pick")
+    if st.button("Activate", disabled=pick == active, key="models_activate"):
+        with shown_errors():
+            registry.activate(pick, root)
+            st.session_state[FLASH] = f"{pick} is now the active model."
+            st.rerun()
+    with st.expander(f"model.json of {pick}"):
+        st.json(versions[names.index(pick)].meta, expanded=1)
+
+
+def page() -> None:
+    st.header("Models")
+    if FLASH in st.session_state:
+        st.success(st.session_state.pop(FLASH))
+    root = models_dir()
+    versions = registry.list_models(root)
+    if not versions:
+        st.warning(f"No model versions in {root} yet. Train one with "
+                   "`engage train FILE --label-col COLUMN --activate`.")
+        return
+    active = registry.active_name(root)
+    _active(active)
+    st.dataframe(models_frame(versions, active), hide_index=True, key="models_table", column_config=_FORMAT)
+    long = models_metrics_long(versions)
+    if long.empty:
+        st.caption("No version recorded held-out metrics (trained with --val-split 0).")
+    else:
+        st.altair_chart(charts.models_chart(long))
+    st.subheader("Activate a version")
+    _activate(versions, active, root)
+
+
+run_page(page)

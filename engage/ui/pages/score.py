@@ -1,0 +1,104 @@
+"""Score: upload a file, check its columns, score it, set the threshold, download the flagged rows."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engage.errors import InputError
+from engage.reading import SUPPORTED_SUFFIXES, detect_label_column, detect_text_column
+from engage.scoring import FLAG_COL, SCORE_COL
+from engage.summary import scored_frame
+from engage.ui import controls, state
+from engage.ui.errors import run_page, shown_errors
+
+NO_LABELS = "(no label column)"
+PREVIEW_ROWS = 100
+TABLE_ROWS = 50_000  # a browser table beyond this helps nobody; the downloads hold every row
+
+
+def _preview(frame, up: state.Upload) -> None:
+    with st.expander(f"Preview of {up.name}: {len(frame):,} rows, {len(frame.columns)} columns", expanded=True):
+        st.dataframe(frame.head(PREVIEW_ROWS), hide_index=True)
+
+
+def _columns(frame, up: state.Upload) -> tuple[str | None, str | None]:
+    names = list(frame.columns)
+    try:
+        text_default = detect_text_column(frame, source=up.name)
+    except InputError as exc:
+        st.warning(f"{exc}; choose the text column below")
+        text_default = None
+    left, right = st.columns(2)
+    text_col = left.selectbox("Text column", names, index=names.index(text_default) if text_default else None,
+                              placeholder="choose the column holding the messages", key=f"text_{up.sha256[:16]}")
+    labels = [NO_LABELS] + [c for c in names if c != text_col]
+    label_default = detect_label_column(frame, text_col) if text_col else None
+    label = right.selectbox("Label column (optional: it enables the Evaluate page)", labels,
+                            index=labels.index(label_default) if label_default in labels else 0,
+                            key=f"label_{up.sha256[:16]}")
+    return text_col, None if label == NO_LABELS else label
+
+
+def _score(up: state.Upload, rows: int, text_col: str, label_col: str | None) -> state.ScoredFile | None:
+    update, close = controls.scoring_progress(rows)
+    try:
+        with shown_errors():
+            return state.score(up, text_col, label_col, update)
+    finally:
+        close()
+    return None
+
+
+def _results(res: state.ScoredFile, active: str) -> None:
+    st.subheader("Results")
+    how = "from the cache" if res.from_cache else f"at {res.rate:,.0f} messages/s"
+    st.caption(f"{len(res.scores):,} messages of {res.name} scored in {res.seconds:.2f} s {how} "
+               f"with model {res.model}.")
+    if res.model != active:
+        st.warning(f"These scores come from model {res.model}; the active model is now {active}: score again.")
+    if res.messages.empty_rows:
+        st.info(f"{len(res.messages.empty_rows):,} empty messages score 0 (first at row "
+                f"{res.messages.empty_rows[0]}).")
+    threshold = controls.threshold_panel(res, "score")
+    controls.flag_counts(res, threshold)
+    scored = scored_frame(res.messages, res.scores, threshold)
+    shown = scored[scored[FLAG_COL]] if st.toggle("Flagged rows only", key="score_flagged_only") else scored
+    st.dataframe(shown.head(TABLE_ROWS), hide_index=True, key="score_results", column_config={
+        SCORE_COL: st.column_config.ProgressColumn("engage_score", min_value=0.0, max_value=1.0, format="%.3f")})
+    if len(shown) > TABLE_ROWS:
+        st.caption(f"The table shows the first {TABLE_ROWS:,} of {len(shown):,} rows; the downloads hold them all.")
+    controls.downloads(scored, res.name)
+    st.caption("The same flagged rows from the command line:")
+    st.code(f"engage score '{res.name}' --out flagged.csv --flagged-only --text-col '{res.messages.text_col}' "
+            f"--model {res.model} --threshold {threshold!r}", language="bash")
+
+
+def page() -> None:
+    st.header("Score messages")
+    loaded = controls.require_model()
+    if loaded is None:
+        return
+    controls.model_caption(loaded)
+    uploaded = st.file_uploader(f"Messages file ({', '.join(SUPPORTED_SUFFIXES)})", key="score_file")
+    res = state.result()
+    if uploaded is not None:
+        up = state.upload(uploaded)
+        frame = state.table(up)
+        _preview(frame, up)
+        text_col, label_col = _columns(frame, up)
+        if text_col is None:
+            return
+        same = (res is not None and res.sha256 == up.sha256 and res.messages.text_col == text_col
+                and res.model == loaded.classifier.name)
+        # A new label column needs no new scores (they are cached), so it applies at once.
+        if st.button("Score", type="primary", key="score_go") or (same and res.messages.label_col != label_col):
+            res = _score(up, len(frame), text_col, label_col)
+        elif not same:
+            res = None  # the results of another file or column would mislead under this upload
+    elif res is not None:
+        st.info(f"Showing the results for {res.name}; upload a file to score another.")
+    if res is not None:
+        _results(res, loaded.classifier.name)
+
+
+run_page(page)

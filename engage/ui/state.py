@@ -1,0 +1,211 @@
+"""Every cache and session key of the app, in one place.
+
+- the loaded model (TensorFlow encoder + head): st.cache_resource, shared by all sessions, keyed by registry
+  folder, version name and the mtime of its model.json (so a retrained or restored version reloads);
+- scores: st.cache_resource, shared by all sessions, keyed by (file sha256, model version, head weights sha256,
+  encoder fingerprint, text column), so scoring the same file again runs neither the encoder nor the head;
+- the latest upload, its preview table, its messages, the scored result and the decision threshold: this
+  session's st.session_state (the Score and Evaluate pages share the result and the threshold).
+
+Nothing here is pickled: cache_resource keeps live objects, session_state lives in memory.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from engage import registry
+from engage.cache import EmbeddingCache
+from engage.config import cache_dir, models_dir
+from engage.metrics import metrics_by_threshold
+from engage.reading import Messages, read_messages, read_table
+from engage.scoring import Classifier, load_classifier
+from engage.summary import sha256_bytes
+
+KEY_UPLOAD = "engage_upload"          # (file_id, Upload) of the latest upload
+KEY_PREVIEW = "engage_preview"        # (sha256, DataFrame as read)
+KEY_MESSAGES = "engage_messages"      # ((sha256, text_col, label_col), Messages)
+KEY_RESULT = "engage_result"          # ScoredFile: the file scored last, shown by Score and Evaluate
+KEY_THRESHOLD = "engage_threshold"    # float: the decision threshold both pages use
+KEY_BY_THRESHOLD = "engage_by_threshold"  # (result key, metrics_by_threshold frame)
+SCORE_CACHE_ENTRIES = 8
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    data: bytes
+    sha256: str
+
+
+@dataclass
+class LoadedModel:
+    classifier: Classifier
+    lock: threading.Lock  # one scoring at a time per model: the classifier keeps per-call counters
+
+
+@dataclass
+class ScoredFile:
+    name: str
+    sha256: str
+    messages: Messages
+    scores: np.ndarray
+    model: str
+    model_threshold: float
+    seconds: float
+    from_cache: bool
+
+    @property
+    def key(self) -> tuple:
+        return self.sha256, self.model, self.messages.text_col, self.messages.label_col
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        return self.messages.labels
+
+    @property
+    def rate(self) -> float:
+        return len(self.scores) / self.seconds if self.seconds > 0 else float("inf")
+
+
+# ---------------------------------------- uploads
+
+def upload(uploaded) -> Upload:
+    """The bytes and sha256 of a st.file_uploader file, hashed once per upload (not on every rerun)."""
+    held = st.session_state.get(KEY_UPLOAD)
+    if held is not None and held[0] == uploaded.file_id:
+        return held[1]
+    data = uploaded.getvalue()
+    result = Upload(uploaded.name, data, sha256_bytes(data))
+    st.session_state[KEY_UPLOAD] = (uploaded.file_id, result)
+    return result
+
+
+def table(up: Upload) -> pd.DataFrame:
+    """The file as read (every column), for the preview and the column choices."""
+    held = st.session_state.get(KEY_PREVIEW)
+    if held is not None and held[0] == up.sha256:
+        return held[1]
+    frame = read_table(up.data, name=up.name)
+    st.session_state[KEY_PREVIEW] = (up.sha256, frame)
+    return frame
+
+
+def messages(up: Upload, text_col: str, label_col: str | None) -> Messages:
+    key = (up.sha256, text_col, label_col)
+    held = st.session_state.get(KEY_MESSAGES)
+    if held is not None and held[0] == key:
+        return held[1]
+    found = read_messages(up.data, name=up.name, text_col=text_col, label_col=label_col, detect_labels=False)
+    st.session_state[KEY_MESSAGES] = (key, found)
+    return found
+
+
+# ---------------------------------------- the model
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def _load(root: str, name: str, stamp: int, cache_root: str) -> LoadedModel:
+    clf = load_classifier(name, root=root, cache=EmbeddingCache(Path(cache_root) / "embeddings"))
+    return LoadedModel(clf, threading.Lock())
+
+
+def active_model() -> LoadedModel:
+    """The active version, loaded once per process. No active model raises the registry's InputError, which says
+    how to train or activate one."""
+    root = models_dir()
+    name = registry.active_name(root)
+    if name is None:
+        registry.read_model(None, root)  # raises the clear "no active model" InputError
+    meta = root / registry.check_name(name) / registry.META_FILE
+    stamp = meta.stat().st_mtime_ns if meta.is_file() else 0
+    return _load(str(root), name, stamp, str(cache_dir()))
+
+
+# ---------------------------------------- scores
+
+class _ScoreStore:
+    """A small LRU of score arrays, safe to share between sessions (each array is read-only)."""
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self.items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple) -> np.ndarray | None:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+            return None
+
+    def put(self, key: tuple, scores: np.ndarray) -> None:
+        scores.setflags(write=False)
+        with self.lock:
+            self.items[key] = scores
+            self.items.move_to_end(key)
+            while len(self.items) > self.entries:
+                self.items.popitem(last=False)
+
+
+@st.cache_resource
+def _score_store() -> _ScoreStore:
+    return _ScoreStore(SCORE_CACHE_ENTRIES)
+
+
+def score(up: Upload, text_col: str, label_col: str | None,
+          progress: Callable[[int], None] | None = None) -> ScoredFile:
+    """Score an upload with the active model (or take its scores from the cache) and make it this session's
+    result. A new model resets the threshold to that model's own."""
+    loaded = active_model()
+    clf = loaded.classifier
+    found = messages(up, text_col, label_col)
+    head_sha = clf.version.meta["files"].get(clf.version.meta["head"]["weights"], "")
+    key = (up.sha256, clf.name, head_sha, clf.encoder.fingerprint, found.text_col)
+    start = time.perf_counter()
+    scores = _score_store().get(key)
+    from_cache = scores is not None
+    if scores is None:
+        with loaded.lock:
+            scores = clf.score(found.texts, progress)
+        _score_store().put(key, scores)
+    result = ScoredFile(up.name, up.sha256, found, scores, clf.name, clf.threshold,
+                        time.perf_counter() - start, from_cache)
+    previous = st.session_state.get(KEY_RESULT)
+    if previous is None or previous.model != result.model or KEY_THRESHOLD not in st.session_state:
+        set_threshold(clf.threshold)
+    st.session_state[KEY_RESULT] = result
+    return result
+
+
+def result() -> ScoredFile | None:
+    return st.session_state.get(KEY_RESULT)
+
+
+# ---------------------------------------- threshold
+
+def threshold() -> float:
+    found = result()
+    return float(st.session_state.get(KEY_THRESHOLD, found.model_threshold if found else 0.5))
+
+
+def set_threshold(value: float) -> None:
+    st.session_state[KEY_THRESHOLD] = float(value)
+
+
+def by_threshold(res: ScoredFile) -> pd.DataFrame:
+    """metrics_by_threshold of the result, computed once per result (it does not depend on the threshold)."""
+    held = st.session_state.get(KEY_BY_THRESHOLD)
+    if held is not None and held[0] == res.key:
+        return held[1]
+    frame = metrics_by_threshold(res.labels, res.scores)
+    st.session_state[KEY_BY_THRESHOLD] = (res.key, frame)
+    return frame
