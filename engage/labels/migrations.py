@@ -1,0 +1,149 @@
+"""Schema versions: a list of migrations applied in order, each in its own transaction.
+
+MIGRATIONS[i] takes a database from version i to i + 1. A migration's table definitions are frozen copies of what
+that version created (never schema.py's, which follow the latest version), so an old database upgrades the same way
+forever. Add a migration at the end and update schema.py to match; tests compare a migrated database to schema.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    inspect,
+    text,
+)
+
+from engage.errors import InputError
+from engage.labels.db import shown_url, writing
+from engage.labels.schema import schema_version
+
+# Any constant works: it only has to be the same for every engage process using this database.
+_PG_MIGRATION_LOCK = 0x656E6761
+
+
+def _v1_labels(conn: Connection) -> None:
+    """Messages (deduplicated), labeling sets, and every answer given."""
+    md = MetaData()
+    Table("messages", md,
+          Column("id", Integer, primary_key=True),
+          Column("text_hash", String(64), nullable=False, unique=True),
+          Column("text", Text, nullable=False),
+          Column("created_at", DateTime, nullable=False))
+    Table("label_sets", md,
+          Column("id", Integer, primary_key=True),
+          Column("name", String(300), nullable=False),
+          Column("source", String(100), nullable=False),
+          Column("created_at", DateTime, nullable=False),
+          Column("n_rows", Integer, nullable=False),
+          Column("n_empty", Integer, nullable=False),
+          Column("extra", JSON, nullable=True))
+    Table("set_messages", md,
+          Column("set_id", Integer, ForeignKey("label_sets.id"), primary_key=True),
+          Column("message_id", Integer, ForeignKey("messages.id"), primary_key=True),
+          Column("position", Integer, nullable=False),
+          Index("ix_set_messages_position", "set_id", "position"))
+    Table("labels", md,
+          Column("id", Integer, primary_key=True),
+          Column("message_id", Integer, ForeignKey("messages.id"), nullable=False),
+          Column("set_id", Integer, ForeignKey("label_sets.id"), nullable=True),
+          Column("annotator", String(200), nullable=False),
+          Column("kind", String(5), nullable=False),
+          Column("value", SmallInteger, nullable=True),
+          Column("created_at", DateTime, nullable=False),
+          Column("score", Float, nullable=True),
+          Column("model", String(300), nullable=True),
+          Column("session", String(200), nullable=True),
+          Column("undone_at", DateTime, nullable=True),
+          CheckConstraint("(kind = 'label' AND value IN (0, 1)) OR (kind = 'skip' AND value IS NULL)",
+                          name="ck_labels_value"),
+          Index("ix_labels_annotator", "annotator", "id"),
+          Index("ix_labels_message", "message_id", "annotator"))
+    md.create_all(conn)
+
+
+def _v2_queue(conn: Connection) -> None:
+    """The queue: model scores per set (for the uncertain and highest orders) and short claims on messages."""
+    md = MetaData()
+    # Stand-ins so that the foreign keys resolve; they exist already and are not created here.
+    Table("messages", md, Column("id", Integer, primary_key=True))
+    Table("label_sets", md, Column("id", Integer, primary_key=True))
+    new = [
+        Table("scores", md,
+              Column("set_id", Integer, ForeignKey("label_sets.id"), primary_key=True),
+              Column("message_id", Integer, ForeignKey("messages.id"), primary_key=True),
+              Column("model", String(300), nullable=False),
+              Column("score", Float, nullable=False),
+              Column("threshold", Float, nullable=False),
+              Column("stored_at", DateTime, nullable=False)),
+        Table("claims", md,
+              Column("message_id", Integer, ForeignKey("messages.id"), primary_key=True),
+              Column("set_id", Integer, ForeignKey("label_sets.id"), nullable=False),
+              Column("annotator", String(200), nullable=False),
+              Column("session", String(200), nullable=False),
+              Column("claimed_at", DateTime, nullable=False),
+              Column("expires_at", DateTime, nullable=False),
+              Index("ix_claims_session", "session", "set_id")),
+    ]
+    md.create_all(conn, tables=new)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_labels, _v2_queue]
+LATEST = len(MIGRATIONS)
+
+
+def _lock(conn: Connection) -> None:
+    # SQLite: the transaction began IMMEDIATE, so it already holds the one write lock.
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+
+
+def read_version(conn: Connection) -> int:
+    """0 for an empty database; refuses a database that has tables but is not an engage label database."""
+    names = inspect(conn).get_table_names()
+    if "schema_version" not in names:
+        if names:
+            raise InputError(f"not an engage label database: it has tables ({', '.join(sorted(names)[:5])}) but "
+                             "no schema_version table", file=shown_url(conn.engine.url))
+        schema_version.create(conn)
+    found = conn.execute(schema_version.select()).scalars().all()
+    return max(found, default=0)
+
+
+def _write_version(conn: Connection, version: int) -> None:
+    conn.execute(schema_version.delete())
+    conn.execute(schema_version.insert().values(version=version))
+
+
+def migrate(engine: Engine, target: int = LATEST) -> int:
+    """Brings the database up to `target` (default: the latest), one transaction per step; returns the version.
+
+    Concurrent openers are safe: each step re-reads the version under a lock, so a step runs exactly once.
+    """
+    while True:
+        with writing(engine) as conn:
+            _lock(conn)
+            version = read_version(conn)
+            if version > LATEST:
+                raise InputError(f"the label database has schema version {version}, newer than this engage "
+                                 f"understands ({LATEST}): upgrade engage, or use another database",
+                                 file=shown_url(engine.url))
+            if version >= target:
+                return version
+            MIGRATIONS[version](conn)
+            _write_version(conn, version + 1)

@@ -1,0 +1,152 @@
+"""Which message to show next, and short claims so that two sessions never see the same message at once.
+
+A session (one browser tab, one labeling process) holds at most one claim per set: a `claims` row on the message,
+with an expiry. Asking again returns the message it already holds (a page rerun must not skip it); a label or a skip
+releases it; an expired claim may be taken by anyone. Claiming is atomic: on SQLite the transaction begins
+IMMEDIATE (one writer at a time); on PostgreSQL the candidate row is locked with FOR UPDATE SKIP LOCKED (sessions
+step around each other) and the claim is an upsert that only succeeds if the row is free or expired, re-checked on
+the latest row version, so a race at worst moves on to the next candidate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import BigInteger, Connection, and_, cast, delete, exists, func, or_, select, update
+
+from engage.errors import InputError
+from engage.labels.db import as_utc, upsert_insert, utcnow
+from engage.labels.schema import claims, labels, messages, scores, set_messages
+
+ORDERS = ("uncertain", "highest", "random", "file")
+CLAIM_SECONDS = 120.0
+_PRIME = 2_147_483_647  # 2**31 - 1: (id * a + b) mod p is a permutation of ids below p
+_MAX_TRIES = 50
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    message_id: int
+    set_id: int
+    text: str
+    position: int            # 0-based row in the imported rows
+    score: float | None      # the stored model score, if any: show it, and pass it to label()
+    model: str | None
+    threshold: float | None
+    claimed_until: datetime  # UTC
+
+
+def check_order(order: str) -> str:
+    if order not in ORDERS:
+        raise InputError(f"unknown queue order {order!r}; use one of {', '.join(ORDERS)}")
+    return order
+
+
+def _answered(annotator: str):
+    """The annotator labeled or skipped this message (in any set), and did not undo it."""
+    return exists().where(labels.c.message_id == set_messages.c.message_id, labels.c.annotator == annotator,
+                          labels.c.undone_at.is_(None))
+
+
+def _random_key(annotator: str):
+    digest = hashlib.sha256(annotator.encode("utf-8")).digest()
+    a = int.from_bytes(digest[:8], "big") % (_PRIME - 1) + 1
+    b = int.from_bytes(digest[8:16], "big") % _PRIME
+    return (cast(set_messages.c.message_id, BigInteger) * a + b) % _PRIME
+
+
+def _ordering(order: str, annotator: str) -> list:
+    """Messages without a stored score come after scored ones; file order breaks every tie."""
+    first = {
+        "uncertain": [func.abs(scores.c.score - scores.c.threshold).asc().nulls_last()],
+        "highest": [scores.c.score.desc().nulls_last()],
+        "random": [_random_key(annotator)],
+        "file": [],
+    }[order]
+    return [*first, set_messages.c.position]
+
+
+def _candidate(conn: Connection, set_id: int, annotator: str, session: str, order: str, now: datetime,
+               tried: list[int]) -> int | None:
+    taken = exists().where(claims.c.message_id == set_messages.c.message_id, claims.c.session != session,
+                           claims.c.expires_at > now)
+    joined = set_messages.outerjoin(scores, and_(scores.c.set_id == set_messages.c.set_id,
+                                                 scores.c.message_id == set_messages.c.message_id))
+    query = (select(set_messages.c.message_id).select_from(joined)
+             .where(set_messages.c.set_id == set_id, ~_answered(annotator), ~taken)
+             .order_by(*_ordering(order, annotator)).limit(1))
+    if tried:
+        query = query.where(set_messages.c.message_id.not_in(tried))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(of=set_messages, skip_locked=True)
+    return conn.execute(query).scalar()
+
+
+def claim(conn: Connection, message_id: int, set_id: int, annotator: str, session: str, now: datetime,
+          until: datetime) -> bool:
+    """Takes the message for this session if nobody else holds an unexpired claim on it."""
+    values = dict(message_id=message_id, set_id=set_id, annotator=annotator, session=session, claimed_at=now,
+                  expires_at=until)
+    insert = upsert_insert(conn)(claims).values(**values)
+    statement = insert.on_conflict_do_update(
+        index_elements=[claims.c.message_id],
+        set_={key: insert.excluded[key] for key in values if key != "message_id"},
+        where=or_(claims.c.expires_at <= now, claims.c.session == session),
+    ).returning(claims.c.message_id)  # no row back: the WHERE kept the other holder's claim
+    return conn.execute(statement).first() is not None
+
+
+def _held(conn: Connection, set_id: int, annotator: str, session: str) -> int | None:
+    """The message this session holds in this set and the annotator has not answered yet (expired or not: a claim
+    that is still ours was not taken by anyone)."""
+    query = (select(claims.c.message_id)
+             .join(set_messages, and_(set_messages.c.set_id == claims.c.set_id,
+                                      set_messages.c.message_id == claims.c.message_id))
+             .where(claims.c.set_id == set_id, claims.c.session == session, claims.c.annotator == annotator,
+                    ~_answered(annotator))
+             .order_by(claims.c.claimed_at.desc()).limit(1))
+    return conn.execute(query).scalar()
+
+
+def release(conn: Connection, session: str, set_id: int | None = None, message_id: int | None = None) -> None:
+    query = delete(claims).where(claims.c.session == session)
+    if set_id is not None:
+        query = query.where(claims.c.set_id == set_id)
+    if message_id is not None:
+        query = query.where(claims.c.message_id == message_id)
+    conn.execute(query)
+
+
+def _item(conn: Connection, set_id: int, message_id: int, until: datetime) -> QueueItem:
+    joined = (set_messages.join(messages, messages.c.id == set_messages.c.message_id)
+              .outerjoin(scores, and_(scores.c.set_id == set_messages.c.set_id,
+                                      scores.c.message_id == set_messages.c.message_id)))
+    row = conn.execute(select(messages.c.text, set_messages.c.position, scores.c.score, scores.c.model,
+                              scores.c.threshold).select_from(joined)
+                       .where(set_messages.c.set_id == set_id, set_messages.c.message_id == message_id)).one()
+    return QueueItem(message_id=message_id, set_id=set_id, text=row.text, position=row.position, score=row.score,
+                     model=row.model, threshold=row.threshold, claimed_until=as_utc(until))
+
+
+def next_message(conn: Connection, set_id: int, annotator: str, order: str, session: str,
+                 claim_seconds: float = CLAIM_SECONDS) -> QueueItem | None:
+    """Call inside one write transaction. None when the annotator has nothing left (or all left is claimed)."""
+    check_order(order)
+    now = utcnow()
+    until = now + timedelta(seconds=claim_seconds)
+    held = _held(conn, set_id, annotator, session)
+    if held is not None:
+        conn.execute(update(claims).where(claims.c.message_id == held).values(expires_at=until))
+        return _item(conn, set_id, held, until)
+    release(conn, session, set_id)
+    tried: list[int] = []
+    for _ in range(_MAX_TRIES):
+        message_id = _candidate(conn, set_id, annotator, session, order, now, tried)
+        if message_id is None:
+            return None
+        if claim(conn, message_id, set_id, annotator, session, now, until):
+            return _item(conn, set_id, message_id, until)
+        tried.append(message_id)
+    return None

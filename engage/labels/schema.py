@@ -1,0 +1,97 @@
+"""The label database's tables as they are now (schema version LATEST in migrations.py).
+
+Times are naive UTC. A message is stored once per normalized text; a set lists messages in file order; `labels` keeps
+every answer ever given (a label 0/1 or a skip), and undo only stamps `undone_at`, so nothing is deleted.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version", metadata,
+    Column("version", Integer, nullable=False),
+)
+
+messages = Table(
+    "messages", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("text_hash", String(64), nullable=False, unique=True),  # sha256 of the normalized text
+    Column("text", Text, nullable=False),  # the text as first imported
+    Column("created_at", DateTime, nullable=False),
+)
+
+label_sets = Table(
+    "label_sets", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("source", String(100), nullable=False),  # "file", "score page", ...
+    Column("created_at", DateTime, nullable=False),
+    Column("n_rows", Integer, nullable=False),  # rows given, counting empty and repeated ones
+    Column("n_empty", Integer, nullable=False),
+    Column("extra", JSON, nullable=True),
+)
+
+set_messages = Table(
+    "set_messages", metadata,
+    Column("set_id", Integer, ForeignKey("label_sets.id"), primary_key=True),
+    Column("message_id", Integer, ForeignKey("messages.id"), primary_key=True),
+    Column("position", Integer, nullable=False),  # 0-based row of its first occurrence in the imported rows
+    Index("ix_set_messages_position", "set_id", "position"),
+)
+
+labels = Table(
+    "labels", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_id", Integer, ForeignKey("messages.id"), nullable=False),
+    Column("set_id", Integer, ForeignKey("label_sets.id"), nullable=True),
+    Column("annotator", String(200), nullable=False),
+    Column("kind", String(5), nullable=False),  # "label" or "skip"
+    Column("value", SmallInteger, nullable=True),  # 1 engageable, 0 not engageable; NULL for a skip
+    Column("created_at", DateTime, nullable=False),
+    Column("score", Float, nullable=True),  # the model score shown when the answer was given
+    Column("model", String(300), nullable=True),
+    Column("session", String(200), nullable=True),
+    Column("undone_at", DateTime, nullable=True),
+    CheckConstraint("(kind = 'label' AND value IN (0, 1)) OR (kind = 'skip' AND value IS NULL)",
+                    name="ck_labels_value"),
+    Index("ix_labels_annotator", "annotator", "id"),
+    Index("ix_labels_message", "message_id", "annotator"),
+)
+
+scores = Table(
+    "scores", metadata,
+    Column("set_id", Integer, ForeignKey("label_sets.id"), primary_key=True),
+    Column("message_id", Integer, ForeignKey("messages.id"), primary_key=True),
+    Column("model", String(300), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("stored_at", DateTime, nullable=False),
+)
+
+claims = Table(
+    "claims", metadata,
+    Column("message_id", Integer, ForeignKey("messages.id"), primary_key=True),  # one holder per message
+    Column("set_id", Integer, ForeignKey("label_sets.id"), nullable=False),
+    Column("annotator", String(200), nullable=False),
+    Column("session", String(200), nullable=False),
+    Column("claimed_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Index("ix_claims_session", "session", "set_id"),
+)

@@ -1,0 +1,277 @@
+"""The label store: one object per database, safe to share between threads (each call takes its own connection).
+
+Every call that writes is one transaction, committed before the call returns: a label the caller was told about
+is on disk (SQLite: WAL, synchronous FULL) or in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
+
+from engage.errors import InputError
+from engage.labels import agreement as agreement_mod
+from engage.labels import answers, export, queue
+from engage.labels.db import as_utc, default_url, open_engine, reading, shown_url, upsert_insert, utcnow, writing
+from engage.labels.migrations import migrate
+from engage.labels.schema import label_sets, messages, scores, set_messages
+from engage.labels.texts import as_text, normalize_text, text_hash
+from engage.reading import Messages
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    id: int
+    name: str
+    source: str
+    created_at: datetime  # UTC
+    size: int             # distinct messages
+    n_rows: int           # rows given, counting empty and repeated ones
+    n_empty: int
+    extra: dict | None
+
+
+@dataclass(frozen=True)
+class AnnotatorProgress:
+    labeled: int
+    skipped: int
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int                                   # messages in the set
+    labeled: int                                 # of them, labeled by at least one annotator
+    by_annotator: dict[str, AnnotatorProgress]   # each annotator's active answers on the set's messages
+
+
+def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _unique_texts(texts: Iterable[object]) -> tuple[dict[str, tuple[int, str]], int, int]:
+    """hash -> (first position, text); number of rows; number of empty rows."""
+    first: dict[str, tuple[int, str]] = {}
+    n_rows = n_empty = 0
+    for position, value in enumerate(texts):
+        n_rows += 1
+        text = as_text(value)
+        if not normalize_text(text):
+            n_empty += 1
+            continue
+        first.setdefault(text_hash(text), (position, text))
+    return first, n_rows, n_empty
+
+
+class LabelStore:
+    def __init__(self, url: str | None = None, *, claim_seconds: float = queue.CLAIM_SECONDS) -> None:
+        """Opens (creating or upgrading) the database at `url`, default engage.labels.default_url()."""
+        self.url = url or default_url()
+        self.claim_seconds = claim_seconds
+        self.engine = open_engine(self.url)
+        try:
+            self.schema_version = migrate(self.engine)
+        except DBAPIError as exc:
+            self.engine.dispose()
+            raise InputError(f"cannot open the label database: {exc.orig}", file=shown_url(self.url)) from exc
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> LabelStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"LabelStore({shown_url(self.url)!r})"
+
+    # ------------------------------------------------------------ sets and messages
+
+    def import_messages(self, name: str, texts: Iterable[object], source: str = "file",
+                        extra: dict | None = None) -> int:
+        """A new labeling set from rows of text (file order kept); returns its id. Texts equal after normalization
+        are one message, shared with other sets; empty texts are counted and left out."""
+        if not isinstance(name, str) or not name.strip():
+            raise InputError("a labeling set needs a name")
+        first, n_rows, n_empty = _unique_texts(texts)
+        if not first:
+            raise InputError("no messages to label: every text is empty", file=name)
+        with writing(self.engine) as conn:
+            set_id = conn.execute(label_sets.insert().values(
+                name=name.strip(), source=source, created_at=utcnow(), n_rows=n_rows, n_empty=n_empty,
+                extra=extra)).inserted_primary_key[0]
+            ids = self._message_ids(conn, first)
+            rows = [dict(set_id=set_id, message_id=ids[h], position=pos) for h, (pos, _) in first.items()]
+            for chunk in _chunks(rows):
+                conn.execute(set_messages.insert(), chunk)
+        return int(set_id)
+
+    @staticmethod
+    def _message_ids(conn, first: dict[str, tuple[int, str]]) -> dict[str, int]:
+        now = utcnow()
+        rows = [dict(text_hash=h, text=text, created_at=now) for h, (_, text) in first.items()]
+        insert = upsert_insert(conn)(messages).on_conflict_do_nothing(index_elements=[messages.c.text_hash])
+        ids: dict[str, int] = {}
+        for chunk in _chunks(rows):
+            conn.execute(insert, chunk)  # concurrent importers of the same text: one row wins, both use it
+            hashes = [row["text_hash"] for row in chunk]
+            found = conn.execute(select(messages.c.text_hash, messages.c.id).where(messages.c.text_hash.in_(hashes)))
+            ids.update(dict(found.tuples().all()))
+        return ids
+
+    def sets(self) -> list[LabelSet]:
+        size = (select(set_messages.c.set_id, func.count().label("size"))
+                .group_by(set_messages.c.set_id).subquery())
+        query = (select(label_sets, size.c.size).join(size, size.c.set_id == label_sets.c.id)
+                 .order_by(label_sets.c.id))
+        with reading(self.engine) as conn:
+            rows = conn.execute(query).all()
+        return [LabelSet(id=r.id, name=r.name, source=r.source, created_at=as_utc(r.created_at), size=r.size,
+                         n_rows=r.n_rows, n_empty=r.n_empty, extra=r.extra) for r in rows]
+
+    def _check_set(self, conn, set_id: int) -> str:
+        name = conn.execute(select(label_sets.c.name).where(label_sets.c.id == set_id)).scalar()
+        if name is None:
+            raise InputError(f"no labeling set with id {set_id}")
+        return name
+
+    def messages(self, set_id: int) -> pd.DataFrame:
+        """The set's messages in file order: message_id, text, position (to score them, then store_scores)."""
+        query = (select(set_messages.c.message_id, messages.c.text, set_messages.c.position)
+                 .join(messages, messages.c.id == set_messages.c.message_id)
+                 .where(set_messages.c.set_id == set_id).order_by(set_messages.c.position))
+        with reading(self.engine) as conn:
+            self._check_set(conn, set_id)
+            return pd.DataFrame(conn.execute(query).all(), columns=["message_id", "text", "position"])
+
+    def store_scores(self, set_id: int, model_name: str, scores_by_message_id: Mapping[int, float],
+                     threshold: float) -> int:
+        """Stores (replacing) model scores for messages of the set; the uncertain and highest orders use them."""
+        rows = [dict(set_id=set_id, message_id=int(k), model=model_name, score=float(v), threshold=float(threshold),
+                     stored_at=utcnow()) for k, v in dict(scores_by_message_id).items()]
+        bad = [r["message_id"] for r in rows if not math.isfinite(r["score"])]
+        if bad or not math.isfinite(float(threshold)):
+            raise InputError(f"scores and threshold must be finite numbers (bad: messages {bad[:5]})")
+        with writing(self.engine) as conn:
+            self._check_set(conn, set_id)
+            self._check_members(conn, set_id, [r["message_id"] for r in rows])
+            insert = upsert_insert(conn)(scores)
+            upsert = insert.on_conflict_do_update(
+                index_elements=[scores.c.set_id, scores.c.message_id],
+                set_={key: insert.excluded[key] for key in ("model", "score", "threshold", "stored_at")})
+            for chunk in _chunks(rows):
+                conn.execute(upsert, chunk)
+        return len(rows)
+
+    @staticmethod
+    def _check_members(conn, set_id: int, message_ids: list[int]) -> None:
+        for chunk in _chunks(message_ids):
+            found = set(conn.execute(select(set_messages.c.message_id).where(
+                set_messages.c.set_id == set_id, set_messages.c.message_id.in_(chunk))).scalars())
+            missing = [m for m in chunk if m not in found]
+            if missing:
+                raise InputError(f"messages {missing[:5]} are not in labeling set {set_id}")
+
+    # ------------------------------------------------------------ labeling
+
+    def next_message(self, set_id: int, annotator: str, order: str = "uncertain",
+                     session: str | None = None) -> queue.QueueItem | None:
+        """The next message for this annotator, claimed for `session` (default: the annotator) for claim_seconds.
+        Asking again before answering returns the same message. None when nothing is left."""
+        annotator = answers.check_annotator(annotator)
+        queue.check_order(order)
+        with writing(self.engine) as conn:
+            self._check_set(conn, set_id)
+            return queue.next_message(conn, set_id, annotator, order, session or annotator, self.claim_seconds)
+
+    def label(self, message_id: int, annotator: str, value: int, score: float | None = None,
+              model: str | None = None, set_id: int | None = None, session: str | None = None) -> int:
+        """Records a label (1 engageable, 0 not engageable), committed before returning; returns its id."""
+        if value is None:
+            raise InputError("a label is 1 (engageable) or 0 (not engageable), got None (use skip)")
+        return self._answer(message_id, annotator, value, score, model, set_id, session)
+
+    def skip(self, message_id: int, annotator: str, score: float | None = None, model: str | None = None,
+             set_id: int | None = None, session: str | None = None) -> int:
+        """Records a skip (not a label): the annotator is not shown the message again."""
+        return self._answer(message_id, annotator, None, score, model, set_id, session)
+
+    def _answer(self, message_id, annotator, value, score, model, set_id, session) -> int:
+        with writing(self.engine) as conn:
+            return answers.record(conn, int(message_id), annotator, value, score=score, model=model,
+                                  set_id=set_id, session=session or answers.check_annotator(annotator))
+
+    def undo(self, annotator: str, set_id: int | None = None, session: str | None = None) -> answers.Undone | None:
+        """Undoes the annotator's last answer (up to UNDO_DEPTH back); the message comes back next for the session.
+        None when there is nothing left to undo."""
+        annotator = answers.check_annotator(annotator)
+        with writing(self.engine) as conn:
+            return answers.undo(conn, annotator, set_id, session or annotator, self.claim_seconds)
+
+    def release(self, session: str, set_id: int | None = None) -> None:
+        """Gives back the session's claims (e.g. when its tab changes order or set)."""
+        with writing(self.engine) as conn:
+            queue.release(conn, session, set_id)
+
+    # ------------------------------------------------------------ results
+
+    def progress(self, set_id: int) -> Progress:
+        with reading(self.engine) as conn:
+            self._check_set(conn, set_id)
+            total = conn.execute(select(func.count()).where(set_messages.c.set_id == set_id)).scalar_one()
+            active = answers.active_answers(conn, set_id)
+        labeled = active[active["kind"] == "label"]
+        counts = active.groupby(["annotator", "kind"]).size()
+        by_annotator = {name: AnnotatorProgress(labeled=int(counts.get((name, "label"), 0)),
+                                                skipped=int(counts.get((name, "skip"), 0)))
+                        for name in sorted(active["annotator"].unique())}
+        return Progress(total=int(total), labeled=int(labeled["message_id"].nunique()), by_annotator=by_annotator)
+
+    def _active_labels(self, set_id: int | None) -> pd.DataFrame:
+        with reading(self.engine) as conn:
+            if set_id is not None:
+                self._check_set(conn, set_id)
+            return answers.active_labels(conn, set_id)
+
+    def agreement(self, set_id: int | None = None) -> agreement_mod.Agreement:
+        return agreement_mod.agreement(self._active_labels(set_id))
+
+    def labeled_messages(self, set_id: int | None = None) -> Messages:
+        """One label per labeled message (majority of annotators, ties to the latest label), as engage.reading
+        Messages with text_col "text" and label_col "label", ready for engage.train.train_model."""
+        frame = agreement_mod.majority(self._active_labels(set_id))
+        source = "label store" if set_id is None else f"label store, set {set_id}"
+        return Messages(frame=frame, text_col="text", label_col="label", texts=frame["text"].tolist(),
+                        labels=frame["label"].to_numpy(np.int8), empty_rows=[], source=source, first_row=1)
+
+    def export(self, set_id: int | None = None, fmt: str = "csv", path: str | Path | None = None,
+               history: bool = False) -> bytes:
+        """Each annotator's active label per message (or, with history=True, every answer including skips and
+        undone ones) as CSV or JSON Lines bytes; also written to `path` if given."""
+        if fmt not in export.FORMATS:
+            raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(export.FORMATS)}")
+        with reading(self.engine) as conn:
+            if set_id is not None:
+                self._check_set(conn, set_id)
+            rows = (export.history_rows(answers.answer_history(conn, set_id)) if history
+                    else export.label_rows(answers.active_labels(conn, set_id)))
+        data = export.to_bytes(rows, fmt)
+        if path is not None:
+            export.write_atomic(data, path)
+        return data
+
