@@ -1,0 +1,124 @@
+"""One quality table on a labeled test split: the shipped model, the same head over a biLM with random weights,
+two TF-IDF + logistic-regression baselines, and the seed notebook's published row.
+
+    .venv/bin/python bench/quality.py [--train TRAIN.csv --test TEST.csv --label-col engage] [--model NAME]
+
+Defaults: the complaints split in ../shared/data/complaints and the active model. Every row but the seed's is
+fitted on TRAIN and scored on TEST here; metrics at the model's threshold and at 0.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.pipeline import make_pipeline, make_union  # noqa: E402
+
+from engage.metrics import metric_table  # noqa: E402
+
+COMPLAINTS = ROOT.parent / "shared" / "data" / "complaints"
+SEED_ROW = {"accuracy": 0.7665, "precision": 0.7865, "recall": 0.7695, "f1": 0.7779}  # its own 10k split
+# The shared data README's figures for the two baselines on this exact split (its own vectorizer settings).
+README_ROWS = {"TF-IDF words 1-2 + LR (shared README)": {"accuracy": 0.808, "f1": 0.752, "roc_auc": 0.882},
+               "TF-IDF words + chars 2-5 + LR (shared README)": {"accuracy": 0.833, "f1": 0.782, "roc_auc": 0.912}}
+COLUMNS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")
+
+
+def tfidf_words() -> object:
+    return make_pipeline(TfidfVectorizer(ngram_range=(1, 2)),
+                         LogisticRegression(C=10, class_weight="balanced", max_iter=2000))
+
+
+def tfidf_words_chars() -> object:
+    features = make_union(TfidfVectorizer(ngram_range=(1, 2)), TfidfVectorizer(analyzer="char", ngram_range=(2, 5)))
+    return make_pipeline(features, LogisticRegression(C=10, class_weight="balanced", max_iter=2000))
+
+
+def baseline_scores(make, train, test) -> np.ndarray:
+    model = make()
+    model.fit(train.texts, train.labels)
+    return model.predict_proba(test.texts)[:, 1]
+
+
+def random_bilm_scores(version, train, test, work: Path) -> tuple[np.ndarray, float] | None:
+    """The shipped head's recipe over a biLM of the same shapes with random weights: does pretraining help?"""
+    from engage import registry
+    from engage.encoders import is_bilm_folder, load_encoder
+    from engage.encoders.bilm.weights import random_bilm, read_options, save_bilm
+    from engage.head import HeadConfig
+    from engage.scoring import load_classifier
+    from engage.train import train_model
+
+    handle = registry.resolve_handle(version.meta["encoder"]["handle"])
+    if not is_bilm_folder(handle):
+        return None
+    options = read_options(Path(handle) / "options.json")
+    save_bilm(random_bilm(options, seed=0), work / "random-elmo", options)
+    encoder = load_encoder(str(work / "random-elmo"), max_tokens=version.meta["encoder"]["max_tokens"])
+    cfg = HeadConfig.from_json(version.meta["head"]["config"])
+    th = version.meta["threshold"]
+    result = train_model(train, encoder, cfg, name="random-bilm", root=work / "models",
+                         val_split=version.meta["training_data"]["val_split"], threshold_method=th["method"],
+                         threshold_value=th["target"])
+    clf = load_classifier("random-bilm", root=work / "models", use_cache=False)
+    return clf.score(test.texts), float(result.version.meta["threshold"]["value"])
+
+
+def rows_for(name: str, y: np.ndarray, scores: np.ndarray, threshold: float) -> list[dict]:
+    rows = []
+    for label, t in ((f"model threshold {threshold:.3f}", threshold), ("0.5", 0.5)):
+        m = metric_table(y, scores, t)
+        rows.append({"row": name, "at": label} | {k: m[k] for k in COLUMNS})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train", default=str(COMPLAINTS / "train.csv"))
+    parser.add_argument("--test", default=str(COMPLAINTS / "test.csv"))
+    parser.add_argument("--label-col", default="engage")
+    parser.add_argument("--text-col")
+    parser.add_argument("--model", help="registry version (default: the active model)")
+    parser.add_argument("--skip-random", action="store_true", help="leave out the random-weights biLM row")
+    parser.add_argument("--out", help="also write the table as CSV here")
+    args = parser.parse_args()
+
+    from engage.reading import read_messages
+    from engage.scoring import load_classifier
+
+    train = read_messages(args.train, text_col=args.text_col, label_col=args.label_col, require_labels=True)
+    test = read_messages(args.test, text_col=args.text_col, label_col=args.label_col, require_labels=True)
+    y = test.labels
+    clf = load_classifier(args.model, use_cache=False)
+    rows = rows_for(f"shipped: {clf.name}", y, clf.score(test.texts), clf.threshold)
+    if not args.skip_random:
+        with tempfile.TemporaryDirectory() as work:
+            found = random_bilm_scores(clf.version, train, test, Path(work))
+        if found is not None:
+            rows += rows_for("same head, random-weight biLM", y, *found)
+    for name, make in (("TF-IDF words 1-2 + LR", tfidf_words), ("TF-IDF words + chars 2-5 + LR", tfidf_words_chars)):
+        rows += rows_for(name, y, baseline_scores(make, train, test), 0.5)[1:]
+    if Path(args.test).resolve() == (COMPLAINTS / "test.csv").resolve():
+        rows += [{"row": name, "at": "0.5"} | figures for name, figures in README_ROWS.items()]
+    rows.append({"row": "seed notebook (published, own split)", "at": "0.5"} | SEED_ROW)
+    table = pd.DataFrame(rows)
+    print(f"train: {args.train} ({len(train.texts)} rows)  test: {args.test} ({len(y)} rows, {int(y.sum())} positive)")
+    with pd.option_context("display.width", 200, "display.max_colwidth", 40):
+        print((table.set_index(["row", "at"]) * 100).round(2).to_string())
+    if args.out:
+        table.to_csv(args.out, index=False)
+
+
+if __name__ == "__main__":
+    main()
