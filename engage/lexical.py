@@ -11,12 +11,11 @@ from sklearn.feature_extraction.text import HashingVectorizer
 N_FEATURES = 2**18
 
 
-def lexical_features(texts: Sequence[str], n_features: int = N_FEATURES) -> sp.csr_matrix:
-    """Word 1-2 grams and character 2-5 grams (within word boundaries), each block L2-normalized, float32."""
-    words = HashingVectorizer(n_features=n_features, ngram_range=(1, 2), alternate_sign=False,
-                              lowercase=True, token_pattern=r"(?u)[@#]?\b\w+\b", dtype="float32")
-    chars = HashingVectorizer(n_features=n_features, analyzer="char_wb", ngram_range=(2, 5),
-                              alternate_sign=False, lowercase=True, dtype="float32")
+def lexical_features(texts: Sequence[str], n_features: int = N_FEATURES, scale: float = 1.0) -> sp.csr_matrix:
+    """[word 1-2 grams | character 2-5 grams], each block hashed to n_features columns and L2-normalized, times
+    scale (a larger scale is a larger effective learning rate for the weights that read these features)."""
     texts = list(texts)
-    # Both blocks share one hashed space; the sum keeps the width fixed and collisions are rare at 2**18.
-    return (words.transform(texts) + chars.transform(texts)).tocsr()
+    words = HashingVectorizer(n_features=n_features, ngram_range=(1, 2), alternate_sign=False, dtype="float32")
+    chars = HashingVectorizer(n_features=n_features, analyzer="char", ngram_range=(2, 5), alternate_sign=False,
+                              dtype="float32")
+    return (sp.hstack([words.transform(texts), chars.transform(texts)], format="csr") * scale).astype("float32")
