@@ -229,9 +229,11 @@ class BiLM(tf.Module):
         mask = tf.reduce_any(char_ids > 0, axis=2)  # [B, T]
         lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
         batch, steps = tf.shape(char_ids)[0], tf.shape(char_ids)[1]
-        # The char CNN runs on real tokens only; padded positions get zeros (they never reach a real output).
+        # The char CNN runs once per distinct real token of the batch (words repeat a lot: "the", "!", ...);
+        # padded positions get zeros (they never reach a real output).
         where = tf.where(mask)
-        emb = self.token_embedding(tf.gather_nd(char_ids, where))
+        distinct, index = tf.raw_ops.UniqueV2(x=tf.gather_nd(char_ids, where), axis=tf.constant([0], tf.int64))
+        emb = tf.gather(self.token_embedding(distinct), index)
         token = tf.scatter_nd(where, emb, tf.stack([tf.cast(batch, tf.int64), tf.cast(steps, tf.int64),
                                                     tf.constant(o.projection_dim, tf.int64)]))
         if states is None:
