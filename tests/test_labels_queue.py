@@ -83,7 +83,7 @@ def test_new_scores_rerank_the_queue(store, scored):
 
 
 def test_random_order_is_stable_per_annotator(store, tmp_path):
-    set_id, ids = _set(store, 40)
+    set_id, ids = _set(store, 20)
     first = store.next_message(set_id, "ana", order="random", session="tab")
     store.release("tab", set_id)
     assert store.next_message(set_id, "ana", order="random", session="tab").message_id == first.message_id
@@ -93,7 +93,7 @@ def test_random_order_is_stable_per_annotator(store, tmp_path):
     assert sorted(ana) == sorted(bob) == ids
     assert ana != ids and bob != ana
     with LabelStore(f"sqlite:///{tmp_path / 'other.sqlite'}") as other:  # same messages elsewhere: same order
-        other_set, other_ids = _set(other, 40)
+        other_set, other_ids = _set(other, 20)
         assert other_ids == ids
         assert _walk(other, other_set, "ana", "random") == ana
 
@@ -148,8 +148,8 @@ def test_progress_per_annotator(store):
 # ---------------------------------------------------------------- reliability
 
 def _labeler(url, set_id, annotator, session, done, shown, errors, start):
-    """Labels until nothing is left and `done(store)`; records when each message was on screen: after next_message returned, and
-    before label() was called."""
+    """Labels until nothing is left and `done(store)`; records when each message was on screen: after
+    next_message returned, and before label() was called."""
     rng = random.Random(session)
     try:
         with LabelStore(url) as store:  # its own engine and connections
