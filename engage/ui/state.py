@@ -26,6 +26,7 @@ import streamlit as st
 from engage import registry
 from engage.cache import EmbeddingCache
 from engage.config import cache_dir, models_dir
+from engage.errors import InputError
 from engage.metrics import metrics_by_threshold
 from engage.reading import Messages, read_messages, read_table
 from engage.scoring import Classifier, load_classifier
@@ -96,6 +97,8 @@ def table(up: Upload) -> pd.DataFrame:
     if held is not None and held[0] == up.sha256:
         return held[1]
     frame = read_table(up.data, name=up.name)
+    if frame.empty:  # caught here so that nobody picks columns of a file with nothing to score
+        raise InputError("the file has a header row but no data rows", file=up.name)
     st.session_state[KEY_PREVIEW] = (up.sha256, frame)
     return frame
 
