@@ -82,6 +82,15 @@ def test_label_keeps_annotator_time_value_score_and_model(store):
     assert before <= labeled_at <= after
 
 
+def test_numpy_ids_and_numbers_are_accepted(store):
+    set_id, _ = _set(store, 2)
+    frame = store.messages(np.int64(set_id))  # ids straight from pandas
+    store.label(frame["message_id"].iloc[0], "ana", np.int64(1), score=np.float32(0.25), set_id=np.int64(set_id))
+    item = store.next_message(np.int64(set_id), "ana", order="file")
+    assert item.message_id == frame["message_id"].iloc[1]
+    assert store.progress(np.int64(set_id)).labeled == 1 and store.undo("ana", np.int64(set_id)).value == 1
+
+
 @pytest.mark.parametrize("value", [2, -1, "1", True, 0.5])
 def test_label_refuses_bad_values(store, value):
     set_id, ids = _set(store, 1)

@@ -7,6 +7,7 @@ that is not undone ("active"): a later answer replaces an earlier one, and a ski
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -46,7 +47,7 @@ def _check_value(value: object) -> int:
 def _check_score(score: float | None) -> float | None:
     if score is None:
         return None
-    if not isinstance(score, (int, float)) or not math.isfinite(score):
+    if isinstance(score, bool) or not isinstance(score, numbers.Real) or not math.isfinite(score):
         raise InputError(f"a model score must be a finite number, got {score!r}")
     return float(score)
 

@@ -54,6 +54,11 @@ class Progress:
     by_annotator: dict[str, AnnotatorProgress]   # each annotator's active answers on the set's messages
 
 
+def _ident(value: object) -> int | None:
+    """Ids from pandas come as numpy integers, which the PostgreSQL driver does not take."""
+    return None if value is None else int(value)
+
+
 def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -152,6 +157,7 @@ class LabelStore:
 
     def messages(self, set_id: int) -> pd.DataFrame:
         """The set's messages in file order: message_id, text, position (to score them, then store_scores)."""
+        set_id = _ident(set_id)
         query = (select(set_messages.c.message_id, messages.c.text, set_messages.c.position)
                  .join(messages, messages.c.id == set_messages.c.message_id)
                  .where(set_messages.c.set_id == set_id).order_by(set_messages.c.position))
@@ -162,6 +168,7 @@ class LabelStore:
     def store_scores(self, set_id: int, model_name: str, scores_by_message_id: Mapping[int, float],
                      threshold: float) -> int:
         """Stores (replacing) model scores for messages of the set; the uncertain and highest orders use them."""
+        set_id = _ident(set_id)
         rows = [dict(set_id=set_id, message_id=int(k), model=model_name, score=float(v), threshold=float(threshold),
                      stored_at=utcnow()) for k, v in dict(scores_by_message_id).items()]
         bad = [r["message_id"] for r in rows if not math.isfinite(r["score"])]
@@ -193,6 +200,7 @@ class LabelStore:
                      session: str | None = None) -> queue.QueueItem | None:
         """The next message for this annotator, claimed for `session` (default: the annotator) for claim_seconds.
         Asking again before answering returns the same message. None when nothing is left."""
+        set_id = _ident(set_id)
         annotator = answers.check_annotator(annotator)
         queue.check_order(order)
         with writing(self.engine) as conn:
@@ -212,6 +220,7 @@ class LabelStore:
         return self._answer(message_id, annotator, None, score, model, set_id, session)
 
     def _answer(self, message_id, annotator, value, score, model, set_id, session) -> int:
+        set_id = _ident(set_id)
         with writing(self.engine) as conn:
             return answers.record(conn, int(message_id), annotator, value, score=score, model=model,
                                   set_id=set_id, session=session or answers.check_annotator(annotator))
@@ -219,18 +228,21 @@ class LabelStore:
     def undo(self, annotator: str, set_id: int | None = None, session: str | None = None) -> answers.Undone | None:
         """Undoes the annotator's last answer (up to UNDO_DEPTH back); the message comes back next for the session.
         None when there is nothing left to undo."""
+        set_id = _ident(set_id)
         annotator = answers.check_annotator(annotator)
         with writing(self.engine) as conn:
             return answers.undo(conn, annotator, set_id, session or annotator, self.claim_seconds)
 
     def release(self, session: str, set_id: int | None = None) -> None:
         """Gives back the session's claims (e.g. when its tab changes order or set)."""
+        set_id = _ident(set_id)
         with writing(self.engine) as conn:
             queue.release(conn, session, set_id)
 
     # ------------------------------------------------------------ results
 
     def progress(self, set_id: int) -> Progress:
+        set_id = _ident(set_id)
         with reading(self.engine) as conn:
             self._check_set(conn, set_id)
             total = conn.execute(select(func.count()).where(set_messages.c.set_id == set_id)).scalar_one()
@@ -243,6 +255,7 @@ class LabelStore:
         return Progress(total=int(total), labeled=int(labeled["message_id"].nunique()), by_annotator=by_annotator)
 
     def _active_labels(self, set_id: int | None) -> pd.DataFrame:
+        set_id = _ident(set_id)
         with reading(self.engine) as conn:
             if set_id is not None:
                 self._check_set(conn, set_id)
@@ -263,6 +276,7 @@ class LabelStore:
                history: bool = False) -> bytes:
         """Each annotator's active label per message (or, with history=True, every answer including skips and
         undone ones) as CSV or JSON Lines bytes; also written to `path` if given."""
+        set_id = _ident(set_id)
         if fmt not in export.FORMATS:
             raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(export.FORMATS)}")
         with reading(self.engine) as conn:
