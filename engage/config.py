@@ -1,22 +1,53 @@
-"""Where things live. Every path can be moved with an environment variable."""
+"""Where things live and which ELMo to use. Each setting comes from, in order: its environment variable, the
+config file (ENGAGE_CONFIG, else engage.toml at the project root), the built-in default.
+
+engage.toml keys: elmo_handle, models_dir, cache_dir.
+"""
 
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
+
+from engage.errors import InputError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HUB_HANDLE = "https://tfhub.dev/google/elmo/3"
+_KEYS = {"elmo_handle", "models_dir", "cache_dir"}
+
+
+def config_file() -> Path:
+    return Path(os.environ.get("ENGAGE_CONFIG", PROJECT_ROOT / "engage.toml"))
+
+
+def file_settings() -> dict:
+    path = config_file()
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not a valid TOML file ({exc})", file=str(path)) from None
+    unknown = set(data) - _KEYS
+    if unknown:
+        raise InputError(f"unknown settings {', '.join(sorted(unknown))}; known: {', '.join(sorted(_KEYS))}",
+                         file=str(path))
+    return data
+
+
+def _setting(env: str, key: str, default: str | Path) -> str:
+    return os.environ.get(env) or str(file_settings().get(key, default))
 
 
 def models_dir() -> Path:
-    return Path(os.environ.get("ENGAGE_MODELS_DIR", PROJECT_ROOT / "models"))
+    return Path(_setting("ENGAGE_MODELS_DIR", "models_dir", PROJECT_ROOT / "models"))
 
 
 def cache_dir() -> Path:
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "engage"
-    return Path(os.environ.get("ENGAGE_CACHE_DIR", default))
+    return Path(_setting("ENGAGE_CACHE_DIR", "cache_dir", default))
 
 
 def default_encoder_handle() -> str:
-    return os.environ.get("ENGAGE_ELMO_HANDLE", DEFAULT_HUB_HANDLE)
+    return _setting("ENGAGE_ELMO_HANDLE", "elmo_handle", DEFAULT_HUB_HANDLE)
