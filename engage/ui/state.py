@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from engage import registry
 from engage.cache import EmbeddingCache
 from engage.config import cache_dir, models_dir
 from engage.errors import InputError
+from engage.labels import LabelStore, default_url
+from engage.labels.answers import check_annotator
 from engage.metrics import metrics_by_threshold
 from engage.reading import Messages, read_messages, read_table
 from engage.scoring import Classifier, load_classifier
@@ -212,3 +215,34 @@ def by_threshold(res: ScoredFile) -> pd.DataFrame:
     frame = metrics_by_threshold(res.labels, res.scores)
     st.session_state[KEY_BY_THRESHOLD] = (res.key, frame)
     return frame
+
+
+# ---------------------------------------- labeling (the Label and Train pages)
+
+KEY_ANNOTATOR = "engage_annotator"    # str: who labels in this browser session, asked once
+KEY_TAB = "engage_tab"                # str: this browser session's id, so two tabs never hold the same message
+
+
+@st.cache_resource(show_spinner=False)
+def _label_store(url: str) -> LabelStore:
+    return LabelStore(url)
+
+
+def label_store() -> LabelStore:
+    """The label database (ENGAGE_DATABASE_URL or the SQLite file), opened once per process and URL; the store is
+    safe to share between sessions (each call takes its own connection)."""
+    return _label_store(default_url())
+
+
+def annotator() -> str | None:
+    return st.session_state.get(KEY_ANNOTATOR)
+
+
+def set_annotator(name: str) -> None:
+    st.session_state[KEY_ANNOTATOR] = check_annotator(name)
+
+
+def tab_id() -> str:
+    if KEY_TAB not in st.session_state:
+        st.session_state[KEY_TAB] = uuid.uuid4().hex
+    return st.session_state[KEY_TAB]

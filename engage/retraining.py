@@ -1,0 +1,74 @@
+"""The loop between the label store and the models: model scores for the labeling queue, training data from stored
+labels (plus an optional labeled file), and a new version trained like the active one.
+
+The queue's "most uncertain first" order ranks by |score - threshold| of the stored scores, so a set is re-scored
+whenever a new model becomes active (rescore_sets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from engage.encoders.base import Progress
+from engage.errors import InputError
+from engage.labels import LabelStore, text_hash
+from engage.reading import Messages
+from engage.scoring import Classifier
+from engage.train import TrainResult, train_model
+
+
+def score_set(store: LabelStore, set_id: int, clf: Classifier, progress: Progress | None = None) -> int:
+    """Scores every message of the set with the classifier and stores the scores (replacing older ones)."""
+    frame = store.messages(set_id)
+    scores = clf.score(frame["text"].tolist(), progress)
+    return store.store_scores(set_id, clf.name, dict(zip(frame["message_id"], scores, strict=True)), clf.threshold)
+
+
+def rescore_sets(store: LabelStore, clf: Classifier, progress: Progress | None = None) -> dict[int, int]:
+    """score_set for every labeling set: set id -> messages scored."""
+    return {s.id: score_set(store, s.id, clf, progress) for s in store.sets()}
+
+
+def import_scored(store: LabelStore, name: str, texts: Sequence[str], scores: Sequence[float], model: str,
+                  threshold: float, source: str = "score page") -> int:
+    """A labeling set from rows already scored (the Score page's result): the scores go with it, so the queue can
+    put the most uncertain first without scoring again. Returns the set id."""
+    if len(texts) != len(scores):
+        raise InputError(f"{len(texts)} texts but {len(scores)} scores")
+    set_id = store.import_messages(name, texts, source=source, extra={"model": model})
+    frame = store.messages(set_id)  # position = index in texts of the first row with that message
+    by_id = {int(m): float(scores[int(p)]) for m, p in zip(frame["message_id"], frame["position"], strict=True)}
+    store.store_scores(set_id, model, by_id, threshold)
+    return set_id
+
+
+def training_messages(store: LabelStore, set_id: int | None = None, extra: Messages | None = None) -> Messages:
+    """The store's labels (one per message, see LabelStore.labeled_messages), plus the labeled rows of `extra`
+    whose text the store has not labeled: a label given in the app is the fresher judgement."""
+    stored = store.labeled_messages(set_id)
+    if extra is None:
+        if not stored.texts:
+            where = "the label store" if set_id is None else f"labeling set {set_id}"
+            raise InputError(f"no labels yet in {where}: label some messages first")
+        return stored
+    if extra.labels is None:
+        raise InputError("the added file needs a label column", file=extra.source)
+    known = {text_hash(t) for t in stored.texts}
+    keep = [i for i, t in enumerate(extra.texts) if t.strip() and text_hash(t) not in known]
+    texts = stored.texts + [extra.texts[i] for i in keep]
+    labels = np.concatenate([stored.labels, extra.labels[keep]]).astype(np.int8)
+    return Messages(frame=pd.DataFrame({"text": texts, "label": labels}), text_col="text", label_col="label",
+                    texts=texts, labels=labels, empty_rows=[], source=f"{stored.source} + {extra.source}",
+                    first_row=1)
+
+
+def retrain(messages: Messages, clf: Classifier, *, name: str | None = None, val_split: float = 0.2,
+            root=None, progress: Progress | None = None, on_epoch=None) -> TrainResult:
+    """A new version (not activated) on the classifier's encoder, head config and threshold rule."""
+    rule = clf.version.meta["threshold"]
+    return train_model(messages, clf.encoder, clf.config, name=name or None, val_split=val_split,
+                       threshold_method=rule.get("method") or "best_f1", threshold_value=rule.get("target"),
+                       cache=clf.cache, root=root, progress=progress, on_epoch=on_epoch)
