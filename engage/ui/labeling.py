@@ -1,0 +1,239 @@
+"""Widgets of the labeling flow: who is labeling, importing a set, the one-message card with its shortcuts,
+progress and agreement, and the Score page's "send these rows to labeling" button.
+
+The card is a fragment: a label reruns only the card, and its buttons act in callbacks, so one key press costs one
+short script run. Every answer is committed by the store before that run shows the next message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from engage import retraining
+from engage.errors import InputError
+from engage.labels import ORDERS, UNDO_DEPTH, LabelSet, LabelStore, QueueItem
+from engage.reading import SUPPORTED_SUFFIXES, detect_text_column, read_messages
+from engage.scoring import FLAG_COL
+from engage.ui import state
+from engage.ui.errors import log_bug
+
+LABEL_PAGE = "engage/ui/pages/label.py"
+ORDER_NAMES = {"uncertain": "most uncertain first", "highest": "highest score first", "random": "random",
+               "file": "file order"}
+KEY_SET = "label_set_pick"       # the set this session labels (a selectbox key)
+KEY_ORDER = "label_order"        # the queue order (a selectbox key)
+KEY_SHOWN = "label_shown"        # message id on the card now: an answer applies only to it
+KEY_PROBLEM = "label_problem"    # an error raised in a button callback, shown on the next run
+KEY_NOTE = "label_note"          # what the last undo did
+KEY_FLASH = "label_flash"        # a success message that survives a rerun
+KEY_SENT = "label_sent"          # set id the Score page just created, picked on the Label page
+SHORTCUTS = {"yes": "E", "no": "N", "skip": "S", "undo": "U"}
+
+
+# ---------------------------------------- who labels
+
+def ask_annotator() -> str | None:
+    """The annotator of this browser session; asked once, then kept in st.session_state."""
+    name = state.annotator()
+    if name is not None:
+        left, right = st.columns([4, 1], vertical_alignment="center")
+        left.caption(f"Labeling as **{name}**")
+        if right.button("Change name", key="label_name_change", type="tertiary"):
+            del st.session_state[state.KEY_ANNOTATOR]
+            st.rerun()
+        return name
+    with st.form("label_name_form"):
+        typed = st.text_input("Your name (it goes with every label you give)", key="label_name_input")
+        if st.form_submit_button("Start labeling", type="primary"):
+            try:
+                state.set_annotator(typed)
+                st.rerun()
+            except InputError as exc:
+                st.error(str(exc), icon=":material/error:")
+    return None
+
+
+# ---------------------------------------- sets
+
+def import_panel(store: LabelStore, expanded: bool) -> None:
+    """A file of unlabeled messages becomes a labeling set, scored by the active model when there is one."""
+    with st.expander("Import messages to label", expanded=expanded):
+        uploaded = st.file_uploader(f"Messages file ({', '.join(SUPPORTED_SUFFIXES)})", key="label_file")
+        if uploaded is None:
+            return
+        up = state.upload(uploaded)
+        frame = state.table(up)
+        names = list(frame.columns)
+        try:
+            default = names.index(detect_text_column(frame, source=up.name))
+        except InputError:
+            default = None
+        left, right = st.columns(2)
+        text_col = left.selectbox("Text column", names, index=default, key=f"label_text_{up.sha256[:16]}")
+        name = right.text_input("Set name", value=Path(up.name).stem, key=f"label_setname_{up.sha256[:16]}")
+        if text_col is not None and st.button("Import", type="primary", key="label_import"):
+            found = read_messages(up.data, name=up.name, text_col=text_col, detect_labels=False)
+            set_id = store.import_messages(name, found.texts, source=up.name)
+            _score_new_set(store, set_id)
+            st.session_state[KEY_SENT] = set_id
+            st.session_state[KEY_FLASH] = f"Imported {len(found.texts):,} rows of {up.name} as set '{name}'."
+            st.rerun()
+
+
+def _score_new_set(store: LabelStore, set_id: int) -> None:
+    try:
+        loaded = state.active_model()
+    except InputError:
+        st.session_state[KEY_NOTE] = "No active model: the set has no scores, so every order is file order."
+        return
+    with st.spinner("Scoring the set with the active model…"), loaded.lock:
+        retraining.score_set(store, set_id, loaded.classifier)
+
+
+def pick_set(store: LabelStore, sets: list[LabelSet], tab: str) -> tuple[int, str]:
+    """(set id, queue order). Changing either gives back this tab's claims, so the next message follows them."""
+    ids = [s.id for s in sets]
+    sent = st.session_state.pop(KEY_SENT, None)
+    if sent in ids:
+        st.session_state[KEY_SET] = sent
+    if st.session_state.get(KEY_SET) not in ids:
+        st.session_state[KEY_SET] = ids[-1]
+    names = {s.id: f"{s.name} · {s.size:,} messages · #{s.id}" for s in sets}
+    left, right = st.columns([3, 2])
+    set_id = left.selectbox("Labeling set", ids, format_func=names.get, key=KEY_SET,
+                            on_change=store.release, args=(tab,))
+    order = right.selectbox("Queue order", ORDERS, format_func=ORDER_NAMES.get, key=KEY_ORDER,
+                            on_change=store.release, args=(tab,),
+                            help="most uncertain: the score closest to the model's threshold first (active "
+                                 "learning); the scores are stored again each time a new model is promoted")
+    return set_id, order
+
+
+# ---------------------------------------- the card
+
+def _problem(exc: Exception) -> None:
+    """Called inside an except block: the error is shown on the next run (a callback cannot draw on the card)."""
+    if isinstance(exc, InputError):
+        st.session_state[KEY_PROBLEM] = str(exc)
+    else:
+        incident, path = log_bug()
+        st.session_state[KEY_PROBLEM] = (f"Something went wrong inside engage: this is a bug. The details are in "
+                                         f"the log {path} (incident {incident}).")
+
+
+def _answer(store: LabelStore, item: QueueItem, annotator: str, tab: str, value: int | None) -> None:
+    if st.session_state.get(KEY_SHOWN) != item.message_id:  # a click from a card no longer shown
+        return
+    st.session_state[KEY_SHOWN] = None
+    try:
+        if value is None:
+            store.skip(item.message_id, annotator, score=item.score, model=item.model, set_id=item.set_id,
+                       session=tab)
+        else:
+            store.label(item.message_id, annotator, value, score=item.score, model=item.model, set_id=item.set_id,
+                        session=tab)
+    except Exception as exc:
+        _problem(exc)
+
+
+def _undo(store: LabelStore, annotator: str, set_id: int, tab: str) -> None:
+    try:
+        done = store.undo(annotator, set_id, tab)
+    except Exception as exc:
+        _problem(exc)
+        return
+    if done is None:
+        st.session_state[KEY_NOTE] = f"Nothing to undo: your last {UNDO_DEPTH} answers in this set are undone."
+    else:
+        what = "skip" if done.kind == "skip" else ("engageable" if done.value else "not engageable")
+        st.session_state[KEY_NOTE] = f"Undone: your answer '{what}'. The message is back."
+
+
+def _message(item: QueueItem) -> None:
+    with st.container(border=True, key="label_card"):
+        st.text(item.text)
+    if item.score is None:
+        st.caption(f"Row {item.position + 1} of the file · no model score yet")
+    else:
+        st.caption(f"Row {item.position + 1} of the file · score **{item.score:.3f}** from model {item.model} "
+                   f"(its threshold {item.threshold:.3f})")
+
+
+def _buttons(store: LabelStore, item: QueueItem | None, annotator: str, set_id: int, tab: str) -> None:
+    # Keys carry the message id: a click on a card that is no longer shown finds no callback and does nothing.
+    mid = item.message_id if item is not None else "none"
+    columns = st.columns(4)
+    for column, (kind, label, value) in zip(columns[:3], (
+            ("yes", "Engageable", 1), ("no", "Not engageable", 0), ("skip", "Skip", None)), strict=True):
+        column.button(label, key=f"label_{kind}_{mid}", shortcut=SHORTCUTS[kind], disabled=item is None,
+                      type="primary" if kind == "yes" else "secondary", width="stretch",
+                      on_click=_answer, args=(store, item, annotator, tab, value))
+    columns[3].button("Undo", key="label_undo", shortcut=SHORTCUTS["undo"], width="stretch",
+                      on_click=_undo, args=(store, annotator, set_id, tab),
+                      help=f"undo your last answer in this set (up to {UNDO_DEPTH} back)")
+
+
+def progress(store: LabelStore, set_id: int, annotator: str) -> None:
+    done = store.progress(set_id)
+    st.progress(done.labeled / max(done.total, 1),
+                text=f"{done.labeled:,} of {done.total:,} messages labeled (by anyone)")
+    if done.by_annotator:
+        st.dataframe(pd.DataFrame([{"annotator": name, "labeled": p.labeled, "skipped": p.skipped,
+                                    "you": name == annotator} for name, p in done.by_annotator.items()]),
+                     hide_index=True, key="label_progress_table")
+
+
+@st.fragment
+def card(store: LabelStore, set_id: int, annotator: str, order: str, tab: str) -> None:
+    """One message, its score, the four buttons (keys E, N, S, U) and the progress; reruns on its own."""
+    if (problem := st.session_state.pop(KEY_PROBLEM, None)) is not None:
+        st.error(problem, icon=":material/error:")
+    if (note := st.session_state.pop(KEY_NOTE, None)) is not None:
+        st.info(note, icon=":material/undo:")
+    item = store.next_message(set_id, annotator, order, tab)
+    st.session_state[KEY_SHOWN] = item.message_id if item is not None else None
+    if item is None:
+        st.success("Nothing left for you in this set: every message is labeled, skipped, or open in another tab.",
+                   icon=":material/task_alt:")
+    else:
+        _message(item)
+    _buttons(store, item, annotator, set_id, tab)
+    st.caption("Keys: **E** engageable · **N** not engageable · **S** skip · **U** undo")
+    progress(store, set_id, annotator)
+
+
+def agreement(store: LabelStore, set_id: int) -> None:
+    found = store.agreement(set_id)
+    st.subheader("Agreement")
+    if found.pairs.empty:
+        st.caption("Shown once two annotators have labeled the same messages.")
+        return
+    st.dataframe(found.pairs, hide_index=True, key="label_pairs", column_config={
+        "kappa": st.column_config.NumberColumn("Cohen's kappa", format="%.3f"),
+        "agreement": st.column_config.NumberColumn("agreement", format="%.3f")})
+    if found.conflicts.empty:
+        st.caption("No conflicts: the annotators agree on every message they share.")
+    else:
+        st.caption(f"{len(found.conflicts):,} messages where annotators disagree (1 engageable, 0 not):")
+        st.dataframe(found.conflicts, hide_index=True, key="label_conflicts")
+
+
+# ---------------------------------------- from the Score page
+
+def send_button(res: state.ScoredFile, scored: pd.DataFrame) -> None:
+    """Sends the rows the Score page shows (all, or flagged only) to labeling with their scores."""
+    flagged = bool(st.session_state.get("score_flagged_only"))
+    rows = np.flatnonzero(scored[FLAG_COL].to_numpy()) if flagged else np.arange(len(res.scores))
+    if not st.button(f"Send these {len(rows):,} rows to labeling", key="score_send_to_labeling",
+                     disabled=len(rows) == 0, help="a new labeling set, with these scores for the queue order"):
+        return
+    name = f"{Path(res.name).stem} ({'flagged' if flagged else 'all'} rows, {res.model})"
+    set_id = retraining.import_scored(state.label_store(), name, [res.messages.texts[i] for i in rows],
+                                      res.scores[rows], res.model, res.model_threshold, source=res.name)
+    st.session_state[KEY_SENT] = set_id
+    st.success(f"Labeling set '{name}' is ready.", icon=":material/check:")
+    st.page_link(LABEL_PAGE, label="Label them now", icon=":material/label:")

@@ -1,0 +1,134 @@
+"""Widgets of the Train page: where the labels come from, training with progress, the new version beside the
+active one, promotion (which stores the new model's scores for every labeling set), and label export."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import streamlit as st
+
+from engage import registry, retraining
+from engage.config import models_dir
+from engage.labels import LabelStore
+from engage.reading import SUPPORTED_SUFFIXES, Messages, detect_label_column, detect_text_column, read_messages
+from engage.summary import models_frame
+from engage.ui import state
+from engage.ui.errors import shown_errors
+
+ALL_SETS = "every labeling set"
+KEY_TRAINED = "train_trained"    # name of the version this session trained last
+KEY_FLASH = "train_flash"
+_FORMAT = {k: st.column_config.NumberColumn(format="%.4f")
+           for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold")}
+_COMPARED = ["name", "active", "training_data", "training_rows", "heldout_rows", "threshold", "accuracy",
+             "precision", "recall", "f1", "roc_auc", "pr_auc"]
+
+
+def pick_source(store: LabelStore) -> int | None:
+    """The labeling set to train from (None: all of them)."""
+    sets = store.sets()
+    ids = [None] + [s.id for s in sets]
+    names = {s.id: f"{s.name} · #{s.id}" for s in sets} | {None: ALL_SETS}
+    return st.selectbox("Labels from", ids, format_func=names.get, key="train_set")
+
+
+def extra_file() -> Messages | None:
+    """An optional labeled file added to the stored labels."""
+    uploaded = st.file_uploader(f"Add a labeled file (optional; {', '.join(SUPPORTED_SUFFIXES)})",
+                                key="train_file")
+    if uploaded is None:
+        return None
+    up = state.upload(uploaded)
+    frame = state.table(up)
+    names = list(frame.columns)
+    text_default = detect_text_column(frame, source=up.name)
+    left, right = st.columns(2)
+    text_col = left.selectbox("Text column", names, index=names.index(text_default), key="train_text_col")
+    labels = [c for c in names if c != text_col]
+    label_default = detect_label_column(frame, text_col)
+    label_col = right.selectbox("Label column", labels, key="train_label_col",
+                                index=labels.index(label_default) if label_default in labels else None)
+    if label_col is None:
+        return None
+    return read_messages(up.data, name=up.name, text_col=text_col, label_col=label_col, require_labels=True)
+
+
+def data_summary(data: Messages) -> None:
+    a, b, c = st.columns(3)
+    a.metric("Labeled messages", f"{len(data.texts):,}")
+    b.metric("Engageable", f"{int(data.labels.sum()):,}")
+    c.metric("Not engageable", f"{int(len(data.labels) - data.labels.sum()):,}")
+
+
+def _progress(total: int, epochs: int) -> tuple[Callable[[int], None], Callable[[int, dict], None]]:
+    encode_bar = st.progress(0.0, text=f"Encoding {total:,} messages…")
+    epoch_bar = st.progress(0.0, text=f"Training the head: {epochs} epochs")
+    seen = {"done": 0, "shown": 0.0}
+
+    def encoded(n: int) -> None:
+        seen["done"] += n
+        now = time.perf_counter()
+        if now - seen["shown"] >= 0.2 or seen["done"] >= total:
+            encode_bar.progress(min(seen["done"] / max(total, 1), 1.0),
+                                text=f"Encoded {seen['done']:,} of {total:,} messages")
+            seen["shown"] = now
+
+    def epoch(index: int, logs: dict) -> None:
+        val = f" · val_loss {logs['val_loss']:.4f}" if "val_loss" in (logs or {}) else ""
+        epoch_bar.progress((index + 1) / max(epochs, 1),
+                           text=f"Epoch {index + 1} of {epochs} · loss {(logs or {}).get('loss', float('nan')):.4f}"
+                                f"{val}")
+
+    return encoded, epoch
+
+
+def train(data: Messages, loaded: state.LoadedModel, name: str, val_split: float) -> None:
+    encoded, epoch = _progress(len(data.texts), loaded.classifier.config.epochs)
+    with loaded.lock:  # the encoder is shared with every session's scoring
+        result = retraining.retrain(data, loaded.classifier, name=name.strip() or None, val_split=val_split,
+                                    progress=encoded, on_epoch=epoch)
+    encoded(0)  # all texts may have come from the cache
+    st.session_state[KEY_TRAINED] = result.version.name
+    st.session_state[KEY_FLASH] = (f"Trained {result.version.name} on {result.n_texts:,} messages in "
+                                   f"{result.seconds['total']:.1f} s ({result.n_computed:,} newly encoded).")
+    st.rerun()
+
+
+def compare(trained: str) -> None:
+    """The new version's held-out metrics beside the active model's, and the button that promotes it."""
+    root = models_dir()
+    active = registry.active_name(root)
+    versions = [v for v in registry.list_models(root) if v.name in (trained, active)]
+    st.subheader("New version beside the active one")
+    st.dataframe(models_frame(versions, active)[_COMPARED], hide_index=True, key="train_compare",
+                 column_config=_FORMAT)
+    st.caption("Each version's figures come from its own held-out rows.")
+    if st.button(f"Promote {trained} to active model", type="primary", disabled=trained == active,
+                 key="train_promote"):
+        with shown_errors():
+            promote(trained)
+
+
+def promote(name: str) -> None:
+    """Activate the version, then store its scores for every labeling set so the queue re-ranks."""
+    registry.activate(name, models_dir())
+    loaded = state.active_model()
+    with st.spinner("Scoring the labeling sets with the new model…"), loaded.lock:
+        scored = retraining.rescore_sets(state.label_store(), loaded.classifier)
+    st.session_state[KEY_FLASH] = (f"{name} is now the active model; new scores stored for {len(scored)} labeling "
+                                   f"set{'s' if len(scored) != 1 else ''}.")
+    st.rerun()
+
+
+def export(store: LabelStore, set_id: int | None) -> None:
+    st.subheader("Export labels")
+    stem = "labels" if set_id is None else f"labels-set-{set_id}"
+    left, right = st.columns(2)
+    for column, fmt, mime in ((left, "csv", "text/csv"), (right, "jsonl", "application/jsonl")):
+        column.download_button(f"Labels ({fmt.upper()})", data=_exporter(store, set_id, fmt),
+                               file_name=f"{stem}.{fmt}", mime=mime, on_click="ignore", key=f"train_export_{fmt}")
+
+
+def _exporter(store: LabelStore, set_id: int | None, fmt: str) -> Callable[[], bytes]:
+    return lambda: store.export(set_id, fmt)
