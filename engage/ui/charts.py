@@ -14,7 +14,7 @@ def confusion_heatmap(cells: pd.DataFrame) -> alt.LayerChart:
     """engage.summary.confusion_frame as a heatmap: colour by the share of the actual class, text count (%)."""
     order = list(reversed(CLASS_NAMES))
     base = alt.Chart(cells).encode(
-        x=alt.X("predicted:N", sort=order, title="predicted"),
+        x=alt.X("predicted:N", sort=order, title="predicted", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("actual:N", sort=order, title="actual"),
     )
     rect = base.mark_rect().encode(
@@ -71,7 +71,8 @@ def threshold_chart(by_threshold: pd.DataFrame, threshold: float) -> alt.LayerCh
 def models_chart(long: pd.DataFrame) -> alt.Chart:
     """engage.summary.models_metrics_long: held-out metrics, versions side by side within each metric."""
     return alt.Chart(long).mark_bar().encode(
-        x=alt.X("metric:N", sort=["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"], title=None),
+        x=alt.X("metric:N", sort=["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"], title=None,
+                axis=alt.Axis(labelAngle=0)),
         xOffset="version:N",
         y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title="held-out value"),
         color="version:N",

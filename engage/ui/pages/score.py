@@ -57,8 +57,10 @@ def _results(res: state.ScoredFile, active: str) -> None:
     if res.model != active:
         st.warning(f"These scores come from model {res.model}; the active model is now {active}: score again.")
     if res.messages.empty_rows:
-        st.info(f"{len(res.messages.empty_rows):,} empty messages score 0 (first at row "
-                f"{res.messages.empty_rows[0]}).")
+        empty = res.messages.empty_rows
+        st.info(f"{len(empty):,} empty message{'s' if len(empty) > 1 else ''} score{'' if len(empty) > 1 else 's'} "
+                f"0 (row{'s' if len(empty) > 1 else ''} {', '.join(map(str, empty[:10]))}"
+                f"{' …' if len(empty) > 10 else ''}).")
     threshold = controls.threshold_panel(res, "score")
     controls.flag_counts(res, threshold)
     scored = scored_frame(res.messages, res.scores, threshold)

@@ -1,0 +1,116 @@
+"""Browser fixtures: the app served by `streamlit run` on a free port, and headless Chromium (the Debian package,
+never a downloaded browser) driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.app_world import AppWorld, build_app_world
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+START_TIMEOUT_S = 90
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def start_app(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+    """`streamlit run streamlit_app.py` on a free local port; returns (process, url) once it answers."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    streamlit = Path(sys.executable).with_name("streamlit")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [str(streamlit), "run", "streamlit_app.py", "--server.address", "127.0.0.1", "--server.port",
+             str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=os.environ | env | {"TF_CPP_MIN_LOG_LEVEL": "2"}, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not _healthy(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_app(process)
+            raise RuntimeError(f"the app did not start; its log: {log}\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.3)
+    return process, url
+
+
+def stop_app(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: install the Debian package chromium (scripts/system-deps does)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def e2e_world(tmp_path_factory) -> AppWorld:
+    return build_app_world(tmp_path_factory.getbasetemp() / "engage-app-world")
+
+
+@pytest.fixture(scope="module")
+def app_url(chromium_path, e2e_world) -> Iterator[str]:
+    process, url = start_app(e2e_world.env(), ARTIFACTS / "streamlit.log")
+    try:
+        yield url
+    finally:
+        stop_app(process)
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path) -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        yield page
+    finally:
+        context.close()
