@@ -1,0 +1,204 @@
+"""The Label and Train pages through Streamlit's AppTest: the name prompt, importing a file, labeling, skipping,
+undoing, progress, agreement between two annotators, training from stored labels (plus a labeled file), metrics
+beside the active model's, and promotion re-scoring the labeling sets."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import cohen_kappa_score
+from streamlit.testing.v1 import AppTest
+
+from engage import registry
+from engage.labels import LabelStore
+from engage.reading import read_messages
+from engage.scoring import load_classifier
+from tests.e2e.app_world import ACTIVE_VERSION, AppWorld, build_app_world
+
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+LABEL = "engage/ui/pages/label.py"
+TRAIN = "engage/ui/pages/train.py"
+TIMEOUT = 120
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory) -> AppWorld:
+    return build_app_world(tmp_path_factory.getbasetemp() / "engage-app-world")
+
+
+@pytest.fixture
+def env(world, tmp_path, monkeypatch) -> tuple[AppWorld, str, Path]:
+    """The world's models copied (promotion changes them), and a fresh label database: (world, db url, models)."""
+    models = tmp_path / "models"
+    shutil.copytree(world.models, models)
+    for key, value in world.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("ENGAGE_MODELS_DIR", str(models))
+    url = f"sqlite:///{tmp_path / 'labels.sqlite'}"
+    monkeypatch.setenv("ENGAGE_DATABASE_URL", url)
+    return world, url, models
+
+
+def _page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    return at.switch_page(page).run()
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _named(at: AppTest, name: str) -> AppTest:
+    at.text_input(key="label_name_input").input(name)
+    next(b for b in at.button if b.label == "Start labeling").click()
+    return at.run()
+
+
+def _click(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click()
+    return at.run()
+
+
+def _shown(at: AppTest) -> str:
+    return at.text[0].value
+
+
+def _table(at: AppTest, column: str) -> pd.DataFrame:
+    found = [d.value for d in at.dataframe if column in d.value.columns]
+    assert len(found) == 1, f"{len(found)} tables with a column {column!r}"
+    return found[0]
+
+
+def _active(store: LabelStore) -> pd.DataFrame:
+    rows = pd.read_sql("SELECT message_id, annotator, kind, value FROM labels WHERE undone_at IS NULL ORDER BY id",
+                       store.engine)
+    texts = store.messages(store.sets()[0].id).set_index("message_id")["text"]
+    return rows.assign(text=rows["message_id"].map(texts))
+
+
+def _uncertain_order(world: AppWorld) -> list[str]:
+    """The engine's own ranking of the file's messages: closest to the active model's threshold first."""
+    clf = load_classifier(ACTIVE_VERSION, root=world.models, use_cache=False)
+    texts = [t for t in read_messages(world.csv).texts if t.strip()]
+    distance = np.abs(clf.score(texts) - clf.threshold)
+    return [texts[i] for i in np.argsort(distance, kind="stable")]
+
+
+def test_label_page_name_import_label_skip_undo_progress(env):
+    world, url, _ = env
+    at = _page(LABEL)
+    _ok(at)
+    assert not [b for b in at.button if b.label == "Engageable"]  # nothing to label before the name
+    at = _named(at, "ana")
+    assert any("Labeling as **ana**" in c.value for c in at.caption)
+
+    unlabeled = pd.read_csv(world.csv).drop(columns=["engage"]).to_csv(index=False).encode()
+    at.file_uploader(key="label_file").upload("inbox.csv", unlabeled, "text/csv").run()
+    at.button(key="label_import").click().run()
+    _ok(at)
+    assert "Imported 120 rows of inbox.csv as set 'inbox'." in [s.value for s in at.success]
+    store = LabelStore(url)
+    (labeling_set,) = store.sets()
+    assert (labeling_set.name, labeling_set.size, labeling_set.n_empty) == ("inbox", 119, 1)
+
+    order = _uncertain_order(world)  # the set was scored by the active model at import
+    assert _shown(at) == order[0]
+    at = _click(at, "Engageable")
+    _ok(at)
+    assert _shown(at) == order[1]
+    at = _click(at, "Skip")
+    assert _shown(at) == order[2]
+    answers = _active(store)
+    assert answers[["text", "annotator", "kind"]].values.tolist() == [[order[0], "ana", "label"],
+                                                                      [order[1], "ana", "skip"]]
+    assert answers["value"].iloc[0] == 1
+
+    at = _click(at, "Undo")
+    _ok(at)
+    assert _shown(at) == order[1]  # the skipped message is back
+    assert "Undone: your answer 'skip'. The message is back." in [i.value for i in at.info]
+    at = _click(at, "Not engageable")
+    assert _shown(at) == order[2]
+    answers = _active(store)
+    assert answers[["text", "kind", "value"]].values.tolist() == [[order[0], "label", 1], [order[1], "label", 0]]
+    assert "2 of 119 messages labeled (by anyone)" in at.get("progress")[0].proto.text
+    progress = _table(at, "skipped")
+    assert progress[["annotator", "labeled", "skipped"]].values.tolist() == [["ana", 2, 0]]
+
+
+def test_agreement_between_two_annotators(env):
+    world, url, _ = env
+    store = LabelStore(url)
+    store.import_messages("inbox", read_messages(world.csv).texts)
+    sessions = {}
+    for name, answers in (("ana", ["Engageable", "Not engageable", "Engageable", "Engageable"]),
+                          ("ben", ["Engageable", "Not engageable", "Not engageable", "Engageable"])):
+        at = _named(_page(LABEL), name)
+        at.selectbox(key="label_order").select("file").run()
+        for answer in answers:
+            at = _click(at, answer)
+            _ok(at)
+        sessions[name] = at
+    at = sessions["ben"]
+    pairs = _table(at, "kappa")
+    expected = cohen_kappa_score([1, 0, 1, 1], [1, 0, 0, 1])
+    assert pairs[["annotator_a", "annotator_b", "messages"]].values.tolist() == [["ana", "ben", 4]]
+    assert pairs.loc[0, "kappa"] == pytest.approx(expected)
+    conflicts = _table(at, "text")  # the conflicts table: message_id, text, one column per annotator
+    third = store.messages(store.sets()[0].id)["text"].iloc[2]
+    assert conflicts["text"].tolist() == [third]
+    assert conflicts[["ana", "ben"]].values.tolist() == [[1, 0]]
+    progress = _table(at, "skipped")
+    assert progress[["annotator", "labeled"]].values.tolist() == [["ana", 4], ["ben", 4]]
+
+
+def test_train_page_from_stored_labels_plus_a_file_then_promote(env):
+    world, url, models = env
+    store = LabelStore(url)
+    labeled = read_messages(world.csv, label_col="engage")
+    set_id = store.import_messages("inbox", labeled.texts)
+    frame = store.messages(set_id)
+    truth = dict(zip(labeled.texts, labeled.labels, strict=True))
+    for row in frame.head(60).itertuples():
+        store.label(row.message_id, "ana", int(truth[row.text]), set_id=set_id)
+
+    at = _page(TRAIN)
+    _ok(at)
+    assert next(m.value for m in at.metric if m.label == "Labeled messages") == "60"
+    at.file_uploader(key="train_file").upload("labeled.csv", world.csv.read_bytes(), "text/csv").run()
+    _ok(at)
+    assert at.selectbox(key="train_label_col").value == "engage"
+    assert next(m.value for m in at.metric if m.label == "Labeled messages") == "119"  # the file adds 59 new
+    at.text_input(key="train_name").input("relabeled-1")
+    at.button(key="train_go").click().run()
+    _ok(at)
+    assert any(s.value.startswith("Trained relabeled-1 on 119 messages") for s in at.success)
+    new = registry.read_model("relabeled-1", models)
+    assert new.meta["training_data"]["rows"] == 119
+    assert new.meta["encoder"]["fingerprint"] == registry.read_model(ACTIVE_VERSION, models).meta["encoder"][
+        "fingerprint"]
+    compared = _table(at, "f1")
+    assert compared["name"].tolist() == [ACTIVE_VERSION, "relabeled-1"]
+    assert compared["active"].tolist() == [True, False]
+    assert compared.loc[1, "f1"] == pytest.approx(new.meta["heldout_metrics"]["f1"])
+
+    at.button(key="train_promote").click().run()
+    _ok(at)
+    assert registry.active_name(models) == "relabeled-1"
+    assert "relabeled-1 is now the active model; new scores stored for 1 labeling set." in [
+        s.value for s in at.success]
+    stored = pd.read_sql("SELECT DISTINCT model FROM scores", store.engine)["model"].tolist()
+    assert stored == ["relabeled-1"]  # the queue now ranks by the new model
+    assert [b.label for b in at.get("download_button")] == ["Labels (CSV)", "Labels (JSONL)"]
+
+
+def test_train_page_without_labels_says_so(env):
+    at = _page(TRAIN)
+    assert not at.exception
+    assert any("no labels yet in the label store" in e.value for e in at.error)
