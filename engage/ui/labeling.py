@@ -19,7 +19,7 @@ from engage.labels import ORDERS, UNDO_DEPTH, LabelSet, LabelStore, QueueItem
 from engage.reading import SUPPORTED_SUFFIXES, detect_text_column, read_messages
 from engage.scoring import FLAG_COL
 from engage.ui import state
-from engage.ui.errors import log_bug
+from engage.ui.errors import log_bug, shown_errors
 
 LABEL_PAGE = "engage/ui/pages/label.py"
 ORDER_NAMES = {"uncertain": "most uncertain first", "highest": "highest score first", "random": "random",
@@ -232,8 +232,9 @@ def send_button(res: state.ScoredFile, scored: pd.DataFrame) -> None:
                      disabled=len(rows) == 0, help="a new labeling set, with these scores for the queue order"):
         return
     name = f"{Path(res.name).stem} ({'flagged' if flagged else 'all'} rows, {res.model})"
-    set_id = retraining.import_scored(state.label_store(), name, [res.messages.texts[i] for i in rows],
-                                      res.scores[rows], res.model, res.model_threshold, source=res.name)
-    st.session_state[KEY_SENT] = set_id
-    st.success(f"Labeling set '{name}' is ready.", icon=":material/check:")
-    st.page_link(LABEL_PAGE, label="Label them now", icon=":material/label:")
+    with shown_errors():
+        set_id = retraining.import_scored(state.label_store(), name, [res.messages.texts[i] for i in rows],
+                                          res.scores[rows], res.model, res.model_threshold, source=res.name)
+        st.session_state[KEY_SENT] = set_id
+        st.success(f"Labeling set '{name}' is ready.", icon=":material/check:")
+        st.page_link(LABEL_PAGE, label="Label them now", icon=":material/label:")

@@ -8,7 +8,7 @@ from engage.errors import InputError
 from engage.reading import SUPPORTED_SUFFIXES, detect_label_column, detect_text_column
 from engage.scoring import FLAG_COL, SCORE_COL
 from engage.summary import scored_frame
-from engage.ui import controls, state
+from engage.ui import controls, labeling, state
 from engage.ui.errors import run_page, shown_errors
 
 NO_LABELS = "(no label column)"
@@ -70,6 +70,7 @@ def _results(res: state.ScoredFile, active: str) -> None:
     if len(shown) > TABLE_ROWS:
         st.caption(f"The table shows the first {TABLE_ROWS:,} of {len(shown):,} rows; the downloads hold them all.")
     controls.downloads(scored, res.name)
+    labeling.send_button(res, scored)
     st.caption("The same flagged rows from the command line:")
     st.code(f"engage score '{res.name}' --out flagged.csv --flagged-only --text-col '{res.messages.text_col}' "
             f"--model {res.model} --threshold {threshold!r}", language="bash")
