@@ -202,3 +202,27 @@ def test_train_page_without_labels_says_so(env):
     at = _page(TRAIN)
     assert not at.exception
     assert any("no labels yet in the label store" in e.value for e in at.error)
+
+
+def test_score_page_sends_the_flagged_rows_to_labeling_with_their_scores(env):
+    world, url, _ = env
+    at = _page("engage/ui/pages/score.py")
+    at.file_uploader(key="score_file").upload("labeled.csv", world.csv.read_bytes(), "text/csv").run()
+    at.button(key="score_go").click().run()
+    at.toggle(key="score_flagged_only").set_value(True).run()
+    flagged = _table(at, "engageable")
+    at.button(key="score_send_to_labeling").click().run()
+    _ok(at)
+    store = LabelStore(url)
+    (sent,) = store.sets()
+    assert sent.size == len(flagged) > 0
+    stored = pd.read_sql("SELECT m.text, s.score, s.model FROM scores s JOIN messages m ON m.id = s.message_id",
+                         store.engine)
+    expected = flagged.set_index("text")["engage_score"]
+    np.testing.assert_allclose(stored.set_index("text")["score"].loc[expected.index], expected, rtol=1e-6)
+    assert set(stored["model"]) == {ACTIVE_VERSION}
+
+    at.switch_page(LABEL).run()
+    at = _named(at, "ana")
+    assert at.selectbox(key="label_set_pick").value == sent.id
+    assert _shown(at) in set(flagged["text"])
