@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import random
+from collections import Counter
 
 import h5py
 import numpy as np
@@ -13,6 +15,7 @@ from engage.encoders.bilm import pretrain as pre
 from engage.encoders.bilm.encoder import BilmEncoder
 from engage.encoders.bilm.weights import load_bilm
 from engage.errors import InputError
+from engage.tokens import tokenize
 
 OPTIONS = {
     "lstm": {"dim": 32, "projection_dim": 16, "n_layers": 2, "cell_clip": 3, "proj_clip": 3,
@@ -49,13 +52,25 @@ def _weights(path) -> dict[str, np.ndarray]:
     return out
 
 
+def _unigram_perplexity(files) -> float:
+    counts: Counter[str] = Counter()
+    for name in ("a.txt", "b.txt"):
+        for line in (files / name).read_text().splitlines():
+            if line.strip():
+                counts.update([*tokenize(line), "</S>"])
+    total = sum(counts.values())
+    return math.exp(-sum(n * math.log(n / total) for n in counts.values()) / total)
+
+
 def test_learns_and_writes_a_loadable_model(files, tmp_path):
     lines: list[str] = []
-    summary = _run(files, tmp_path / "long", epochs=4.0, log=lines.append)
+    # A higher learning rate than the original's 0.2 only to keep this test to a few seconds.
+    summary = _run(files, tmp_path / "long", epochs=2.5, learning_rate=1.0, log=lines.append)
     vocab = summary["vocab_size"]
     assert vocab == 3 + 21  # <S> </S> <UNK> + the generator's 21 words
-    # An untrained model is about uniform over the vocabulary; this grammar is far more predictable than that.
-    assert summary["heldout_perplexity"] < 0.6 * vocab
+    # Untrained, the model is about uniform over the vocabulary (24); word frequencies alone give about 18 here;
+    # only a model that uses the context gets well below that.
+    assert summary["heldout_perplexity"] < 0.6 * _unigram_perplexity(files)
     assert summary["steps"] == summary["total_steps"] and summary["tokens"] > 0
     assert summary["softmax"] == "full softmax"
     assert any("pretraining:" in line for line in lines) and any("done:" in line for line in lines)
@@ -71,24 +86,22 @@ def test_learns_and_writes_a_loadable_model(files, tmp_path):
 
 
 def test_fixed_seed_reproduces_and_resume_continues(files, tmp_path, monkeypatch):
+    """A run stopped half-way and resumed ends with exactly the weights of an uninterrupted run from scratch:
+    that needs both a reproducible start (fixed seed) and an exact resume (same batches, dropout, negatives)."""
     monkeypatch.setattr(pre, "FULL_SOFTMAX_MAX_VOCAB", 0)  # exercise the sampled softmax on a tiny vocabulary
     whole = _run(files, tmp_path / "whole", epochs=0.6, n_negative=8)
-    twice = _run(files, tmp_path / "twice", epochs=0.6, n_negative=8)
     assert whole["softmax"] == "sampled softmax, 8 negatives"
-    wa, wb = _weights(tmp_path / "whole" / "weights.hdf5"), _weights(tmp_path / "twice" / "weights.hdf5")
-    assert wa.keys() == wb.keys() and twice["heldout_perplexity"] == whole["heldout_perplexity"]
-    for name in wa:
-        np.testing.assert_array_equal(wa[name], wb[name], err_msg=name)
-
     half = _run(files, tmp_path / "split", epochs=0.3, n_negative=8)
     lines: list[str] = []
     rest = _run(files, tmp_path / "split", epochs=0.6, n_negative=8, log=lines.append)
     assert 0 < half["steps"] < rest["steps"]
     assert any("resumed from" in line and f"step {half['steps']}" in line for line in lines)
     assert rest["steps"] == whole["steps"] and rest["tokens"] == whole["tokens"]
-    resumed = _weights(tmp_path / "split" / "weights.hdf5")
-    for name in wa:  # resuming draws the same batches, dropout masks and negatives as the uninterrupted run
-        np.testing.assert_allclose(resumed[name], wa[name], atol=1e-6, rtol=0, err_msg=name)
+    assert rest["heldout_perplexity"] == pytest.approx(whole["heldout_perplexity"], rel=1e-6)
+    wa, wb = _weights(tmp_path / "whole" / "weights.hdf5"), _weights(tmp_path / "split" / "weights.hdf5")
+    assert wa.keys() == wb.keys()
+    for name in wa:
+        np.testing.assert_allclose(wb[name], wa[name], atol=1e-6, rtol=0, err_msg=name)
 
 
 def test_time_limit_stops_and_still_writes(files, tmp_path):

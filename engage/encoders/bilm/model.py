@@ -158,8 +158,8 @@ class BiLM(tf.Module):
         spec = tf.TensorSpec([None, None, o.max_chars], tf.int32)
         state_spec = tuple((tf.TensorSpec([2, None, d], tf.float32), tf.TensorSpec([2, None, p], tf.float32))
                            for _ in range(o.n_layers))
-        self._stateless = tf.function(self._layers_stateless, input_signature=[spec])
-        self._stateful = tf.function(self._layers_stateful, input_signature=[spec, state_spec])
+        self._stateless = tf.function(self._layers_stateless, input_signature=[spec], autograph=False)
+        self._stateful = tf.function(self._layers_stateful, input_signature=[spec, state_spec], autograph=False)
 
     # ---------------------------------------------------------------- public
 

@@ -175,8 +175,9 @@ class Trainer(tf.Module):
         self.optimizer.build(self.variables_to_train)  # slots exist before a checkpoint is restored
         spec = [tf.TensorSpec([None, None], tf.string), tf.TensorSpec([None], tf.int32),
                 tf.TensorSpec([None, None], tf.int32)]
-        self.train_step = tf.function(self._train_step, input_signature=[*spec, tf.TensorSpec([2], tf.int32)])
-        self.eval_step = tf.function(self._eval_step, input_signature=spec)
+        self.train_step = tf.function(self._train_step, input_signature=[*spec, tf.TensorSpec([2], tf.int32)],
+                                      autograph=False)
+        self.eval_step = tf.function(self._eval_step, input_signature=spec, autograph=False)
 
     def _targets(self, tokens, lengths, word_ids, dropout, seed):
         """Top-layer vectors with their target word ids, flattened over the real positions, per direction."""
