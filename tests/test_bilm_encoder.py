@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from engage.encoders.base import Encoder
 from engage.encoders.bilm.chars import batch_to_ids
 from engage.encoders.bilm.encoder import BilmEncoder
 from engage.encoders.bilm.weights import random_bilm, save_bilm
+from engage.errors import InputError
 from engage.tokens import tokenize
 
 OPTIONS = {
@@ -77,6 +80,14 @@ def test_fingerprint_follows_weights_and_max_tokens(folder, tmp_path):
     assert a.fingerprint != BilmEncoder(str(folder), max_tokens=32).fingerprint
     save_bilm(random_bilm(OPTIONS, seed=6), tmp_path, OPTIONS)
     assert BilmEncoder(str(tmp_path)).fingerprint != a.fingerprint
+
+
+def test_encoder_needs_two_layers(tmp_path):
+    options = json.loads(json.dumps(OPTIONS))
+    options["lstm"]["n_layers"] = 1
+    save_bilm(random_bilm(options, seed=0), tmp_path, options)
+    with pytest.raises(InputError, match="2 LSTM layers"):
+        BilmEncoder(str(tmp_path))
 
 
 def test_load_encoder_dispatches_to_bilm(folder):

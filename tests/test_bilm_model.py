@@ -168,6 +168,13 @@ def test_bad_files_are_input_errors(tmp_path):
         load_bilm_files(tmp_path / "options.json", tmp_path / "weights.hdf5")
 
 
+def test_options_without_projection_are_refused():
+    options = json.loads(json.dumps(TINY))
+    options["lstm"]["projection_dim"] = 24
+    with pytest.raises(InputError, match="projection_dim"):
+        parse_options(options, file="o.json")
+
+
 def test_options_ignore_unknown_keys():
     options = json.loads(json.dumps(TINY))
     options["n_negative_samples_batch"] = 16

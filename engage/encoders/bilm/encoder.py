@@ -31,6 +31,9 @@ class BilmEncoder:
         self.max_batch = int(max_batch)
         self.n_truncated = 0
         self.bilm = load_bilm(path)
+        if self.bilm.opts.n_layers != 2:
+            raise InputError(f"options: the encoder needs a biLM with 2 LSTM layers, this one has "
+                             f"{self.bilm.opts.n_layers}", file=str(path / OPTIONS_FILE))
         self.dim = self.bilm.opts.output_dim
         self.device = tf_device()
         self.fingerprint = _fingerprint(path, self.max_tokens)

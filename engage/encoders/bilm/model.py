@@ -99,6 +99,10 @@ def parse_options(options: dict[str, Any], file: str | None = None) -> BiLMOptio
                          file=file)
     if not filters or parsed.max_chars < max(w for w, _ in filters) or parsed.n_layers < 1:
         raise InputError("options: filters, max_characters_per_token or n_layers out of range", file=file)
+    if parsed.projection_dim >= parsed.dim:
+        # bilm-tf drops the LSTM projection then (no W_P_0): a layout no published ELMo uses, not supported
+        raise InputError(f"options: lstm.projection_dim ({parsed.projection_dim}) must be smaller than lstm.dim "
+                         f"({parsed.dim})", file=file)
     return parsed
 
 
@@ -167,7 +171,6 @@ class BiLM(tf.Module):
     def options_dict(self) -> dict[str, Any] | None:
         """The options.json dict the model was built from (None when built from BiLMOptions)."""
         return None if self._options_json is None else json.loads(self._options_json)
-
 
     def layers(self, char_ids: tf.Tensor, states: Any = None) -> dict[str, Any]:
         """{"token", "layer1", "layer2": float32 [B, T, 2P], "mask": bool [B, T]}, sentence markers removed.
