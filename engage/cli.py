@@ -160,6 +160,8 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
     summary = pretrain(args.corpus, args.options, args.out, epochs=args.epochs, batch_size=args.batch_size,
                        max_tokens=args.max_tokens, seed=args.seed, resume=not args.no_resume,
                        time_limit_s=args.time_limit, max_sentences=args.max_sentences,
+                       heldout_fraction=args.heldout_fraction, n_negative=args.n_negative, min_count=args.min_count,
+                       dropout=args.dropout, learning_rate=args.learning_rate, clip_norm=args.clip_norm,
                        log=lambda line: print(line, file=sys.stderr, flush=True))
     _emit(args, [f"wrote {args.out}"], summary)
 
@@ -248,6 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-sentences", type=int)
     p.add_argument("--time-limit", type=float, help="stop (and save) after this many seconds")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--heldout-fraction", type=float, default=0.02, help="messages held out for perplexity")
+    p.add_argument("--n-negative", type=int, default=1024, help="sampled-softmax negatives (big vocabularies)")
+    p.add_argument("--min-count", type=int, default=3, help="words seen fewer times become <UNK>")
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--learning-rate", type=float, default=0.2, help="Adagrad, as the original")
+    p.add_argument("--clip-norm", type=float, default=10.0)
     p.add_argument("--no-resume", action="store_true")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_pretrain)
