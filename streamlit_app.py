@@ -1,4 +1,4 @@
-"""Routing only: every page lives in engage/ui/pages (a later issue adds Label and Train)."""
+"""Routing only: every page lives in engage/ui/pages."""
 
 import streamlit as st
 

@@ -167,6 +167,16 @@ def _score_store() -> _ScoreStore:
     return _ScoreStore(SCORE_CACHE_ENTRIES)
 
 
+def _score_key(clf: Classifier, up: Upload, text_col: str) -> tuple:
+    head_sha = clf.version.meta["files"].get(clf.version.meta["head"]["weights"], "")
+    return up.sha256, clf.name, head_sha, clf.encoder.fingerprint, text_col
+
+
+def has_scores(up: Upload, text_col: str) -> bool:
+    """Whether this file's scores for this column and the active model are cached (so showing them is free)."""
+    return _score_store().get(_score_key(active_model().classifier, up, text_col)) is not None
+
+
 def score(up: Upload, text_col: str, label_col: str | None,
           progress: Callable[[int], None] | None = None) -> ScoredFile:
     """Score an upload with the active model (or take its scores from the cache) and make it this session's
@@ -174,8 +184,7 @@ def score(up: Upload, text_col: str, label_col: str | None,
     loaded = active_model()
     clf = loaded.classifier
     found = messages(up, text_col, label_col)
-    head_sha = clf.version.meta["files"].get(clf.version.meta["head"]["weights"], "")
-    key = (up.sha256, clf.name, head_sha, clf.encoder.fingerprint, found.text_col)
+    key = _score_key(clf, up, found.text_col)
     start = time.perf_counter()
     scores = _score_store().get(key)
     from_cache = scores is not None

@@ -13,7 +13,6 @@ from engage.ui.errors import run_page, shown_errors
 
 NO_LABELS = "(no label column)"
 PREVIEW_ROWS = 100
-TABLE_ROWS = 50_000  # a browser table beyond this helps nobody; the downloads hold every row
 
 
 def _preview(frame, up: state.Upload) -> None:
@@ -65,10 +64,9 @@ def _results(res: state.ScoredFile, active: str) -> None:
     controls.flag_counts(res, threshold)
     scored = scored_frame(res.messages, res.scores, threshold)
     shown = scored[scored[FLAG_COL]] if st.toggle("Flagged rows only", key="score_flagged_only") else scored
-    st.dataframe(shown.head(TABLE_ROWS), hide_index=True, key="score_results", column_config={
+    # Lazy: the browser gets the rows in view and fetches more on scroll or sort, so a million rows stay usable.
+    st.dataframe(shown, hide_index=True, key="score_results", lazy=True, column_config={
         SCORE_COL: st.column_config.ProgressColumn("engage_score", min_value=0.0, max_value=1.0, format="%.3f")})
-    if len(shown) > TABLE_ROWS:
-        st.caption(f"The table shows the first {TABLE_ROWS:,} of {len(shown):,} rows; the downloads hold them all.")
     controls.downloads(scored, res.name)
     labeling.send_button(res, scored)
     st.caption("The same flagged rows from the command line:")
@@ -92,9 +90,10 @@ def page() -> None:
         if text_col is None:
             return
         same = (res is not None and res.sha256 == up.sha256 and res.messages.text_col == text_col
-                and res.model == loaded.classifier.name)
-        # A new label column needs no new scores (they are cached), so it applies at once.
-        if st.button("Score", type="primary", key="score_go") or (same and res.messages.label_col != label_col):
+                and res.model == loaded.classifier.name and res.messages.label_col == label_col)
+        clicked = st.button("Score", type="primary", key="score_go")
+        # Scores already cached for this file, column and model cost nothing: show them without waiting for a click.
+        if clicked or (not same and state.has_scores(up, text_col)):
             res = _score(up, len(frame), text_col, label_col)
         elif not same:
             res = None  # the results of another file or column would mislead under this upload
