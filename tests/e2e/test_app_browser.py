@@ -56,13 +56,15 @@ def _threshold(page) -> str:
     return found
 
 
-def _changed_threshold(page, before: str) -> str:
+def _threshold_reaching(page, target: float) -> str:
+    """The app's exact threshold once its run for the slider's last position has finished."""
     for _ in range(300):
-        if any(t != before for t in _thresholds(page)):
+        found = _thresholds(page)
+        if len(found) == 1 and abs(float(found[0]) - target) < 1e-9:
             _settled(page)
             return _threshold(page)
         page.wait_for_timeout(100)
-    raise AssertionError(f"the threshold stayed at {before}")
+    raise AssertionError(f"the app's threshold never reached {target}: {_thresholds(page)}")
 
 
 def _upload_and_score(page, url: str, csv: Path) -> None:
@@ -94,7 +96,8 @@ def test_score_threshold_confusion_and_download_match_the_cli(page, app_url, e2e
     for _ in range(4):
         slider.press("ArrowLeft")
         page.wait_for_timeout(100)
-    moved = _changed_threshold(page, before)
+    target = float(slider.get_attribute("aria-valuetext"))  # where the slider now stands in the browser
+    moved = _threshold_reaching(page, target)
     assert moved != before and float(moved) < float(before)
     _shot(page, "score")
 
@@ -108,6 +111,16 @@ def test_score_threshold_confusion_and_download_match_the_cli(page, app_url, e2e
     assert len(app_rows) > 0
     pd.testing.assert_frame_equal(app_rows, cli_rows)  # same rows, same order, same cells
     assert app_csv == cli_csv
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Flagged rows (Excel)").click()
+    excel = pd.read_excel(download.value.path(), dtype=str, keep_default_na=False)
+    assert excel["id"].tolist() == app_rows["id"].tolist()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="All rows with scores (CSV)").click()
+    everything = pd.read_csv(download.value.path(), dtype=str, keep_default_na=False)
+    assert len(everything) == 120
+    assert everything.loc[1, "text"].startswith("'=HYPERLINK(")  # a spreadsheet will not run it
 
     page.get_by_role("link", name="Evaluate").click()
     page.get_by_text("Metrics per slice").wait_for()
