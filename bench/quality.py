@@ -51,28 +51,35 @@ def baseline_scores(make, train, test) -> np.ndarray:
     return model.predict_proba(test.texts)[:, 1]
 
 
-def random_bilm_scores(version, train, test, work: Path) -> tuple[np.ndarray, float] | None:
-    """The shipped head's recipe over a biLM of the same shapes with random weights: does pretraining help?"""
-    from engage import registry
-    from engage.encoders import is_bilm_folder, load_encoder
-    from engage.encoders.bilm.weights import random_bilm, read_options, save_bilm
+def recipe_scores(version, handle: str, train, test, work: Path, name: str) -> tuple[np.ndarray, float]:
+    """Train the recipe of `version` (its head config, threshold method, validation split) on TRAIN over the
+    encoder at `handle`, and score TEST with it."""
+    from engage.encoders import load_encoder
     from engage.head import HeadConfig
     from engage.scoring import load_classifier
     from engage.train import train_model
+
+    encoder = load_encoder(handle, max_tokens=version.meta["encoder"]["max_tokens"])
+    th = version.meta["threshold"]
+    train_model(train, encoder, HeadConfig.from_json(version.meta["head"]["config"]), name=name,
+                root=work / "models", val_split=version.meta["training_data"]["val_split"],
+                threshold_method=th["method"], threshold_value=th["target"])
+    clf = load_classifier(name, root=work / "models", use_cache=False)
+    return clf.score(test.texts), clf.threshold
+
+
+def random_bilm_scores(version, train, test, work: Path) -> tuple[np.ndarray, float] | None:
+    """The shipped head's recipe over a biLM of the same shapes with random weights: does pretraining help?"""
+    from engage import registry
+    from engage.encoders import is_bilm_folder
+    from engage.encoders.bilm.weights import random_bilm, read_options, save_bilm
 
     handle = registry.resolve_handle(version.meta["encoder"]["handle"])
     if not is_bilm_folder(handle):
         return None
     options = read_options(Path(handle) / "options.json")
     save_bilm(random_bilm(options, seed=0), work / "random-elmo", options)
-    encoder = load_encoder(str(work / "random-elmo"), max_tokens=version.meta["encoder"]["max_tokens"])
-    cfg = HeadConfig.from_json(version.meta["head"]["config"])
-    th = version.meta["threshold"]
-    result = train_model(train, encoder, cfg, name="random-bilm", root=work / "models",
-                         val_split=version.meta["training_data"]["val_split"], threshold_method=th["method"],
-                         threshold_value=th["target"])
-    clf = load_classifier("random-bilm", root=work / "models", use_cache=False)
-    return clf.score(test.texts), float(result.version.meta["threshold"]["value"])
+    return recipe_scores(version, str(work / "random-elmo"), train, test, work, "random-bilm")
 
 
 def rows_for(name: str, y: np.ndarray, scores: np.ndarray, threshold: float) -> list[dict]:
@@ -91,6 +98,8 @@ def main() -> None:
     parser.add_argument("--text-col")
     parser.add_argument("--model", help="registry version (default: the active model)")
     parser.add_argument("--skip-random", action="store_true", help="leave out the random-weights biLM row")
+    parser.add_argument("--retrain", action="store_true",
+                        help="for another dataset: train the model's recipe on TRAIN first (same encoder, same head)")
     parser.add_argument("--out", help="also write the table as CSV here")
     args = parser.parse_args()
 
@@ -101,10 +110,16 @@ def main() -> None:
     test = read_messages(args.test, text_col=args.text_col, label_col=args.label_col, require_labels=True)
     y = test.labels
     clf = load_classifier(args.model, use_cache=False)
-    rows = rows_for(f"shipped: {clf.name}", y, clf.score(test.texts), clf.threshold)
-    if not args.skip_random:
-        with tempfile.TemporaryDirectory() as work:
-            found = random_bilm_scores(clf.version, train, test, Path(work))
+    with tempfile.TemporaryDirectory() as work:
+        if args.retrain:
+            from engage import registry
+
+            handle = registry.resolve_handle(clf.version.meta["encoder"]["handle"])
+            scores = recipe_scores(clf.version, handle, train, test, Path(work), "retrained")
+            rows = rows_for(f"{clf.name} recipe, trained on TRAIN", y, *scores)
+        else:
+            rows = rows_for(f"shipped: {clf.name}", y, clf.score(test.texts), clf.threshold)
+        found = None if args.skip_random else random_bilm_scores(clf.version, train, test, Path(work))
         if found is not None:
             rows += rows_for("same head, random-weight biLM", y, *found)
     for name, make in (("TF-IDF words 1-2 + LR", tfidf_words), ("TF-IDF words + chars 2-5 + LR", tfidf_words_chars)):
