@@ -26,7 +26,7 @@ ORDER_NAMES = {"uncertain": "most uncertain first", "highest": "highest score fi
                "file": "file order"}
 KEY_SET = "label_set_pick"       # the set this session labels (a selectbox key)
 KEY_ORDER = "label_order"        # the queue order (a selectbox key)
-KEY_SHOWN = "label_shown"        # message id on the card now: an answer applies only to it
+KEY_SHOWN = "label_shown"        # the QueueItem on the card now: an answer applies to it, once
 KEY_PROBLEM = "label_problem"    # an error raised in a button callback, shown on the next run
 KEY_NOTE = "label_note"          # what the last undo did
 KEY_FLASH = "label_flash"        # a success message that survives a rerun
@@ -125,10 +125,10 @@ def _problem(exc: Exception) -> None:
                                          f"the log {path} (incident {incident}).")
 
 
-def _answer(store: LabelStore, item: QueueItem, annotator: str, tab: str, value: int | None) -> None:
-    if st.session_state.get(KEY_SHOWN) != item.message_id:  # a click from a card no longer shown
+def _answer(store: LabelStore, annotator: str, tab: str, value: int | None) -> None:
+    item = st.session_state.pop(KEY_SHOWN, None)
+    if item is None:  # a second press before the card showed the next message: nothing is on it yet
         return
-    st.session_state[KEY_SHOWN] = None
     try:
         if value is None:
             store.skip(item.message_id, annotator, score=item.score, model=item.model, set_id=item.set_id,
@@ -164,14 +164,15 @@ def _message(item: QueueItem) -> None:
 
 
 def _buttons(store: LabelStore, item: QueueItem | None, annotator: str, set_id: int, tab: str) -> None:
-    # Keys carry the message id: a click on a card that is no longer shown finds no callback and does nothing.
-    mid = item.message_id if item is not None else "none"
+    # Stable keys: a key press reaches the button the browser shows (the frontend binds a shortcut per button
+    # component; a new key per message left presses bound to the previous one). The answer goes to the message the
+    # card last showed, taken once (KEY_SHOWN).
     columns = st.columns(4)
     for column, (kind, label, value) in zip(columns[:3], (
             ("yes", "Engageable", 1), ("no", "Not engageable", 0), ("skip", "Skip", None)), strict=True):
-        column.button(label, key=f"label_{kind}_{mid}", shortcut=SHORTCUTS[kind], disabled=item is None,
+        column.button(label, key=f"label_{kind}", shortcut=SHORTCUTS[kind], disabled=item is None,
                       type="primary" if kind == "yes" else "secondary", width="stretch",
-                      on_click=_answer, args=(store, item, annotator, tab, value))
+                      on_click=_answer, args=(store, annotator, tab, value))
     columns[3].button("Undo", key="label_undo", shortcut=SHORTCUTS["undo"], width="stretch",
                       on_click=_undo, args=(store, annotator, set_id, tab),
                       help=f"undo your last answer in this set (up to {UNDO_DEPTH} back)")
@@ -195,7 +196,7 @@ def card(store: LabelStore, set_id: int, annotator: str, order: str, tab: str) -
     if (note := st.session_state.pop(KEY_NOTE, None)) is not None:
         st.info(note, icon=":material/undo:")
     item = store.next_message(set_id, annotator, order, tab)
-    st.session_state[KEY_SHOWN] = item.message_id if item is not None else None
+    st.session_state[KEY_SHOWN] = item
     if item is None:
         st.success("Nothing left for you in this set: every message is labeled, skipped, or open in another tab.",
                    icon=":material/task_alt:")
