@@ -75,7 +75,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     encoder = load_encoder(args.encoder or default_encoder_handle(), max_tokens=args.max_tokens)
     config = HeadConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                         early_stopping=args.early_stopping, class_weight=args.class_weight, seed=args.seed,
-                        lexical=args.lexical)
+                        lexical=args.lexical, normalize=args.normalize)
     with _progress(len(messages.texts), "encoding") as update:
         result = train_model(messages, encoder, config, name=args.name, val_split=args.val_split,
                              threshold_method=args.threshold_method, threshold_value=args.threshold_value,
@@ -198,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                                   "early stopping (0 = none)")
     p.add_argument("--early-stopping", action="store_true")
     p.add_argument("--class-weight", action="store_true", help="weigh classes to balance them")
-    p.add_argument("--lexical", action="store_true", help="add the hashed word/char n-gram branch")
+    p.add_argument("--lexical", action="store_true", help="add the hashed word/char n-gram branch (stacked)")
+    p.add_argument("--normalize", action="store_true", help="standardize each ELMo layer before the mix")
     p.add_argument("--threshold-method", default="best_f1",
                    choices=["fixed", "best_f1", "target_precision", "target_recall", "top_k"])
     p.add_argument("--threshold-value", type=float, help="fixed threshold, target, or K")

@@ -103,8 +103,9 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
     meta = {
         "encoder": {"kind": encoder.kind, "handle": registry.stored_handle(encoder.handle, root),
                     "fingerprint": encoder.fingerprint, "dim": encoder.dim, "max_tokens": encoder.max_tokens},
-        "head": {"architecture": "scalar_mix -> dense(256, relu, l2) -> dense(1, sigmoid)"
-                 + (" + hashed word/char n-gram logit" if config.lexical else ""),
+        "head": {"architecture": ("standardize -> " if config.normalize else "")
+                 + "scalar_mix -> dense(256, relu, l2) -> dense(1, sigmoid)"
+                 + (" + stacked logistic regression over hashed word/char n-grams" if config.lexical else ""),
                  "config": config.to_json(), "weights": HEAD_FILE},
         "threshold": {"value": threshold, "method": threshold_method, "target": threshold_value},
         "training_data": {"source": Path(messages.source).name, "fingerprint": data_fingerprint(texts, y),

@@ -69,3 +69,27 @@ def test_weights_file_from_another_shape_is_refused(tmp_path):
     save_head(model, tmp_path / "h.weights.h5")
     with pytest.raises(ValueError):
         load_head(HeadConfig(), D * 2, tmp_path / "h.weights.h5")
+
+
+def test_standardized_head_round_trips_its_statistics(tmp_path):
+    cfg = HeadConfig(epochs=2, normalize=True)
+    scaled = X * 0.01 + 3.0  # small, offset outputs like a briefly pretrained biLM's
+    model, _ = train_head(cfg, {"layers": scaled}, Y)
+    np.testing.assert_allclose(model.get_layer("standardize").mean.numpy(), scaled.mean(axis=0), rtol=1e-5)
+    save_head(model, tmp_path / "n.weights.h5")
+    again = load_head(cfg, D, tmp_path / "n.weights.h5")
+    np.testing.assert_allclose(predict(model, {"layers": scaled}), predict(again, {"layers": scaled}), rtol=1e-6)
+
+
+def test_lexical_branch_is_the_exact_regression_and_the_blend_is_learned():
+    from sklearn.linear_model import LogisticRegression
+
+    from engage.lexical import lexical_features
+
+    cfg = HeadConfig(epochs=2, lexical=True, lexical_features=2**12)
+    model, _ = train_head(cfg, head_inputs(cfg, X, TEXTS), Y)
+    features = lexical_features(TEXTS, 2**12)
+    exact = LogisticRegression(C=cfg.lexical_c, max_iter=3000).fit(features, Y)
+    kernel, bias = model.get_layer("lexical_logit").get_weights()
+    np.testing.assert_allclose(kernel[:, 0], exact.coef_[0], atol=1e-4)
+    assert model.get_layer("lexical_weight").a.numpy() != 1.0  # trained on out-of-fold logits
