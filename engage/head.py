@@ -101,16 +101,19 @@ def _heads(config: HeadConfig, dim: int) -> tuple[keras.Model, keras.Model]:
     if config.dropout:
         hidden = keras.layers.Dropout(config.dropout, seed=config.seed)(hidden)
     if not config.lexical:
-        model = keras.Model(layers_in, keras.layers.Dense(1, activation="sigmoid", name="output")(hidden),
+        model = keras.Model({"layers": layers_in},
+                            keras.layers.Dense(1, activation="sigmoid", name="output")(hidden),
                             name="engage_head")
         return model, model
     logit = keras.layers.Dense(1, name="output_logit")(hidden)
     scale, add, sigmoid = Scale(name="lexical_weight"), keras.layers.Add(), keras.layers.Activation("sigmoid")
     lexical_in = keras.Input((2 * config.lexical_features,), sparse=True, name="lexical")
     lexical_logit = keras.layers.Dense(1, name="lexical_logit", trainable=False)(lexical_in)
-    serving = keras.Model([layers_in, lexical_in], sigmoid(add([logit, scale(lexical_logit)])), name="engage_head")
+    serving = keras.Model({"layers": layers_in, "lexical": lexical_in},
+                          sigmoid(add([logit, scale(lexical_logit)])), name="engage_head")
     oof_in = keras.Input((1,), name="lexical_oof")
-    training = keras.Model([layers_in, oof_in], sigmoid(add([logit, scale(oof_in)])), name="engage_head_train")
+    training = keras.Model({"layers": layers_in, "lexical_oof": oof_in},
+                           sigmoid(add([logit, scale(oof_in)])), name="engage_head_train")
     return serving, training
 
 
