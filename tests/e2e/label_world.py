@@ -53,8 +53,12 @@ def open_label_page(page, url: str, annotator: str) -> None:
     page.get_by_label("Your name").fill(annotator)
     page.get_by_role("button", name="Start labeling").click()
     page.locator(CARD_TEXT).wait_for()
+    page.get_by_text("Agreement", exact=True).wait_for()  # the last element: the page's run has finished
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached")
     page.evaluate("() => document.activeElement && document.activeElement.blur()")  # keys go to the page
+    # A key pressed within a few tens of ms of the page's first run ending can reach the document yet send nothing
+    # (Streamlit's frontend is still binding shortcuts); nothing is recorded then, so wait as a person would.
+    page.wait_for_timeout(500)
     page.evaluate(_WATCH)
 
 
