@@ -15,12 +15,10 @@ from engage.encoders import load_encoder
 from engage.encoders.base import Encoder, Progress
 from engage.errors import InputError
 from engage.head import HeadConfig, head_inputs, load_head, predict
-from engage.metrics import decide
 from engage.outputs import neutralize_formulas
 from engage.reading import Messages, iter_messages
+from engage.summary import FLAG_COL, SCORE_COL, scored_frame  # noqa: F401 (SCORE_COL: re-exported)
 
-SCORE_COL = "engage_score"
-FLAG_COL = "engageable"
 OUTPUT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet", ".xlsx")
 
 
@@ -64,11 +62,7 @@ def score_messages(clf: Classifier, messages: Messages, threshold: float | None 
                    progress: Progress | None = None) -> pd.DataFrame:
     """The input columns plus engage_score and engageable."""
     scores = clf.score(messages.texts, progress)
-    out = messages.frame.drop(columns=[c for c in (SCORE_COL, FLAG_COL) if c in messages.frame.columns])
-    out = out.reset_index(drop=True)
-    out[SCORE_COL] = scores
-    out[FLAG_COL] = decide(scores, clf.threshold if threshold is None else threshold).astype(bool)
-    return out
+    return scored_frame(messages, scores, clf.threshold if threshold is None else threshold)
 
 
 def score_file(clf: Classifier, in_path: str | Path, out_path: str | Path, *, text_col: str | None = None,

@@ -12,7 +12,9 @@ from engage.errors import InputError
 from engage.metrics import decide, slice_table
 from engage.reading import Messages
 from engage.registry import ModelVersion
-from engage.scoring import FLAG_COL, SCORE_COL
+
+SCORE_COL = "engage_score"
+FLAG_COL = "engageable"
 
 # The seed notebook reported these four; they lead every metric table.
 SEED_METRICS = ("accuracy", "precision", "recall", "f1")
