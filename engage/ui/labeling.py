@@ -182,10 +182,10 @@ def progress(store: LabelStore, set_id: int, annotator: str) -> None:
     done = store.progress(set_id)
     st.progress(done.labeled / max(done.total, 1),
                 text=f"{done.labeled:,} of {done.total:,} messages labeled (by anyone)")
-    if done.by_annotator:
-        st.dataframe(pd.DataFrame([{"annotator": name, "labeled": p.labeled, "skipped": p.skipped,
-                                    "you": name == annotator} for name, p in done.by_annotator.items()]),
-                     hide_index=True, key="label_progress_table")
+    if done.by_annotator:  # a line, not a table: this runs after every label, and a table costs a lot more
+        st.caption("Per annotator: " + " · ".join(
+            f"{'**' + name + '**' if name == annotator else name} {p.labeled:,} labeled, {p.skipped:,} skipped"
+            for name, p in done.by_annotator.items()), help="you in bold; skips are not labels")
 
 
 @st.fragment
