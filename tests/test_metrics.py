@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn import metrics as skm
 
 from engage.metrics import metric_table, metrics_by_threshold, mistakes, pr_curve, roc_curve, slice_table
@@ -41,3 +42,14 @@ def test_slices_and_mistakes():
     wrong = mistakes(frame, Y, S, 0.5)
     assert list(wrong["text"]) == ["h", "d", "b"]  # most confident mistakes first
     assert list(wrong["mistake"]) == ["false positive", "false negative", "false positive"]
+
+
+def test_threshold_sweep_equals_the_metric_table_at_every_step():
+    rng = np.random.default_rng(2)
+    y, s = rng.integers(0, 2, 500), np.round(rng.random(500), 2)  # rounded: ties and exact hits on the grid
+    sweep = metrics_by_threshold(y, s, steps=21)
+    for row in sweep.itertuples():
+        m = metric_table(y, s, row.threshold)
+        assert (row.accuracy, row.precision, row.recall, row.f1) == pytest.approx(
+            (m["accuracy"], m["precision"], m["recall"], m["f1"]))
+        assert row.flagged == int((s >= row.threshold).sum())
