@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.labels_db import BACKENDS
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -34,3 +36,20 @@ def complaints() -> Path:
     if not COMPLAINTS.is_dir():
         pytest.skip(f"shared data not found at {COMPLAINTS} (a plain clone has no ../shared)")
     return COMPLAINTS
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path):
+    """A fresh label database on each backend (PostgreSQL skips with a reason without ENGAGE_TEST_POSTGRES_URL)."""
+    from tests.fixtures.labels_db import database_url
+
+    with database_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def store(db_url):
+    from engage.labels import LabelStore
+
+    with LabelStore(db_url) as opened:
+        yield opened

@@ -17,26 +17,11 @@ import pytest
 
 from engage.errors import InputError
 from engage.labels import LabelStore
-from tests.fixtures.labels_db import BACKENDS, database_url
+from tests.fixtures.labels_db import make_set as _set
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(params=BACKENDS)
-def db_url(request, tmp_path):
-    with database_url(request.param, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-def store(db_url):
-    with LabelStore(db_url) as opened:
-        yield opened
-
-
-def _set(store: LabelStore, n: int, name: str = "set.csv") -> tuple[int, list[int]]:
-    set_id = store.import_messages(name, [f"message number {i}" for i in range(n)])
-    return set_id, store.messages(set_id)["message_id"].tolist()
 
 
 def _walk(store: LabelStore, set_id: int, annotator: str, order: str) -> list[int]:

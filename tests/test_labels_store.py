@@ -18,25 +18,7 @@ from engage.labels import SCHEMA_VERSION, UNDO_DEPTH, LabelStore, default_url, n
 from engage.labels.db import open_engine
 from engage.labels.migrations import migrate
 from engage.labels.schema import metadata, schema_version, scores
-from tests.fixtures.labels_db import BACKENDS, database_url
-
-
-@pytest.fixture(params=BACKENDS)
-def db_url(request, tmp_path):
-    with database_url(request.param, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture
-def store(db_url):
-    with LabelStore(db_url) as opened:
-        yield opened
-
-
-def _set(store: LabelStore, n: int, name: str = "set.csv") -> tuple[int, list[int]]:
-    set_id = store.import_messages(name, [f"message number {i}" for i in range(n)])
-    return set_id, store.messages(set_id)["message_id"].tolist()
-
+from tests.fixtures.labels_db import make_set as _set
 
 # ---------------------------------------------------------------- dedup and sets
 
