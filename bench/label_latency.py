@@ -7,7 +7,7 @@ label (SQLite WAL, synchronous FULL), the card fragment claims and draws the nex
 
 The model does not matter here (the set's scores are stored before): the test world's fixture model scores it.
 
-    .venv/bin/python bench/label_latency.py [--labels 100] [--think-ms 0] [--no-post-script-gc] [--json]
+    .venv/bin/python bench/label_latency.py [--labels 100] [--think-ms 0] [--post-script-gc] [--json]
 
 Goal: median under 300 ms.
 """
@@ -58,7 +58,7 @@ def lap(page, value: int | None, think_ms: float = 0.0) -> float:
     return timing["shown"] - timing["key"]
 
 
-def run(n_labels: int, post_script_gc: bool = True, think_ms: float = 0.0) -> dict:
+def run(n_labels: int, post_script_gc: bool = False, think_ms: float = 0.0) -> dict:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="engage-label-bench-") as tmp:
@@ -67,8 +67,8 @@ def run(n_labels: int, post_script_gc: bool = True, think_ms: float = 0.0) -> di
         _, db_url = db_path(work)
         set_id, texts = make_set(world, db_url, "bench", rows=n_labels + WARMUP + 20)
         env = world.env() | {"ENGAGE_DATABASE_URL": db_url}
-        if not post_script_gc:
-            env["STREAMLIT_RUNNER_POST_SCRIPT_GC"] = "false"
+        # The project's .streamlit/config.toml turns it off; the flag turns it back on, to compare.
+        env["STREAMLIT_RUNNER_POST_SCRIPT_GC"] = "true" if post_script_gc else "false"
         process, url = start_app(env, work / "streamlit.log")
         try:
             with sync_playwright() as playwright:
@@ -100,8 +100,9 @@ def run(n_labels: int, post_script_gc: bool = True, think_ms: float = 0.0) -> di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels", type=int, default=100)
-    parser.add_argument("--no-post-script-gc", action="store_true",
-                        help="serve with runner.postScriptGC off (Streamlit's full gc.collect() after every run)")
+    parser.add_argument("--post-script-gc", action="store_true",
+                        help="serve with runner.postScriptGC on (Streamlit's default: a full gc.collect() after every "
+                             "run; the project's config turns it off)")
     parser.add_argument("--think-ms", type=float, default=0.0,
                         help="wait this long after each message appears before pressing (a person reading it); "
                              "0 presses back to back, the worst case")
@@ -109,7 +110,7 @@ def main() -> None:
     args = parser.parse_args()
     if not CHROMIUM.exists():
         sys.exit(f"{CHROMIUM} is absent: install the Debian package chromium (scripts/system-deps does)")
-    result = run(args.labels, post_script_gc=not args.no_post_script_gc, think_ms=args.think_ms)
+    result = run(args.labels, post_script_gc=args.post_script_gc, think_ms=args.think_ms)
     if args.json:
         print(json.dumps(result, indent=2))
         return
