@@ -53,3 +53,11 @@ def store(db_url):
 
     with LabelStore(db_url) as opened:
         yield opened
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory):
+    """The app tests' world: fixture ELMo, two trained versions, a labeled CSV (tests/e2e/app_world.py)."""
+    from tests.e2e.app_world import build_app_world
+
+    return build_app_world(tmp_path_factory.getbasetemp() / "engage-app-world")

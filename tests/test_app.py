@@ -16,18 +16,13 @@ from engage.metrics import metric_table, mistakes, slice_table
 from engage.reading import read_messages
 from engage.scoring import load_classifier
 from engage.thresholds import choose_threshold
-from tests.e2e.app_world import ACTIVE_VERSION, OTHER_VERSION, AppWorld, build_app_world
+from tests.e2e.app_world import ACTIVE_VERSION, OTHER_VERSION, AppWorld
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 EVALUATE = "engage/ui/pages/evaluate.py"
 MODELS = "engage/ui/pages/models.py"
 SCORE = "engage/ui/pages/score.py"
 TIMEOUT = 120
-
-
-@pytest.fixture(scope="session")
-def world(tmp_path_factory) -> AppWorld:
-    return build_app_world(tmp_path_factory.getbasetemp() / "engage-app-world")
 
 
 @pytest.fixture

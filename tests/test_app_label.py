@@ -17,17 +17,12 @@ from engage import registry
 from engage.labels import LabelStore
 from engage.reading import read_messages
 from engage.scoring import load_classifier
-from tests.e2e.app_world import ACTIVE_VERSION, AppWorld, build_app_world
+from tests.e2e.app_world import ACTIVE_VERSION, AppWorld
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 LABEL = "engage/ui/pages/label.py"
 TRAIN = "engage/ui/pages/train.py"
 TIMEOUT = 120
-
-
-@pytest.fixture(scope="session")
-def world(tmp_path_factory) -> AppWorld:
-    return build_app_world(tmp_path_factory.getbasetemp() / "engage-app-world")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.app_world import AppWorld, build_app_world
+from tests.e2e.app_world import AppWorld
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -80,8 +80,9 @@ def chromium_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def e2e_world(tmp_path_factory) -> AppWorld:
-    return build_app_world(tmp_path_factory.getbasetemp() / "engage-app-world")
+def e2e_world(world) -> AppWorld:
+    """The same world the AppTests use (tests/conftest.py), built once per session."""
+    return world
 
 
 @pytest.fixture(scope="module")
