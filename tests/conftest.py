@@ -20,6 +20,7 @@ def _isolated_dirs(tmp_path_factory, monkeypatch):
     base = tmp_path_factory.mktemp("engage-home")
     monkeypatch.setenv("ENGAGE_MODELS_DIR", str(base / "models"))
     monkeypatch.setenv("ENGAGE_CACHE_DIR", str(base / "cache"))
+    monkeypatch.setenv("ENGAGE_DATA_DIR", str(base / "data"))
     yield
 
 

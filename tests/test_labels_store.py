@@ -233,8 +233,8 @@ def test_not_a_database_file_is_a_clear_error(tmp_path):
 def test_default_url_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("ENGAGE_DATABASE_URL", raising=False)
     monkeypatch.delenv("ENGAGE_DATA_DIR", raising=False)
-    monkeypatch.setenv("ENGAGE_CACHE_DIR", str(tmp_path / "cache" / "engage"))
-    assert default_url() == f"sqlite:///{tmp_path / 'cache' / 'engage-data' / 'labels.sqlite'}"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    assert default_url() == f"sqlite:///{tmp_path / 'share' / 'engage' / 'labels.sqlite'}"
     monkeypatch.setenv("ENGAGE_DATA_DIR", str(tmp_path / "data"))
     assert default_url() == f"sqlite:///{tmp_path / 'data' / 'labels.sqlite'}"
     with LabelStore() as store:

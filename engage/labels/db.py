@@ -14,15 +14,15 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
-from engage.config import cache_dir
 from engage.errors import InputError
 
 BUSY_TIMEOUT_S = 30.0
 
 
 def data_dir() -> Path:
-    """Labels are work people did, not a cache: they live in their own folder next to the cache folder."""
-    return Path(os.environ.get("ENGAGE_DATA_DIR", cache_dir().parent / "engage-data"))
+    """Labels are work people did, not a cache (which systems clean): they live in the user's data folder."""
+    default = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "engage"
+    return Path(os.environ.get("ENGAGE_DATA_DIR") or default)
 
 
 def default_url() -> str:

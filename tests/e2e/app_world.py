@@ -37,7 +37,8 @@ class AppWorld:
     csv: Path
 
     def env(self) -> dict[str, str]:
-        return {"ENGAGE_MODELS_DIR": str(self.models), "ENGAGE_CACHE_DIR": str(self.cache)}
+        return {"ENGAGE_MODELS_DIR": str(self.models), "ENGAGE_CACHE_DIR": str(self.cache),
+                "ENGAGE_DATA_DIR": str(self.cache.parent / "data")}
 
 
 def labeled_frame(rows: int = 120, seed: int = 0) -> pd.DataFrame:
