@@ -90,14 +90,16 @@ def cached_layer_means(encoder: Encoder, texts: Sequence[str], cache: EmbeddingC
     if cache is None:
         return encoder.layer_means(texts, progress), len(texts)
     found = cache.get_many(encoder.fingerprint, texts)
-    missing = list(dict.fromkeys(t for t in texts if text_key(t) not in found))
+    keys = [text_key(t) for t in texts]
+    absent = [k not in found for k in keys]
+    missing = list(dict.fromkeys(t for t, gone in zip(texts, absent, strict=True) if gone))
     if progress:
-        progress(len(texts) - sum(1 for t in texts if text_key(t) not in found))
+        progress(len(texts) - sum(absent))
     if missing:
         # Progress counts texts; duplicates of a missing text are few, so the bar may end a little short.
         computed = encoder.layer_means(missing, progress)
         cache.put_many(encoder.fingerprint, missing, computed)
         found.update(zip((text_key(t) for t in missing), computed, strict=True))
-    out = np.stack([found[text_key(t)] for t in texts]) if texts else np.zeros((0, 3, encoder.dim), np.float32)
+    out = np.stack([found[k] for k in keys]) if texts else np.zeros((0, 3, encoder.dim), np.float32)
     return out.astype(np.float32, copy=False), len(missing)
 
