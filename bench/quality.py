@@ -63,6 +63,7 @@ def recipe_scores(version, handle: str, train, test, work: Path, name: str) -> t
     th = version.meta["threshold"]
     train_model(train, encoder, HeadConfig.from_json(version.meta["head"]["config"]), name=name,
                 root=work / "models", val_split=version.meta["training_data"]["val_split"],
+                cv_folds=version.meta["training_data"].get("cv_folds", 0),
                 threshold_method=th["method"], threshold_value=th["target"])
     clf = load_classifier(name, root=work / "models", use_cache=False)
     return clf.score(test.texts), clf.threshold

@@ -75,10 +75,11 @@ def cmd_train(args: argparse.Namespace) -> None:
     encoder = load_encoder(args.encoder or default_encoder_handle(), max_tokens=args.max_tokens)
     config = HeadConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                         early_stopping=args.early_stopping, class_weight=args.class_weight, seed=args.seed,
-                        lexical=args.lexical, normalize=args.normalize)
+                        lexical=args.lexical, normalize=args.normalize, elmo_branch=args.elmo_branch)
     with _progress(len(messages.texts), "encoding") as update:
         result = train_model(messages, encoder, config, name=args.name, val_split=args.val_split,
-                             threshold_method=args.threshold_method, threshold_value=args.threshold_value,
+                             cv_folds=args.cv_folds, threshold_method=args.threshold_method,
+                             threshold_value=args.threshold_value,
                              activate=args.activate, cache=_cache(args), progress=update)
     payload = {"model": result.version.name, "path": str(result.version.path), "active": args.activate,
                "encoder": encoder.handle, "device": encoder.device, "texts": result.n_texts,
@@ -90,7 +91,7 @@ def cmd_train(args: argparse.Namespace) -> None:
              f"saved to {result.version.path}" + (" and activated" if args.activate else "")]
     if result.heldout:
         h = result.heldout
-        lines.append(f"held-out: accuracy {h['accuracy']:.4f} precision {h['precision']:.4f} "
+        lines.append(f"{h['method']}: accuracy {h['accuracy']:.4f} precision {h['precision']:.4f} "
                      f"recall {h['recall']:.4f} f1 {h['f1']:.4f} at threshold {h['threshold']:.3f}")
     _emit(args, lines, payload)
 
@@ -194,12 +195,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=1e-3)
-    p.add_argument("--val-split", type=float, default=0.1, help="held-out share for metrics, threshold, "
-                                                                  "early stopping (0 = none)")
+    p.add_argument("--cv-folds", type=int, default=5,
+                   help="K-fold cross-validation for the threshold and the reported metrics, then the final model "
+                        "trains on every row (0 = off)")
+    p.add_argument("--val-split", type=float, default=0.0,
+                   help="instead of --cv-folds: share held out for metrics, threshold, early stopping "
+                        "(needs --cv-folds 0)")
     p.add_argument("--early-stopping", action="store_true")
     p.add_argument("--class-weight", action="store_true", help="weigh classes to balance them")
     p.add_argument("--lexical", action="store_true", help="add the hashed word/char n-gram branch (stacked)")
     p.add_argument("--normalize", action="store_true", help="standardize each ELMo layer before the mix")
+    p.add_argument("--elmo-branch", choices=["mlp", "linear"], default="mlp",
+                   help="mlp: the seed's scalar mix + Dense(256); linear: logistic regression on the standardized "
+                        "layers, blended with --lexical by stacking (the shipped model's head)")
     p.add_argument("--threshold-method", default="best_f1",
                    choices=["fixed", "best_f1", "target_precision", "target_recall", "top_k"])
     p.add_argument("--threshold-value", type=float, help="fixed threshold, target, or K")

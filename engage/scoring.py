@@ -29,8 +29,12 @@ class Classifier:
         self.version = version
         self.encoder = encoder
         self.cache = cache
-        self.config = HeadConfig.from_json(version.meta["head"]["config"])
-        self.head = load_head(self.config, encoder.dim, version.file(version.meta["head"]["weights"]))
+        try:
+            self.config = HeadConfig.from_json(version.meta["head"]["config"])
+            self.head = load_head(self.config, encoder.dim, version.file(version.meta["head"]["weights"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"model '{version.name}': its head does not load ({exc})",
+                             file=str(version.path / registry.META_FILE)) from None
         self.threshold = float(version.meta["threshold"]["value"])
         self.last_computed = 0
 

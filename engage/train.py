@@ -1,4 +1,11 @@
-"""Training: labeled messages -> layer means (cached) -> head -> threshold -> a saved model version."""
+"""Training: labeled messages -> layer means (cached) -> head -> threshold -> a saved model version.
+
+The threshold and the reported metrics come from one of two places:
+- a held-out split (`val_split`): quick, but the final head never sees those rows and on a few thousand messages a
+  best-F1 threshold picked on a few hundred of them is noisy;
+- K-fold cross-validation (`cv_folds`): K extra heads, each scoring the fold it did not see, so that every row gets
+  an honest score; the threshold is chosen on all of them and the final head is then trained on every row.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +16,13 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from engage import registry
 from engage.cache import EmbeddingCache, cached_layer_means
 from engage.encoders.base import Encoder, Progress
 from engage.errors import InputError
-from engage.head import HeadConfig, head_inputs, predict, save_head, train_head
+from engage.head import HeadConfig, describe, head_inputs, predict, save_head, train_head
 from engage.metrics import metric_table
 from engage.reading import Messages
 from engage.thresholds import choose_threshold
@@ -76,42 +83,74 @@ def _split(n: int, y: np.ndarray, val_split: float, seed: int) -> tuple[np.ndarr
     return np.sort(train_idx), np.sort(val_idx)
 
 
+def _check_folds(cv_folds: int, val_split: float, y: np.ndarray) -> None:
+    if cv_folds == 0:
+        return
+    if val_split:
+        raise InputError("choose either a held-out split or cross-validation: pass --val-split 0 with --cv-folds")
+    if cv_folds < 2:
+        raise InputError(f"--cv-folds must be 0 (off) or at least 2, got {cv_folds}")
+    smallest = int(np.bincount(y, minlength=2).min())
+    if smallest < cv_folds:
+        raise InputError(f"--cv-folds {cv_folds} needs at least {cv_folds} messages of each class; the smaller "
+                         f"class has {smallest}: use fewer folds")
+
+
+def cross_validated_scores(config: HeadConfig, inputs: dict, y: np.ndarray, folds: int) -> np.ndarray:
+    """Every row's score from a head trained on the other folds (same seed, so the same call gives the same
+    scores)."""
+    scores = np.empty(len(y), dtype=np.float64)
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=config.seed)
+    for fit_idx, held_idx in splitter.split(np.zeros(len(y)), y):
+        model, _ = train_head(config, _rows(inputs, fit_idx), y[fit_idx])
+        scores[held_idx] = predict(model, _rows(inputs, held_idx))
+    return scores
+
+
+def _rows(inputs: dict, idx: np.ndarray) -> dict:
+    return {k: v[idx] for k, v in inputs.items()}
+
+
 def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None = None, *,
-                name: str | None = None, val_split: float = 0.1, threshold_method: str = "best_f1",
+                name: str | None = None, val_split: float = 0.1, cv_folds: int = 0, threshold_method: str = "best_f1",
                 threshold_value: float | None = None, activate: bool = False,
                 cache: EmbeddingCache | None = None, root: str | Path | None = None,
                 progress: Progress | None = None, on_epoch=None) -> TrainResult:
     config = config or HeadConfig()
     name = registry.check_name(name or registry.new_name())
     y = _check_labels(messages)
+    _check_folds(cv_folds, val_split, y)
     texts = messages.texts
     t0 = time.perf_counter()
     vectors, n_computed = cached_layer_means(encoder, texts, cache, progress)
     t_encode = time.perf_counter() - t0
     train_idx, val_idx = _split(len(texts), y, val_split, config.seed)
     inputs = head_inputs(config, vectors, texts)
-    part = lambda idx: {k: v[idx] for k, v in inputs.items()}  # noqa: E731
-    val = (part(val_idx), y[val_idx]) if len(val_idx) else None
-    model, history = train_head(config, part(train_idx), y[train_idx], val, on_epoch)
-    t_fit = time.perf_counter() - t0 - t_encode
-    heldout, threshold = None, choose_threshold(None, np.array([]), "fixed", threshold_value)
+    val = (_rows(inputs, val_idx), y[val_idx]) if len(val_idx) else None
+    labels, scores = (val[1], None) if val is not None else (y, None)
+    if cv_folds:
+        scores = cross_validated_scores(config, inputs, y, cv_folds)
+    model, history = train_head(config, _rows(inputs, train_idx), y[train_idx], val, on_epoch)
     if val is not None:
         scores = predict(model, val[0])
+    t_fit = time.perf_counter() - t0 - t_encode
+    heldout, threshold = None, choose_threshold(None, np.array([]), "fixed", threshold_value)
+    if scores is not None:
         if threshold_method != "fixed":
-            threshold = choose_threshold(val[1], scores, threshold_method, threshold_value)
-        heldout = metric_table(val[1], scores, threshold) | {"at_0.5": metric_table(val[1], scores, 0.5)}
+            threshold = choose_threshold(labels, scores, threshold_method, threshold_value)
+        heldout = metric_table(labels, scores, threshold) | {"at_0.5": metric_table(labels, scores, 0.5)}
+        heldout["method"] = f"{cv_folds}-fold cross-validation" if cv_folds else "held-out split"
     meta = {
         "encoder": {"kind": encoder.kind, "handle": registry.stored_handle(encoder.handle, root),
                     "fingerprint": encoder.fingerprint, "dim": encoder.dim, "max_tokens": encoder.max_tokens},
-        "head": {"architecture": ("standardize -> " if config.normalize else "")
-                 + "scalar_mix -> dense(256, relu, l2) -> dense(1, sigmoid)"
-                 + (" + stacked logistic regression over hashed word/char n-grams" if config.lexical else ""),
+        "head": {"architecture": describe(config),
                  "config": config.to_json(), "weights": HEAD_FILE},
         "threshold": {"value": threshold, "method": threshold_method, "target": threshold_value},
         "training_data": {"source": Path(messages.source).name, "fingerprint": data_fingerprint(texts, y),
                           "rows": len(texts), "engageable": int(y.sum()), "not_engageable": int(len(y) - y.sum()),
                           "empty_messages": len(messages.empty_rows), "val_split": val_split,
-                          "train_rows": len(train_idx), "heldout_rows": len(val_idx)},
+                          "cv_folds": cv_folds,
+                          "train_rows": len(train_idx), "heldout_rows": len(y) if cv_folds else len(val_idx)},
         "heldout_metrics": heldout,
         "history": history,
         "library_versions": library_versions(),

@@ -93,3 +93,57 @@ def test_lexical_branch_is_the_exact_regression_and_the_blend_is_learned():
     kernel, bias = model.get_layer("lexical_logit").get_weights()
     np.testing.assert_allclose(kernel[:, 0], exact.coef_[0], atol=1e-4)
     assert model.get_layer("lexical_weight").a.numpy() != 1.0  # trained on out-of-fold logits
+
+
+def _standardized(vectors: np.ndarray) -> np.ndarray:
+    std = vectors.std(axis=0)
+    return ((vectors - vectors.mean(axis=0)) / np.where(std > 1e-6, std, 1.0)).reshape(len(vectors), -1)
+
+
+def test_linear_head_is_two_exact_regressions_blended_on_out_of_fold_logits(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from engage.lexical import lexical_features
+
+    cfg = HeadConfig(elmo_branch="linear", lexical=True, lexical_features=2**12)
+    inputs = head_inputs(cfg, X, TEXTS)
+    model, history = train_head(cfg, inputs, Y)
+    c = history["elmo_c"][0]
+    flat, features = _standardized(X), lexical_features(TEXTS, 2**12)
+    elmo = LogisticRegression(C=c, solver="newton-cholesky").fit(flat, Y)
+    lexical = LogisticRegression(C=cfg.lexical_c, max_iter=3000).fit(features, Y)
+    np.testing.assert_allclose(model.get_layer("elmo_logit").get_weights()[0][:, 0], elmo.coef_[0], atol=1e-3)
+    np.testing.assert_allclose(model.get_layer("lexical_logit").get_weights()[0][:, 0], lexical.coef_[0], atol=1e-4)
+    folds = StratifiedKFold(cfg.lexical_folds, shuffle=True, random_state=cfg.seed)
+    oof = np.column_stack([
+        cross_val_predict(LogisticRegression(C=c, solver="newton-cholesky"), flat, Y, cv=folds,
+                          method="decision_function"),
+        cross_val_predict(LogisticRegression(C=cfg.lexical_c, max_iter=3000), features, Y, cv=folds,
+                          method="decision_function")])
+    blend = LogisticRegression(C=1.0).fit(oof, Y)
+    np.testing.assert_allclose(model.get_layer("blend").get_weights()[0][:, 0], blend.coef_[0], rtol=1e-3)
+    # Serving is exactly sigmoid(blend(elmo logit, lexical logit)).
+    logits = np.column_stack([elmo.decision_function(flat), lexical.decision_function(features)])
+    np.testing.assert_allclose(predict(model, inputs), blend.predict_proba(logits)[:, 1], atol=1e-3)
+    save_head(model, tmp_path / "linear.weights.h5")
+    again = load_head(cfg, D, tmp_path / "linear.weights.h5")
+    np.testing.assert_allclose(predict(again, inputs), predict(model, inputs), rtol=1e-6)
+
+
+def test_linear_head_alone_picks_c_by_cross_validation_and_repeats_itself():
+    from engage.head import ELMO_CS
+
+    cfg = HeadConfig(elmo_branch="linear")
+    m1, h1 = train_head(cfg, {"layers": X}, Y)
+    m2, _ = train_head(cfg, {"layers": X}, Y)
+    assert h1["elmo_c"][0] in ELMO_CS
+    np.testing.assert_array_equal(predict(m1, {"layers": X}), predict(m2, {"layers": X}))
+    assert ((predict(m1, {"layers": X}) >= 0.5) == Y).mean() > 0.9
+    _, fixed = train_head(HeadConfig(elmo_branch="linear", elmo_c=0.5), {"layers": X}, Y)
+    assert fixed["elmo_c"] == [0.5]
+
+
+def test_an_unknown_elmo_branch_is_refused():
+    with pytest.raises(ValueError, match="elmo_branch"):
+        HeadConfig.from_json({"elmo_branch": "transformer"})
