@@ -176,6 +176,43 @@ def test_v1_database_is_upgraded_with_its_labels(db_url):
         assert store.next_message(new_set, "ana").text == "fresh"  # v2's queue over v1's answers
 
 
+def _score_indexes(engine) -> set[str]:
+    # SQLAlchemy's inspector leaves out SQLite's expression indexes: ask the catalogs.
+    query = ("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'scores'"
+             if engine.dialect.name == "sqlite" else "SELECT indexname FROM pg_indexes WHERE tablename = 'scores'")
+    with engine.connect() as conn:
+        return set(conn.execute(text(query)).scalars())
+
+
+def test_v2_database_gains_the_queue_indexes_and_keeps_its_scores(db_url):
+    engine = open_engine(db_url)
+    assert migrate(engine, target=2) == 2
+    assert not {"ix_scores_uncertain", "ix_scores_highest"} & _score_indexes(engine)
+    engine.dispose()
+    with LabelStore(db_url) as store:
+        set_id = store.import_messages("s", ["a", "b", "c"])
+        ids = store.messages(set_id)["message_id"].tolist()
+        store.store_scores(set_id, "m", {ids[0]: 0.9, ids[1]: 0.45, ids[2]: 0.1}, 0.5)
+        assert store.next_message(set_id, "ana").message_id == ids[1]
+        assert store.next_message(set_id, "bo", "highest").message_id == ids[0]
+    engine = open_engine(db_url)
+    assert migrate(engine, target=2) == SCHEMA_VERSION  # already newer: nothing done, version reported
+    assert {"ix_scores_uncertain", "ix_scores_highest"} <= _score_indexes(engine)
+    engine.dispose()
+
+
+def test_scored_queue_orders_walk_their_index_without_sorting(tmp_path):
+    from engage.labels.queue import scored_key
+
+    with LabelStore(f"sqlite:///{tmp_path / 'plan.sqlite'}") as store, store.engine.connect() as conn:
+        for order, index in (("uncertain", "ix_scores_uncertain"), ("highest", "ix_scores_highest")):
+            query = (select(scores.c.message_id).where(scores.c.set_id == 1)
+                     .order_by(scored_key(order), scores.c.message_id).limit(1))
+            sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(row[-1] for row in conn.execute(text("EXPLAIN QUERY PLAN " + sql)))
+            assert index in plan and "TEMP B-TREE" not in plan, plan
+
+
 def test_newer_schema_is_refused(db_url):
     LabelStore(db_url).close()
     engine = open_engine(db_url)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     inspect,
     text,
 )
@@ -103,7 +104,17 @@ def _v2_queue(conn: Connection) -> None:
     md.create_all(conn, tables=new)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_labels, _v2_queue]
+def _v3_score_indexes(conn: Connection) -> None:
+    """Indexes in the order of the uncertain and highest queues: the next message without sorting the set."""
+    md = MetaData()
+    scores = Table("scores", md, Column("set_id", Integer), Column("message_id", Integer),
+                   Column("score", Float), Column("threshold", Float))
+    Index("ix_scores_uncertain", scores.c.set_id, func.abs(scores.c.score - scores.c.threshold),
+          scores.c.message_id).create(conn)
+    Index("ix_scores_highest", scores.c.set_id, scores.c.score.desc(), scores.c.message_id).create(conn)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_labels, _v2_queue, _v3_score_indexes]
 LATEST = len(MIGRATIONS)
 
 

@@ -44,10 +44,16 @@ def check_order(order: str) -> str:
     return order
 
 
-def _answered(annotator: str):
+def _answered(annotator: str, message_id=set_messages.c.message_id):
     """The annotator labeled or skipped this message (in any set), and did not undo it."""
-    return exists().where(labels.c.message_id == set_messages.c.message_id, labels.c.annotator == annotator,
+    return exists().where(labels.c.message_id == message_id, labels.c.annotator == annotator,
                           labels.c.undone_at.is_(None))
+
+
+def _free(message_id, annotator: str, session: str, now: datetime):
+    """Not answered by the annotator and not claimed, unexpired, by another session."""
+    taken = exists().where(claims.c.message_id == message_id, claims.c.session != session, claims.c.expires_at > now)
+    return and_(~_answered(annotator, message_id), ~taken)
 
 
 def _random_key(annotator: str):
@@ -58,29 +64,46 @@ def _random_key(annotator: str):
 
 
 def _ordering(order: str, annotator: str) -> list:
-    """Messages without a stored score come after scored ones; file order breaks every tie."""
-    first = {
-        "uncertain": [func.abs(scores.c.score - scores.c.threshold).asc().nulls_last()],
-        "highest": [scores.c.score.desc().nulls_last()],
-        "random": [_random_key(annotator)],
-        "file": [],
-    }[order]
+    """The orders that read only set_messages; file order breaks every tie."""
+    first = {"random": [_random_key(annotator)], "file": []}[order]
     return [*first, set_messages.c.position]
+
+
+def scored_key(order: str):
+    """Sort key of the scored orders, spelled exactly as the indexes ix_scores_uncertain / ix_scores_highest."""
+    return func.abs(scores.c.score - scores.c.threshold) if order == "uncertain" else scores.c.score.desc()
 
 
 def _candidate(conn: Connection, set_id: int, annotator: str, session: str, order: str, now: datetime,
                tried: list[int]) -> int | None:
-    taken = exists().where(claims.c.message_id == set_messages.c.message_id, claims.c.session != session,
-                           claims.c.expires_at > now)
-    joined = set_messages.outerjoin(scores, and_(scores.c.set_id == set_messages.c.set_id,
-                                                 scores.c.message_id == set_messages.c.message_id))
-    query = (select(set_messages.c.message_id).select_from(joined)
-             .where(set_messages.c.set_id == set_id, ~_answered(annotator), ~taken)
-             .order_by(*_ordering(order, annotator)).limit(1))
+    if order in ("uncertain", "highest"):
+        # Scored messages walk an index in order, so a large set is not sorted again at every key press; ties go
+        # by message id (import order). Messages without a score come after, in file order.
+        query = (select(scores.c.message_id)
+                 .where(scores.c.set_id == set_id, _free(scores.c.message_id, annotator, session, now))
+                 .order_by(scored_key(order), scores.c.message_id))
+        found = _first(conn, query, scores, tried)
+        if found is not None:
+            return found
+        scored = exists().where(scores.c.set_id == set_messages.c.set_id,
+                                scores.c.message_id == set_messages.c.message_id)
+        query = (select(set_messages.c.message_id)
+                 .where(set_messages.c.set_id == set_id, ~scored,
+                        _free(set_messages.c.message_id, annotator, session, now))
+                 .order_by(set_messages.c.position))
+        return _first(conn, query, set_messages, tried)
+    query = (select(set_messages.c.message_id)
+             .where(set_messages.c.set_id == set_id, _free(set_messages.c.message_id, annotator, session, now))
+             .order_by(*_ordering(order, annotator)))
+    return _first(conn, query, set_messages, tried)
+
+
+def _first(conn: Connection, query, table, tried: list[int]) -> int | None:
     if tried:
-        query = query.where(set_messages.c.message_id.not_in(tried))
+        query = query.where(table.c.message_id.not_in(tried))
+    query = query.limit(1)
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=set_messages, skip_locked=True)
+        query = query.with_for_update(of=table, skip_locked=True)
     return conn.execute(query).scalar()
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
 )
 
 metadata = MetaData()
@@ -84,6 +85,9 @@ scores = Table(
     Column("threshold", Float, nullable=False),
     Column("stored_at", DateTime, nullable=False),
 )
+# The uncertain and highest queue orders walk these (engage.labels.queue.scored_key spells the same expressions).
+Index("ix_scores_uncertain", scores.c.set_id, func.abs(scores.c.score - scores.c.threshold), scores.c.message_id)
+Index("ix_scores_highest", scores.c.set_id, scores.c.score.desc(), scores.c.message_id)
 
 claims = Table(
     "claims", metadata,
