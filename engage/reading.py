@@ -593,11 +593,18 @@ def read_messages(source: str | Path | bytes | BinaryIO, *, name: str | None = N
                   detect_labels: bool = True) -> Messages:
     """The whole file as messages: text column (detected or given), optional 0/1 labels, empty rows listed."""
     label = _source_name(source, name)
-    frame = read_table(source, name=label)
+    return messages_from_table(read_table(source, name=label), name=label, text_col=text_col, label_col=label_col,
+                               require_labels=require_labels, detect_labels=detect_labels)
+
+
+def messages_from_table(frame: pd.DataFrame, *, name: str, text_col: str | None = None, label_col: str | None = None,
+                        require_labels: bool = False, detect_labels: bool = True) -> Messages:
+    """Messages from a table that read_table returned for the file `name` (the app reads an upload once, for its
+    preview and for scoring). The table is used as is, not copied."""
     if frame.empty:
-        raise _no_rows(label)
-    return _messages(frame, source=label, text_col=text_col, label_col=label_col, detect_labels=detect_labels,
-                     require_labels=require_labels, row_offset=0, first_row=_first_row(_suffix(label)))
+        raise _no_rows(name)
+    return _messages(frame, source=name, text_col=text_col, label_col=label_col, detect_labels=detect_labels,
+                     require_labels=require_labels, row_offset=0, first_row=_first_row(_suffix(name)))
 
 
 def iter_messages(path: str | Path, *, chunk_size: int = 10_000, text_col: str | None = None,

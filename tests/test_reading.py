@@ -410,3 +410,17 @@ def test_complaints_train():
     assert int(messages.labels.sum()) == 986
     assert messages.frame["id"].iloc[0] == "101966809401540608"
     assert messages.empty_rows == []
+
+
+def test_messages_from_an_already_read_table_equal_a_fresh_read_and_share_it(tmp_path):
+    from engage.reading import messages_from_table, read_table
+
+    path = tmp_path / "m.csv"
+    path.write_text("id,text,engage\n1,where is my refund,1\n2,,0\n3,love it,0\n", encoding="utf-8")
+    table = read_table(path.read_bytes(), name="m.csv")
+    shared = messages_from_table(table, name="m.csv")
+    fresh = read_messages(path)
+    assert shared.frame is table
+    assert (shared.texts, shared.empty_rows, shared.text_col, shared.label_col) == (
+        fresh.texts, fresh.empty_rows, fresh.text_col, fresh.label_col)
+    assert shared.labels.tolist() == fresh.labels.tolist() == [1, 0, 0]

@@ -31,7 +31,7 @@ from engage.errors import InputError
 from engage.labels import LabelStore, default_url
 from engage.labels.answers import check_annotator
 from engage.metrics import metrics_by_threshold
-from engage.reading import Messages, read_messages, read_table
+from engage.reading import Messages, messages_from_table, read_table
 from engage.scoring import Classifier, load_classifier
 from engage.summary import sha256_bytes
 
@@ -111,7 +111,8 @@ def messages(up: Upload, text_col: str, label_col: str | None) -> Messages:
     held = st.session_state.get(KEY_MESSAGES)
     if held is not None and held[0] == key:
         return held[1]
-    found = read_messages(up.data, name=up.name, text_col=text_col, label_col=label_col, detect_labels=False)
+    # The preview's table, not a second parse of the upload: a large file is held in memory once.
+    found = messages_from_table(table(up), name=up.name, text_col=text_col, label_col=label_col, detect_labels=False)
     st.session_state[KEY_MESSAGES] = (key, found)
     return found
 
