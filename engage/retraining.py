@@ -72,3 +72,15 @@ def retrain(messages: Messages, clf: Classifier, *, name: str | None = None, val
     return train_model(messages, clf.encoder, clf.config, name=name or None, val_split=val_split,
                        threshold_method=rule.get("method") or "best_f1", threshold_value=rule.get("target"),
                        cache=clf.cache, root=root, progress=progress, on_epoch=on_epoch)
+
+
+def side_by_side(texts: list[str], labels: np.ndarray, classifiers: Sequence[Classifier]) -> pd.DataFrame:
+    """Each classifier's metrics at its own threshold on the same labeled rows: one row per classifier."""
+    from engage.metrics import metric_table
+
+    rows = []
+    for clf in classifiers:
+        m = metric_table(labels, clf.score(texts), clf.threshold)
+        rows.append({"name": clf.name, "rows": len(texts), "threshold": clf.threshold,
+                     **{k: m[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")}})
+    return pd.DataFrame(rows)

@@ -41,6 +41,7 @@ class TrainResult:
     heldout: dict | None
     history: dict
     seconds: dict = field(default_factory=dict)
+    heldout_index: np.ndarray = field(default_factory=lambda: np.array([], dtype=int))  # rows of the held-out split
 
 
 def data_fingerprint(texts: list[str], labels: np.ndarray) -> str:
@@ -157,4 +158,4 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
     }
     version = registry.save_version(name, meta, lambda d: save_head(model, d / HEAD_FILE), root, activate)
     return TrainResult(version, len(texts), n_computed, len(messages.empty_rows), encoder.n_truncated, heldout,
-                       history, {"encode": t_encode, "fit": t_fit, "total": time.perf_counter() - t0})
+                       history, {"encode": t_encode, "fit": t_fit, "total": time.perf_counter() - t0}, val_idx)

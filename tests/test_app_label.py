@@ -176,10 +176,16 @@ def test_train_page_from_stored_labels_plus_a_file_then_promote(env):
     assert new.meta["training_data"]["rows"] == 119
     assert new.meta["encoder"]["fingerprint"] == registry.read_model(ACTIVE_VERSION, models).meta["encoder"][
         "fingerprint"]
-    compared = _table(at, "f1")
+    compared = _table(at, "active")
     assert compared["name"].tolist() == [ACTIVE_VERSION, "relabeled-1"]
     assert compared["active"].tolist() == [True, False]
     assert compared.loc[1, "f1"] == pytest.approx(new.meta["heldout_metrics"]["f1"])
+    # Both versions scored again on the new one's held-out rows: for the new one, its recorded figures exactly.
+    same = _table(at, "rows")
+    assert same["name"].tolist() == [ACTIVE_VERSION, "relabeled-1"]
+    assert same["rows"].tolist() == [new.meta["training_data"]["heldout_rows"]] * 2
+    for key in ("f1", "accuracy", "roc_auc"):
+        assert same.loc[1, key] == pytest.approx(new.meta["heldout_metrics"][key])
 
     at.button(key="train_promote").click().run()
     _ok(at)

@@ -11,7 +11,8 @@ import streamlit as st
 from engage import registry, retraining
 from engage.config import models_dir
 from engage.labels import LabelStore
-from engage.reading import SUPPORTED_SUFFIXES, Messages, detect_label_column, detect_text_column, read_messages
+from engage.reading import SUPPORTED_SUFFIXES, Messages, detect_label_column, detect_text_column, messages_from_table
+from engage.scoring import Classifier
 from engage.summary import models_frame
 from engage.ui import state
 from engage.ui.errors import shown_errors
@@ -19,6 +20,7 @@ from engage.ui.errors import shown_errors
 ALL_SETS = "every labeling set"
 KEY_TRAINED = "train_trained"    # name of the version this session trained last
 KEY_FLASH = "train_flash"
+KEY_SAME_ROWS = "train_same_rows"  # (new version, active version, both scored on the new one's held-out rows)
 _FORMAT = {k: st.column_config.NumberColumn(format="%.4f")
            for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold")}
 _COMPARED = ["name", "active", "training_data", "training_rows", "heldout_rows", "threshold", "accuracy",
@@ -51,7 +53,7 @@ def extra_file() -> Messages | None:
                                 index=labels.index(label_default) if label_default in labels else None)
     if label_col is None:
         return None
-    return read_messages(up.data, name=up.name, text_col=text_col, label_col=label_col, require_labels=True)
+    return messages_from_table(frame, name=up.name, text_col=text_col, label_col=label_col, require_labels=True)
 
 
 def data_summary(data: Messages) -> None:
@@ -61,9 +63,11 @@ def data_summary(data: Messages) -> None:
     c.metric("Not engageable", f"{int(len(data.labels) - data.labels.sum()):,}")
 
 
-def _progress(total: int, epochs: int) -> tuple[Callable[[int], None], Callable[[int, dict], None]]:
+def _progress(total: int, config) -> tuple[Callable[[int], None], Callable[[int, dict], None]]:
+    epochs = config.epochs
     encode_bar = st.progress(0.0, text=f"Encoding {total:,} messages…")
-    epoch_bar = st.progress(0.0, text=f"Training the head: {epochs} epochs")
+    epoch_bar = st.progress(0.0, text=f"Training the head: {epochs} epochs" if config.elmo_branch == "mlp"
+                            else "Fitting the head's regressions (no epochs)…")
     seen = {"done": 0, "shown": 0.0}
 
     def encoded(n: int) -> None:
@@ -84,10 +88,16 @@ def _progress(total: int, epochs: int) -> tuple[Callable[[int], None], Callable[
 
 
 def train(data: Messages, loaded: state.LoadedModel, name: str, val_split: float) -> None:
-    encoded, epoch = _progress(len(data.texts), loaded.classifier.config.epochs)
+    encoded, epoch = _progress(len(data.texts), loaded.classifier.config)
     with loaded.lock:  # the encoder is shared with every session's scoring
         result = retraining.retrain(data, loaded.classifier, name=name.strip() or None, val_split=val_split,
                                     progress=encoded, on_epoch=epoch)
+        held = result.heldout_index
+        if len(held):  # both versions on the same rows, once, while the encoder is ours
+            new = Classifier(result.version, loaded.classifier.encoder, loaded.classifier.cache)
+            both = retraining.side_by_side([data.texts[i] for i in held], data.labels[held],
+                                           [loaded.classifier, new])
+            st.session_state[KEY_SAME_ROWS] = (result.version.name, loaded.classifier.name, both)
     encoded(0)  # all texts may have come from the cache
     st.session_state[KEY_TRAINED] = result.version.name
     st.session_state[KEY_FLASH] = (f"Trained {result.version.name} on {result.n_texts:,} messages in "
@@ -103,7 +113,14 @@ def compare(trained: str) -> None:
     st.subheader("New version beside the active one")
     st.dataframe(models_frame(versions, active)[_COMPARED], hide_index=True, key="train_compare",
                  column_config=_FORMAT)
-    st.caption("Each version's figures come from its own held-out rows.")
+    st.caption("As recorded at training: each version's figures come from its own held-out rows (or its "
+               "cross-validation), so they are not on the same messages.")
+    same = st.session_state.get(KEY_SAME_ROWS)
+    if same is not None and same[0] == trained and same[1] == active:
+        st.markdown(f"**Both on the same {int(same[2]['rows'].iloc[0]):,} messages**: the new version's held-out "
+                    "labels, which it did not train on (the active model may have, if it was trained on these "
+                    "labels before). Each at its own threshold.")
+        st.dataframe(same[2], hide_index=True, key="train_same_rows", column_config=_FORMAT)
     if st.button(f"Promote {trained} to active model", type="primary", disabled=trained == active,
                  key="train_promote"):
         with shown_errors():
