@@ -91,6 +91,28 @@ def rows_for(name: str, y: np.ndarray, scores: np.ndarray, threshold: float) -> 
     return rows
 
 
+def paired_bootstrap(y: np.ndarray, ours: tuple[np.ndarray, float], base: tuple[np.ndarray, float],
+                     rounds: int, seed: int = 0) -> dict[str, tuple[float, float, float]]:
+    """Ours minus the baseline, resampling the test rows together (95 % interval): is a lead more than luck of
+    this split? Returns metric -> (difference on the split, low, high), in points."""
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    rng = np.random.default_rng(seed)
+    (s1, t1), (s2, t2) = ours, base
+    p1, p2 = s1 >= t1, s2 >= t2
+
+    def diffs(idx: np.ndarray) -> tuple[float, float, float]:
+        yy = y[idx]
+        return (100 * (roc_auc_score(yy, s1[idx]) - roc_auc_score(yy, s2[idx])),
+                100 * (f1_score(yy, p1[idx]) - f1_score(yy, p2[idx])),
+                100 * ((p1[idx] == yy).mean() - (p2[idx] == yy).mean()))
+
+    full = diffs(np.arange(len(y)))
+    draws = np.array([diffs(rng.integers(0, len(y), len(y))) for _ in range(rounds)])
+    low, high = np.percentile(draws, [2.5, 97.5], axis=0)
+    return {name: (full[i], low[i], high[i]) for i, name in enumerate(("roc_auc", "f1", "accuracy"))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train", default=str(COMPLAINTS / "train.csv"))
@@ -102,6 +124,8 @@ def main() -> None:
     parser.add_argument("--retrain", action="store_true",
                         help="for another dataset: train the model's recipe on TRAIN first (same encoder, same head)")
     parser.add_argument("--out", help="also write the table as CSV here")
+    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                        help="paired bootstrap rounds for the lead over each baseline (0 = skip)")
     args = parser.parse_args()
 
     from engage.reading import read_messages
@@ -119,12 +143,17 @@ def main() -> None:
             scores = recipe_scores(clf.version, handle, train, test, Path(work), "retrained")
             rows = rows_for(f"{clf.name} recipe, trained on TRAIN", y, *scores)
         else:
-            rows = rows_for(f"shipped: {clf.name}", y, clf.score(test.texts), clf.threshold)
+            scores = (clf.score(test.texts), clf.threshold)
+            rows = rows_for(f"shipped: {clf.name}", y, *scores)
         found = None if args.skip_random else random_bilm_scores(clf.version, train, test, Path(work))
         if found is not None:
             rows += rows_for("same head, random-weight biLM", y, *found)
+    leads = {}
     for name, make in (("TF-IDF words 1-2 + LR", tfidf_words), ("TF-IDF words + chars 2-5 + LR", tfidf_words_chars)):
-        rows += rows_for(name, y, baseline_scores(make, train, test), 0.5)[1:]
+        base = baseline_scores(make, train, test)
+        rows += rows_for(name, y, base, 0.5)[1:]
+        if args.bootstrap:
+            leads[name] = paired_bootstrap(y, scores, (base, 0.5), args.bootstrap)
     if Path(args.test).resolve() == (COMPLAINTS / "test.csv").resolve():
         rows += [{"row": name, "at": "0.5"} | figures for name, figures in README_ROWS.items()]
     rows.append({"row": "seed notebook (published, own split)", "at": "0.5"} | SEED_ROW)
@@ -132,6 +161,10 @@ def main() -> None:
     print(f"train: {args.train} ({len(train.texts)} rows)  test: {args.test} ({len(y)} rows, {int(y.sum())} positive)")
     with pd.option_context("display.width", 200, "display.max_colwidth", 40):
         print((table.set_index(["row", "at"]) * 100).round(2).to_string())
+    for name, lead in leads.items():
+        print(f"lead over {name} (model at its threshold, baseline at 0.5; paired bootstrap, {args.bootstrap} rounds, "
+              "95 % interval, points): " + "; ".join(f"{k} {d:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+                                                      for k, (d, lo, hi) in lead.items()))
     if args.out:
         table.to_csv(args.out, index=False)
 
