@@ -201,7 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-split", type=float, default=0.0,
                    help="instead of --cv-folds: share held out for metrics, threshold, early stopping "
                         "(needs --cv-folds 0)")
-    p.add_argument("--early-stopping", action="store_true")
+    p.add_argument("--early-stopping", action="store_true", help="stop when the held-out loss stops falling "
+                                                                   "(needs --cv-folds 0 --val-split F)")
     p.add_argument("--class-weight", action="store_true", help="weigh classes to balance them")
     p.add_argument("--lexical", action="store_true", help="add the hashed word/char n-gram branch (stacked)")
     p.add_argument("--normalize", action="store_true", help="standardize each ELMo layer before the mix")

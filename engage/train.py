@@ -84,7 +84,9 @@ def _split(n: int, y: np.ndarray, val_split: float, seed: int) -> tuple[np.ndarr
     return np.sort(train_idx), np.sort(val_idx)
 
 
-def _check_folds(cv_folds: int, val_split: float, y: np.ndarray) -> None:
+def _check_folds(cv_folds: int, val_split: float, y: np.ndarray, config: HeadConfig) -> None:
+    if config.early_stopping and not val_split:
+        raise InputError("--early-stopping watches a held-out split: pass --cv-folds 0 --val-split 0.1 (for example)")
     if cv_folds == 0:
         return
     if val_split:
@@ -120,7 +122,7 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
     config = config or HeadConfig()
     name = registry.check_name(name or registry.new_name())
     y = _check_labels(messages)
-    _check_folds(cv_folds, val_split, y)
+    _check_folds(cv_folds, val_split, y, config)
     texts = messages.texts
     t0 = time.perf_counter()
     vectors, n_computed = cached_layer_means(encoder, texts, cache, progress)

@@ -56,8 +56,10 @@ def test_a_held_out_split_still_reports_on_its_own_rows(tmp_path, encoder):
     (5, 0.1, "either a held-out split or cross-validation"),
     (1, 0.0, "at least 2"),
     (80, 0.0, "needs at least 80 messages of each class"),
+    (5, 0.0, "early-stopping watches a held-out split"),
 ])
 def test_impossible_fold_settings_are_refused_before_any_work(tmp_path, encoder, folds, val_split, message):
+    config = HeadConfig(epochs=1, early_stopping="early" in message)
     with pytest.raises(InputError, match=message):
-        train_model(_messages(), encoder, HeadConfig(epochs=1), val_split=val_split, cv_folds=folds, root=tmp_path)
+        train_model(_messages(), encoder, config, val_split=val_split, cv_folds=folds, root=tmp_path)
     assert not list(tmp_path.iterdir())  # nothing saved
