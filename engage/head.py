@@ -32,6 +32,7 @@ import keras
 import numpy as np
 import scipy.sparse as sp
 
+from engage.errors import InputError
 from engage.lexical import N_FEATURES, lexical_features
 
 
@@ -224,7 +225,7 @@ def _train_linear(config: HeadConfig, inputs: dict, y: np.ndarray) -> tuple[kera
     standardize = model.get_layer("standardize")
     _set_statistics(standardize, vectors)
     flat = ((vectors - standardize.mean.numpy()) / standardize.std.numpy()).reshape(len(vectors), -1)
-    elmo = _elmo_estimator(config, config.elmo_c).fit(flat, y)
+    elmo = _elmo_estimator(config, config.elmo_c, y).fit(flat, y)
     chosen = float(config.elmo_c if config.elmo_c is not None else elmo.C_)
     _set_logit(model.get_layer("elmo_logit"), elmo)
     if config.lexical:
@@ -234,7 +235,7 @@ def _train_linear(config: HeadConfig, inputs: dict, y: np.ndarray) -> tuple[kera
         lexical_oof, lexical = _lexical_regression(config, inputs["lexical"], y)
         _set_logit(model.get_layer("lexical_logit"), lexical)
         # C was picked on all rows; reusing it for the out-of-fold logits costs one choice of leakage, not 5x the time.
-        elmo_oof = cross_val_predict(_elmo_estimator(config, chosen), flat, y, cv=_folds(config),
+        elmo_oof = cross_val_predict(_elmo_estimator(config, chosen, y), flat, y, cv=_folds(config, y),
                                      method="decision_function")
         blend = LogisticRegression(C=1.0).fit(np.column_stack([elmo_oof, lexical_oof[:, 0]]), y)
         _set_logit(model.get_layer("blend"), blend)
@@ -245,13 +246,18 @@ def _set_logit(layer: keras.layers.Dense, regression) -> None:
     layer.set_weights([regression.coef_.T.astype("float32"), regression.intercept_.astype("float32")])
 
 
-def _folds(config: HeadConfig):
+def _folds(config: HeadConfig, y: np.ndarray):
+    """lexical_folds stratified folds, fewer when a class has fewer messages (a handful of fresh labels)."""
     from sklearn.model_selection import StratifiedKFold
 
-    return StratifiedKFold(config.lexical_folds, shuffle=True, random_state=config.seed)
+    smallest = int(np.bincount(np.asarray(y, dtype=int), minlength=2).min())
+    if smallest < 2:
+        raise InputError(f"this head needs at least 2 messages of each class to train; the smaller class has "
+                         f"{smallest}")
+    return StratifiedKFold(min(config.lexical_folds, smallest), shuffle=True, random_state=config.seed)
 
 
-def _elmo_estimator(config: HeadConfig, c: float | None):
+def _elmo_estimator(config: HeadConfig, c: float | None, y: np.ndarray):
     """L2 logistic regression on the standardized layers; with c None, C is picked from ELMO_CS by inner
     cross-validation (log loss). newton-cholesky: a few exact Newton steps, fast for dense features this wide."""
     from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
@@ -259,7 +265,7 @@ def _elmo_estimator(config: HeadConfig, c: float | None):
     weights = "balanced" if config.class_weight else None
     if c is not None:
         return LogisticRegression(C=c, solver="newton-cholesky", max_iter=100, class_weight=weights)
-    return LogisticRegressionCV(Cs=list(ELMO_CS), cv=_folds(config), scoring="neg_log_loss", l1_ratios=(0.0,),
+    return LogisticRegressionCV(Cs=list(ELMO_CS), cv=_folds(config, y), scoring="neg_log_loss", l1_ratios=(0.0,),
                                 solver="newton-cholesky", max_iter=100, class_weight=weights,
                                 use_legacy_attributes=False)
 
@@ -273,7 +279,7 @@ def _lexical_regression(config: HeadConfig, features, y: np.ndarray):
         return LogisticRegression(C=config.lexical_c, max_iter=3000,
                                   class_weight="balanced" if config.class_weight else None)
 
-    oof = cross_val_predict(make(), features, y, cv=_folds(config), method="decision_function")
+    oof = cross_val_predict(make(), features, y, cv=_folds(config, y), method="decision_function")
     return oof.astype("float32")[:, None], make().fit(features, y)
 
 

@@ -147,3 +147,16 @@ def test_linear_head_alone_picks_c_by_cross_validation_and_repeats_itself():
 def test_an_unknown_elmo_branch_is_refused():
     with pytest.raises(ValueError, match="elmo_branch"):
         HeadConfig.from_json({"elmo_branch": "transformer"})
+
+
+@pytest.mark.parametrize("branch", ["mlp", "linear"])
+def test_a_handful_of_labels_trains_with_fewer_folds_and_one_of_a_class_is_refused(branch):
+    from engage.errors import InputError
+
+    cfg = HeadConfig(epochs=1, elmo_branch=branch, lexical=True, lexical_features=2**10)
+    few = np.array([1, 1, 1, 0, 0, 0, 0, 0], dtype=np.int8)  # 3 of one class: 3 folds, not 5
+    model, _ = train_head(cfg, head_inputs(cfg, X[:8], TEXTS[:8]), few)
+    assert predict(model, head_inputs(cfg, X[:8], TEXTS[:8])).shape == (8,)
+    one = np.array([1, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+    with pytest.raises(InputError, match="at least 2 messages of each class"):
+        train_head(cfg, head_inputs(cfg, X[:8], TEXTS[:8]), one)
