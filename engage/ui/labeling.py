@@ -7,6 +7,7 @@ short script run. Every answer is committed by the store before that run shows t
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,52 @@ KEY_NOTE = "label_note"          # what the last undo did
 KEY_FLASH = "label_flash"        # a success message that survives a rerun
 KEY_SENT = "label_sent"          # set id the Score page just created, picked on the Label page
 SHORTCUTS = {"yes": "E", "no": "N", "skip": "S", "undo": "U"}
+
+# Runs in the browser. The server draws the next message before the browser shows it; an answer key pressed in
+# between would answer a message nobody has seen. So, per tab: once a message is answered (key or click), further
+# answers are swallowed (before Streamlit's shortcut handler, which listens on the document) until the card shows
+# other text, or GUARD_MS pass (a failed answer leaves the same message up). Undo lifts the guard: its message
+# comes back on purpose. Static text: nothing from a user goes into it.
+GUARD_MS = 2000
+_ANSWER_GUARD = """<script>
+(() => {
+  if (window.__engageAnswerGuard) return;
+  window.__engageAnswerGuard = true;
+  const answerKeys = new Set(KEYS), buttons = BUTTONS;
+  let answered = null, at = 0;
+  const cardText = () => { const el = document.querySelector(".st-key-label_card"); return el ? el.innerText : null; };
+  const stop = (ev) => {
+    const text = cardText();
+    if (text === null) return;
+    if (text === answered && performance.now() - at < GUARD_MS) {
+      ev.stopImmediatePropagation();
+      ev.preventDefault();
+      return;
+    }
+    answered = text;
+    at = performance.now();
+  };
+  window.addEventListener("keydown", (ev) => {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.target.closest("input, textarea, [contenteditable]")) return;
+    const key = ev.key.toLowerCase();
+    if (key === UNDO) { answered = null; return; }
+    if (answerKeys.has(key)) stop(ev);
+  }, {capture: true});
+  window.addEventListener("click", (ev) => {
+    if (ev.target.closest(".st-key-label_undo")) { answered = null; return; }
+    if (buttons.some((b) => ev.target.closest(b))) stop(ev);
+  }, {capture: true});
+})();
+</script>"""
+
+
+def answer_guard() -> None:
+    """Installs the answer guard in this browser tab (once; later calls change nothing)."""
+    keys = [SHORTCUTS[k].lower() for k in ("yes", "no", "skip")]
+    script = (_ANSWER_GUARD.replace("KEYS", json.dumps(keys)).replace("UNDO", json.dumps(SHORTCUTS["undo"].lower()))
+              .replace("BUTTONS", json.dumps([f".st-key-label_{k}" for k in ("yes", "no", "skip")]))
+              .replace("GUARD_MS", str(GUARD_MS)))
+    st.html(script, unsafe_allow_javascript=True)
 
 
 # ---------------------------------------- who labels

@@ -107,3 +107,34 @@ def test_sigkill_loses_no_acknowledged_label(browser, e2e_world, tmp_path):
     assert recorded[len(acknowledged):] in ([], [(unacknowledged, 1)])
     with LabelStore(db_url) as store:
         assert pd.read_sql("PRAGMA integrity_check", store.engine).iloc[0, 0] == "ok"
+
+
+@pytest.mark.parametrize("how", ["keys", "clicks"])
+def test_a_second_answer_before_the_next_message_shows_answers_nothing(browser, label_server, e2e_world, how):
+    """Two answers in a row, the second before the browser could show the next message: only the message that was
+    on screen is answered; the next one arrives unanswered (the page's answer guard)."""
+    app, db_url = label_server
+    set_id, _ = make_set(e2e_world, db_url, f"double-{how}")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        open_label_page(page, app, f"quick-{how}")
+        rounds = []
+        for _ in range(3):
+            first = shown(page)
+            if how == "keys":
+                page.keyboard.press("e")
+                page.keyboard.press("e")
+            else:  # raw mouse clicks: a locator's click() would wait for the page to settle first
+                box = page.locator(".st-key-label_yes button").bounding_box()
+                page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+                page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            wait_next(page, first)
+            page.wait_for_timeout(1000)  # anything still on its way to the server lands
+            rounds.append((first, shown(page)))
+    finally:
+        context.close()
+    answers = _answers(db_url, set_id)
+    assert answers["text"].tolist() == [first for first, _ in rounds]  # one answer per round, on what was shown
+    assert rounds[-1][1] not in answers["text"].tolist()  # the message now on the card waits for its answer

@@ -24,6 +24,7 @@ def page() -> None:
         st.info("No labeling sets yet: import a file above, or send scored rows from the Score page.")
         return
     set_id, order = labeling.pick_set(store, sets, tab)
+    labeling.answer_guard()
     labeling.card(store, set_id, annotator, order, tab)
     labeling.agreement(store, set_id)
 
