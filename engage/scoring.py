@@ -15,7 +15,7 @@ from engage.encoders import load_encoder
 from engage.encoders.base import Encoder, Progress
 from engage.errors import InputError
 from engage.head import HeadConfig, head_inputs, load_head, predict
-from engage.outputs import neutralize_formulas
+from engage.outputs import ExcelStream, neutralize_formulas
 from engage.reading import Messages, iter_messages
 from engage.summary import FLAG_COL, SCORE_COL, scored_frame  # noqa: F401 (SCORE_COL: re-exported)
 
@@ -72,8 +72,7 @@ def score_messages(clf: Classifier, messages: Messages, threshold: float | None 
 def score_file(clf: Classifier, in_path: str | Path, out_path: str | Path, *, text_col: str | None = None,
                chunk_size: int = 10_000, flagged_only: bool = False, threshold: float | None = None,
                progress: Progress | None = None) -> dict:
-    """Stream a file through the model chunk by chunk; memory stays bounded by chunk_size (except .xlsx output,
-    which a spreadsheet library writes whole)."""
+    """Stream a file through the model chunk by chunk; memory stays bounded by chunk_size, for every output format."""
     out_path = Path(out_path)
     if out_path.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(f"cannot write '{out_path.suffix}' files; use one of {', '.join(OUTPUT_SUFFIXES)}",
@@ -98,7 +97,7 @@ def _writer(path: Path) -> Callable[[pd.DataFrame | None], None]:
     """A function that appends a chunk, and closes the file when given None."""
     suffix = path.suffix.lower()
     path.parent.mkdir(parents=True, exist_ok=True)
-    state: dict = {"first": True, "parts": [], "parquet": None}
+    state: dict = {"first": True, "parquet": None, "excel": None}
 
     def write(frame: pd.DataFrame | None) -> None:
         if frame is None:
@@ -114,7 +113,9 @@ def _writer(path: Path) -> Callable[[pd.DataFrame | None], None]:
         elif suffix == ".parquet":
             _parquet_append(path, frame, state)
         else:
-            state["parts"].append(frame)
+            if state["excel"] is None:
+                state["excel"] = ExcelStream(path)
+            state["excel"].append(frame)
         state["first"] = False
 
     return write
@@ -133,10 +134,7 @@ def _parquet_append(path: Path, frame: pd.DataFrame, state: dict) -> None:
 def _finish(path: Path, suffix: str, state: dict) -> None:
     if suffix == ".parquet" and state["parquet"] is not None:
         state["parquet"].close()
-    elif suffix == ".xlsx":
-        from engage.outputs import to_excel_bytes
-
-        frame = pd.concat(state["parts"], ignore_index=True) if state["parts"] else pd.DataFrame()
-        path.write_bytes(to_excel_bytes(frame))
+    elif suffix == ".xlsx" and state["excel"] is not None:
+        state["excel"].close()
     elif state["first"]:
         path.write_text("", encoding="utf-8")

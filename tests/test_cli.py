@@ -120,3 +120,14 @@ def test_console_script_help_and_exit_codes(capsys, tmp_path, small_labeled, hub
     (version / "model.json").write_text(json.dumps(meta))
     assert run(["evaluate", str(small_labeled), "--label-col", "label"]) == 2
     assert "internal error" in capsys.readouterr().err
+
+
+def test_score_streams_excel_output_in_chunks(capsys, tmp_path, small_labeled, hub_fixture):
+    _train(capsys, small_labeled, hub_fixture, "--label-col", "label", "--activate", "--epochs", "2")
+    xlsx, parquet = tmp_path / "scored.xlsx", tmp_path / "scored.parquet"
+    assert run(["score", str(small_labeled), "--out", str(xlsx), "--chunk-size", "7"]) == 0
+    assert run(["score", str(small_labeled), "--out", str(parquet)]) == 0
+    sheet, whole = pd.read_excel(xlsx, sheet_name="scored", keep_default_na=False), pd.read_parquet(parquet)
+    assert list(sheet.columns) == list(whole.columns) and len(sheet) == len(whole) == 48
+    assert sheet["engage_score"].to_numpy() == pytest.approx(whole["engage_score"].to_numpy(), abs=1e-6)
+    assert sheet["message"].str.startswith("=HYPERLINK").sum() == 6  # text, never a formula

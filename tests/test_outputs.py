@@ -21,3 +21,31 @@ def test_excel_stores_formula_like_text_as_text():
     book = openpyxl.load_workbook(io.BytesIO(to_excel_bytes(FRAME)))
     cell = book.active["A2"]
     assert cell.value == "=1+1" and cell.data_type == "s"
+
+
+def test_excel_stream_writes_chunks_like_pandas_and_keeps_formulas_as_text(tmp_path):
+    from engage.outputs import ExcelStream
+
+    frame = FRAME.assign(flag=[True, False] * 4, n=pd.array([1, None, 3, 4, 5, 6, 7, 8], dtype="Int64"))
+    stream = ExcelStream(tmp_path / "out.xlsx")
+    stream.append(frame.iloc[:3])
+    stream.append(frame.iloc[3:3])  # an empty chunk (nothing flagged in it) changes nothing
+    stream.append(frame.iloc[3:])
+    stream.close()
+    back = pd.read_excel(tmp_path / "out.xlsx", sheet_name="scored")
+    expected = pd.read_excel(io.BytesIO(to_excel_bytes(frame)), sheet_name="scored")
+    pd.testing.assert_frame_equal(back, expected)
+    assert openpyxl.load_workbook(tmp_path / "out.xlsx").active["A2"].data_type == "s"
+
+
+def test_excel_stream_refuses_more_rows_than_a_sheet_holds(tmp_path, monkeypatch):
+    import pytest
+
+    from engage import outputs
+    from engage.errors import InputError
+
+    monkeypatch.setattr(outputs, "EXCEL_MAX_ROWS", 5)
+    stream = outputs.ExcelStream(tmp_path / "big.xlsx")
+    stream.append(FRAME.iloc[:4])
+    with pytest.raises(InputError, match="at most 5 rows.*csv or .parquet"):
+        stream.append(FRAME.iloc[4:])
