@@ -110,7 +110,9 @@ def models_frame(versions: list[ModelVersion], active: str | None) -> pd.DataFra
                      "threshold": (meta.get("threshold") or {}).get("value"),
                      "threshold_method": (meta.get("threshold") or {}).get("method"),
                      **{k: heldout.get(k) for k in (*SEED_METRICS, "roc_auc", "pr_auc")},
-                     "heldout_rows": heldout.get("n")})
+                     "heldout_rows": heldout.get("n"),
+                     # older versions recorded no method: they all used a held-out split
+                     "validation": heldout.get("method", "held-out split") if heldout else None})
     return pd.DataFrame(rows)
 
 

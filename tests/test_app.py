@@ -174,7 +174,10 @@ def test_models_page_lists_compares_and_activates(app_env, tmp_path, monkeypatch
     assert table.loc[1, "f1"] == pytest.approx(registry.read_model(OTHER_VERSION, models).meta["heldout_metrics"]["f1"])
     assert _metric(at, "Active model") == ACTIVE_VERSION
     assert _metric(at, "Device") == "CPU" or _metric(at, "Device").startswith("GPU")
-    assert '"Held-out metrics by version"' in at.get("vega_lite_chart")[0].proto.spec
+    assert table["validation"].tolist() == [registry.read_model(v, models).meta["heldout_metrics"]["method"]
+                                            for v in (ACTIVE_VERSION, OTHER_VERSION)]
+    assert '"Held-out metrics by version (cross-validated or on a held-out split' in at.get(
+        "vega_lite_chart")[0].proto.spec
     at.selectbox(key="models_pick").select(OTHER_VERSION).run()
     at.button(key="models_activate").click().run()
     _no_crash(at)

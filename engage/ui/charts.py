@@ -77,7 +77,8 @@ def models_chart(long: pd.DataFrame) -> alt.Chart:
         y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title="held-out value"),
         color="version:N",
         tooltip=["version", "metric", alt.Tooltip("value:Q", format=".4f")],
-    ).properties(title="Held-out metrics by version", height=320)
+    ).properties(title="Held-out metrics by version (cross-validated or on a held-out split: see validation)",
+                 height=320)
 
 
 def slices_chart(slices: pd.DataFrame) -> alt.Chart:
