@@ -65,6 +65,13 @@ def _read(args: argparse.Namespace, require_labels: bool):
     return messages
 
 
+def _cv_folds(args: argparse.Namespace) -> int:
+    """5-fold cross-validation unless a held-out split was asked for (then none, unless asked for too)."""
+    if args.cv_folds is not None:
+        return args.cv_folds
+    return 0 if args.val_split else 5
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     from engage.config import default_encoder_handle
     from engage.encoders import load_encoder
@@ -78,7 +85,7 @@ def cmd_train(args: argparse.Namespace) -> None:
                         lexical=args.lexical, normalize=args.normalize, elmo_branch=args.elmo_branch)
     with _progress(len(messages.texts), "encoding") as update:
         result = train_model(messages, encoder, config, name=args.name, val_split=args.val_split,
-                             cv_folds=args.cv_folds, threshold_method=args.threshold_method,
+                             cv_folds=_cv_folds(args), threshold_method=args.threshold_method,
                              threshold_value=args.threshold_value,
                              activate=args.activate, cache=_cache(args), progress=update)
     payload = {"model": result.version.name, "path": str(result.version.path), "active": args.activate,
@@ -195,14 +202,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=1e-3)
-    p.add_argument("--cv-folds", type=int, default=5,
+    p.add_argument("--cv-folds", type=int, default=None,
                    help="K-fold cross-validation for the threshold and the reported metrics, then the final model "
-                        "trains on every row (0 = off)")
+                        "trains on every row (default 5; 0 = off)")
     p.add_argument("--val-split", type=float, default=0.0,
-                   help="instead of --cv-folds: share held out for metrics, threshold, early stopping "
-                        "(needs --cv-folds 0)")
+                   help="instead of cross-validation: share held out for metrics, threshold, early stopping")
     p.add_argument("--early-stopping", action="store_true", help="stop when the held-out loss stops falling "
-                                                                   "(needs --cv-folds 0 --val-split F)")
+                                                                   "(needs --val-split F)")
     p.add_argument("--class-weight", action="store_true", help="weigh classes to balance them")
     p.add_argument("--lexical", action="store_true", help="add the hashed word/char n-gram branch (stacked)")
     p.add_argument("--normalize", action="store_true", help="standardize each ELMo layer before the mix")

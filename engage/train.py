@@ -86,11 +86,11 @@ def _split(n: int, y: np.ndarray, val_split: float, seed: int) -> tuple[np.ndarr
 
 def _check_folds(cv_folds: int, val_split: float, y: np.ndarray, config: HeadConfig) -> None:
     if config.early_stopping and not val_split:
-        raise InputError("--early-stopping watches a held-out split: pass --cv-folds 0 --val-split 0.1 (for example)")
+        raise InputError("--early-stopping watches a held-out split: pass --val-split 0.1 (for example)")
     if cv_folds == 0:
         return
     if val_split:
-        raise InputError("choose either a held-out split or cross-validation: pass --val-split 0 with --cv-folds")
+        raise InputError("choose either a held-out split (--val-split) or cross-validation (--cv-folds), not both")
     if cv_folds < 2:
         raise InputError(f"--cv-folds must be 0 (off) or at least 2, got {cv_folds}")
     smallest = int(np.bincount(y, minlength=2).min())

@@ -131,3 +131,13 @@ def test_score_streams_excel_output_in_chunks(capsys, tmp_path, small_labeled, h
     assert list(sheet.columns) == list(whole.columns) and len(sheet) == len(whole) == 48
     assert sheet["engage_score"].to_numpy() == pytest.approx(whole["engage_score"].to_numpy(), abs=1e-6)
     assert sheet["message"].str.startswith("=HYPERLINK").sum() == 6  # text, never a formula
+
+
+def test_train_cross_validates_by_default_or_holds_out_a_split_when_asked(capsys, small_labeled, hub_fixture):
+    args = ("--label-col", "label", "--epochs", "1")
+    assert _train(capsys, small_labeled, hub_fixture, *args)["heldout_metrics"]["method"] == "5-fold cross-validation"
+    split = _train(capsys, small_labeled, hub_fixture, *args, "--val-split", "0.25")
+    assert split["heldout_metrics"]["method"] == "held-out split" and split["heldout_metrics"]["n"] == 12
+    code = run(["train", str(small_labeled), *args, "--encoder", str(hub_fixture), "--cv-folds", "3",
+                "--val-split", "0.25"])
+    assert code == 1 and "not both" in capsys.readouterr().err
