@@ -130,12 +130,11 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
     train_idx, val_idx = _split(len(texts), y, val_split, config.seed)
     inputs = head_inputs(config, vectors, texts)
     val = (_rows(inputs, val_idx), y[val_idx]) if len(val_idx) else None
-    labels, scores = (val[1], None) if val is not None else (y, None)
-    if cv_folds:
-        scores = cross_validated_scores(config, inputs, y, cv_folds)
+    scores = cross_validated_scores(config, inputs, y, cv_folds) if cv_folds else None
     model, history = train_head(config, _rows(inputs, train_idx), y[train_idx], val, on_epoch)
+    labels = y
     if val is not None:
-        scores = predict(model, val[0])
+        labels, scores = val[1], predict(model, val[0])
     t_fit = time.perf_counter() - t0 - t_encode
     heldout, threshold = None, choose_threshold(None, np.array([]), "fixed", threshold_value)
     if scores is not None:
