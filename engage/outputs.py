@@ -77,10 +77,10 @@ def _excel_cell(value):
     """A value xlsxwriter writes as pandas.to_excel would: missing values blank, numpy scalars as numbers."""
     if isinstance(value, str) or value is None:
         return value
-    if pd.isna(value):
+    if pd.api.types.is_scalar(value) and pd.isna(value):
         return None
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, float, np.integer, np.floating)):
         return value.item() if isinstance(value, np.generic) else value
-    return str(value)  # dates and anything else: as they read
+    return str(value)  # dates, lists (Parquet) and anything else: as they read

@@ -38,6 +38,19 @@ def test_excel_stream_writes_chunks_like_pandas_and_keeps_formulas_as_text(tmp_p
     assert openpyxl.load_workbook(tmp_path / "out.xlsx").active["A2"].data_type == "s"
 
 
+def test_excel_stream_writes_list_and_date_cells_as_text(tmp_path):
+    from engage.outputs import ExcelStream
+
+    stream = ExcelStream(tmp_path / "odd.xlsx")
+    stream.append(pd.DataFrame({"tags": [["a", "b"], None], "when": [pd.Timestamp("2024-05-01"), pd.NaT],
+                                "score": [0.25, 0.75]}))
+    stream.close()
+    back = pd.read_excel(tmp_path / "odd.xlsx", sheet_name="scored")
+    assert back["tags"].tolist()[0] == "['a', 'b']" and pd.isna(back["tags"].tolist()[1])
+    assert back["when"].tolist()[0].startswith("2024-05-01") and pd.isna(back["when"].tolist()[1])
+    assert back["score"].tolist() == [0.25, 0.75]
+
+
 def test_excel_stream_refuses_more_rows_than_a_sheet_holds(tmp_path, monkeypatch):
     import pytest
 
