@@ -72,13 +72,16 @@ _ANSWER_GUARD = """<script>
 </script>"""
 
 
+_ANSWERS = ("yes", "no", "skip")
+_ANSWER_GUARD = (_ANSWER_GUARD.replace("KEYS", json.dumps([SHORTCUTS[k].lower() for k in _ANSWERS]))
+                 .replace("UNDO", json.dumps(SHORTCUTS["undo"].lower()))
+                 .replace("BUTTONS", json.dumps([f".st-key-label_{k}" for k in _ANSWERS]))
+                 .replace("GUARD_MS", str(GUARD_MS)))
+
+
 def answer_guard() -> None:
     """Installs the answer guard in this browser tab (once; later calls change nothing)."""
-    keys = [SHORTCUTS[k].lower() for k in ("yes", "no", "skip")]
-    script = (_ANSWER_GUARD.replace("KEYS", json.dumps(keys)).replace("UNDO", json.dumps(SHORTCUTS["undo"].lower()))
-              .replace("BUTTONS", json.dumps([f".st-key-label_{k}" for k in ("yes", "no", "skip")]))
-              .replace("GUARD_MS", str(GUARD_MS)))
-    st.html(script, unsafe_allow_javascript=True)
+    st.html(_ANSWER_GUARD, unsafe_allow_javascript=True)
 
 
 # ---------------------------------------- who labels

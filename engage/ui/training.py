@@ -10,6 +10,7 @@ import streamlit as st
 
 from engage import registry, retraining
 from engage.config import models_dir
+from engage.head import HeadConfig
 from engage.labels import LabelStore
 from engage.reading import SUPPORTED_SUFFIXES, Messages, detect_label_column, detect_text_column, messages_from_table
 from engage.scoring import Classifier
@@ -63,7 +64,7 @@ def data_summary(data: Messages) -> None:
     c.metric("Not engageable", f"{int(len(data.labels) - data.labels.sum()):,}")
 
 
-def _progress(total: int, config) -> tuple[Callable[[int], None], Callable[[int, dict], None]]:
+def _progress(total: int, config: HeadConfig) -> tuple[Callable[[int], None], Callable[[int, dict], None]]:
     epochs = config.epochs
     encode_bar = st.progress(0.0, text=f"Encoding {total:,} messages…")
     epoch_bar = st.progress(0.0, text=f"Training the head: {epochs} epochs" if config.elmo_branch == "mlp"
