@@ -158,8 +158,29 @@ def cmd_models(args: argparse.Namespace) -> None:
         version = registry.read_model(args.name)
         _emit(args, [json.dumps(version.meta, indent=2)] if not args.json else [], version.meta)
     else:
-        version = registry.activate(args.name)
-        _emit(args, [f"active model: {version.name}"], {"active": version.name})
+        _activate(args)
+
+
+def _activate(args: argparse.Namespace) -> None:
+    """The engine's promotion: the labeling sets are re-scored with the version, so the queue follows it."""
+    from engage.labels import LabelStore, default_url
+    from engage.labels.db import database_exists
+    from engage.promotion import promote
+
+    url = default_url()
+    store = LabelStore(url) if database_exists(url) else None
+    try:
+        done = promote(args.name, store)
+    finally:
+        if store is not None:
+            store.close()
+    sets = len(done.rescored)
+    lines = [f"active model: {done.name}" + (f" (was {done.previous})" if done.previous else "")]
+    if sets:
+        lines.append(f"re-scored {sets} labeling set{'s' if sets != 1 else ''} "
+                     f"({sum(done.rescored.values()):,} messages), so the labeling queue follows {done.name}")
+    _emit(args, lines, {"active": done.name, "previous": done.previous,
+                        "rescored_sets": {str(k): v for k, v in done.rescored.items()}})
 
 
 def cmd_pretrain(args: argparse.Namespace) -> None:
@@ -304,9 +325,9 @@ def run(argv: list[str] | None, handler: Callable[[argparse.Namespace], None] | 
 
 
 def _log_path() -> Path:
-    from engage.config import cache_dir
+    from engage.config import log_path
 
-    path = cache_dir() / "engage.log"
+    path = log_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 

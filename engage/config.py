@@ -49,5 +49,10 @@ def cache_dir() -> Path:
     return Path(_setting("ENGAGE_CACHE_DIR", "cache_dir", default))
 
 
+def log_path() -> Path:
+    """The one log of internal errors, written by the command line and the app alike (never shown to a user)."""
+    return cache_dir() / "engage.log"
+
+
 def default_encoder_handle() -> str:
     return _setting("ENGAGE_ELMO_HANDLE", "elmo_handle", DEFAULT_HUB_HANDLE)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +13,13 @@ from engage.encoders import load_encoder
 from engage.encoders.base import Encoder, Progress
 from engage.errors import InputError
 from engage.head import HeadConfig, head_inputs, load_head, predict
-from engage.outputs import ExcelStream, neutralize_formulas
+from engage.metrics import decide
+from engage.outputs import TableWriter
 from engage.reading import Messages, iter_messages
-from engage.summary import FLAG_COL, SCORE_COL, scored_frame  # noqa: F401 (SCORE_COL: re-exported)
 
-OUTPUT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet", ".xlsx")
+# The scoring contract: every scored table (CLI files, app downloads, Ray shards) is the input columns plus these.
+SCORE_COL = "engage_score"
+FLAG_COL = "engageable"
 
 
 class Classifier:
@@ -62,6 +62,16 @@ def load_classifier(name: str | None = None, *, root: str | Path | None = None,
     return Classifier(version, encoder, (cache or EmbeddingCache()) if use_cache else None)
 
 
+def scored_frame(messages: Messages, scores: np.ndarray, threshold: float) -> pd.DataFrame:
+    """The input columns plus engage_score and engageable, from scores already computed (so moving a threshold
+    never runs the model). Input columns of those names are replaced."""
+    out = messages.frame.drop(columns=[c for c in (SCORE_COL, FLAG_COL) if c in messages.frame.columns])
+    out = out.reset_index(drop=True)
+    out[SCORE_COL] = np.asarray(scores, dtype=float)
+    out[FLAG_COL] = decide(scores, threshold).astype(bool)
+    return out
+
+
 def score_messages(clf: Classifier, messages: Messages, threshold: float | None = None,
                    progress: Progress | None = None) -> pd.DataFrame:
     """The input columns plus engage_score and engageable."""
@@ -70,71 +80,23 @@ def score_messages(clf: Classifier, messages: Messages, threshold: float | None 
 
 
 def score_file(clf: Classifier, in_path: str | Path, out_path: str | Path, *, text_col: str | None = None,
-               chunk_size: int = 10_000, flagged_only: bool = False, threshold: float | None = None,
-               progress: Progress | None = None) -> dict:
-    """Stream a file through the model chunk by chunk; memory stays bounded by chunk_size, for every output format."""
-    out_path = Path(out_path)
-    if out_path.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise InputError(f"cannot write '{out_path.suffix}' files; use one of {', '.join(OUTPUT_SUFFIXES)}",
-                         file=str(out_path))
+               label_col: str | None = None, chunk_size: int = 10_000, flagged_only: bool = False,
+               threshold: float | None = None, progress: Progress | None = None) -> dict:
+    """Read, score, write, chunk by chunk: memory stays bounded by chunk_size for every format, and the output
+    appears only when complete (engage.outputs.TableWriter). Labels are passed through untouched unless
+    `label_col` is given; then they are checked, and a bad value ends the run before any output appears."""
     if chunk_size < 1:
         raise InputError(f"--chunk-size must be at least 1, got {chunk_size}")
-    writer = _writer(out_path)
+    cut = clf.threshold if threshold is None else threshold
     summary = {"rows": 0, "flagged": 0, "empty_messages": 0, "encoder_computed": 0}
-    for chunk in iter_messages(in_path, chunk_size=chunk_size, text_col=text_col):
-        scored = score_messages(clf, chunk, threshold, progress)
-        summary["rows"] += len(scored)
-        summary["flagged"] += int(scored[FLAG_COL].sum())
-        summary["empty_messages"] += len(chunk.empty_rows)
-        summary["encoder_computed"] += clf.last_computed
-        writer(scored[scored[FLAG_COL]] if flagged_only else scored)
-    writer(None)
-    return summary | {"threshold": clf.threshold if threshold is None else threshold, "model": clf.name,
-                      "output": str(out_path), "truncated": clf.encoder.n_truncated}
-
-
-def _writer(path: Path) -> Callable[[pd.DataFrame | None], None]:
-    """A function that appends a chunk, and closes the file when given None."""
-    suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state: dict = {"first": True, "parquet": None, "excel": None}
-
-    def write(frame: pd.DataFrame | None) -> None:
-        if frame is None:
-            _finish(path, suffix, state)
-            return
-        if suffix in (".csv", ".tsv"):
-            neutralize_formulas(frame).to_csv(path, mode="w" if state["first"] else "a", header=state["first"],
-                                              index=False, sep="\t" if suffix == ".tsv" else ",")
-        elif suffix == ".jsonl":
-            with open(path, "w" if state["first"] else "a", encoding="utf-8") as f:
-                for record in frame.to_dict(orient="records"):
-                    f.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-        elif suffix == ".parquet":
-            _parquet_append(path, frame, state)
-        else:
-            if state["excel"] is None:
-                state["excel"] = ExcelStream(path)
-            state["excel"].append(frame)
-        state["first"] = False
-
-    return write
-
-
-def _parquet_append(path: Path, frame: pd.DataFrame, state: dict) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    if state["parquet"] is None:
-        state["parquet"] = pq.ParquetWriter(path, table.schema)
-    state["parquet"].write_table(table.cast(state["parquet"].schema))
-
-
-def _finish(path: Path, suffix: str, state: dict) -> None:
-    if suffix == ".parquet" and state["parquet"] is not None:
-        state["parquet"].close()
-    elif suffix == ".xlsx" and state["excel"] is not None:
-        state["excel"].close()
-    elif state["first"]:
-        path.write_text("", encoding="utf-8")
+    with TableWriter(out_path) as writer:
+        for chunk in iter_messages(in_path, chunk_size=chunk_size, text_col=text_col, label_col=label_col,
+                                   detect_labels=False):
+            scored = score_messages(clf, chunk, cut, progress)
+            summary["rows"] += len(scored)
+            summary["flagged"] += int(scored[FLAG_COL].sum())
+            summary["empty_messages"] += len(chunk.empty_rows)
+            summary["encoder_computed"] += clf.last_computed
+            writer.write(scored[scored[FLAG_COL]] if flagged_only else scored)
+    return summary | {"threshold": cut, "model": clf.name, "output": str(out_path),
+                      "truncated": clf.encoder.n_truncated}

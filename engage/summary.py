@@ -1,41 +1,21 @@
-"""Tables the web app shows, built from engine results: scored rows, flag counts, metric rows, confusion cells,
-operating points, model versions. Pure pandas/numpy: the UI draws these, it computes nothing itself."""
+"""Tables the web app shows, built from engine results: flag counts, metric rows, confusion cells, operating
+points, curves thinned for drawing, slices, model versions (the scored table itself is engage.scoring's).
+Pure pandas/numpy: the UI draws these, it computes nothing itself."""
 
 from __future__ import annotations
-
-import hashlib
 
 import numpy as np
 import pandas as pd
 
 from engage.errors import InputError
 from engage.metrics import decide, slice_table
-from engage.reading import Messages
 from engage.registry import ModelVersion
-
-SCORE_COL = "engage_score"
-FLAG_COL = "engageable"
 
 # The seed notebook reported these four; they lead every metric table.
 SEED_METRICS = ("accuracy", "precision", "recall", "f1")
 METRIC_COLUMNS = (*SEED_METRICS, "roc_auc", "pr_auc", "support")
 CLASS_NAMES = ("not engageable", "engageable")
 MAX_SLICES = 100
-EXCEL_MAX_ROWS = 1_048_575  # a worksheet holds 1,048,576 rows, one of them the header
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def scored_frame(messages: Messages, scores: np.ndarray, threshold: float) -> pd.DataFrame:
-    """The input columns plus engage_score and engageable: the same table engage.scoring.score_messages returns,
-    from scores already computed (so moving a threshold never runs the model)."""
-    out = messages.frame.drop(columns=[c for c in (SCORE_COL, FLAG_COL) if c in messages.frame.columns])
-    out = out.reset_index(drop=True)
-    out[SCORE_COL] = np.asarray(scores, dtype=float)
-    out[FLAG_COL] = decide(scores, threshold).astype(bool)
-    return out
 
 
 def flag_summary(scores: np.ndarray, threshold: float) -> dict:

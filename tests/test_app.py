@@ -251,14 +251,14 @@ def test_an_altered_model_file_is_refused_clearly(app_env, tmp_path, monkeypatch
 
 
 def test_a_bug_shows_a_generic_message_and_logs_the_trace(app_env, tmp_path, monkeypatch):
-    import engage.summary
+    import engage.scoring
 
     monkeypatch.setenv("ENGAGE_CACHE_DIR", str(tmp_path / "cache"))
 
     def broken(*args, **kwargs):
         raise RuntimeError("secret internals 42")
 
-    monkeypatch.setattr(engage.summary, "scored_frame", broken)
+    monkeypatch.setattr(engage.scoring, "scored_frame", broken)
     at = _upload(_app(), "labeled.csv", app_env.csv.read_bytes())
     at.button(key="score_go").click()
     at.run()

@@ -190,8 +190,8 @@ def test_train_page_from_stored_labels_plus_a_file_then_promote(env):
     at.button(key="train_promote").click().run()
     _ok(at)
     assert registry.active_name(models) == "relabeled-1"
-    assert "relabeled-1 is now the active model; new scores stored for 1 labeling set." in [
-        s.value for s in at.success]
+    assert ("relabeled-1 is now the active model; new scores stored for 1 labeling set, so the labeling queue "
+            "follows it.") in [s.value for s in at.success]
     stored = pd.read_sql("SELECT DISTINCT model FROM scores", store.engine)["model"].tolist()
     assert stored == ["relabeled-1"]  # the queue now ranks by the new model
     assert [b.label for b in at.get("download_button")] == ["Labels (CSV)", "Labels (JSONL)"]
@@ -225,3 +225,19 @@ def test_score_page_sends_the_flagged_rows_to_labeling_with_their_scores(env):
     at = _named(at, "ana")
     assert at.selectbox(key="label_set_pick").value == sent.id
     assert _shown(at) in set(flagged["text"])
+
+
+def test_activating_on_the_models_page_rescores_the_labeling_sets(env):
+    from tests.e2e.app_world import OTHER_VERSION
+
+    world, url, models = env
+    with LabelStore(url) as store:
+        store.import_messages("tweets", read_messages(world.csv).texts)
+    at = _page("engage/ui/pages/models.py")
+    at.selectbox(key="models_pick").select(OTHER_VERSION).run()
+    at.button(key="models_activate").click().run()
+    _ok(at)
+    assert registry.active_name(models) == OTHER_VERSION
+    with LabelStore(url) as store:
+        stored = pd.read_sql("SELECT DISTINCT model FROM scores", store.engine)["model"].tolist()
+    assert stored == [OTHER_VERSION]  # the queue now ranks by the version activated here

@@ -80,7 +80,7 @@ def test_models_list_show_activate(capsys, small_labeled, hub_fixture):
     _train(capsys, small_labeled, hub_fixture, "--label-col", "label", "--name", "a", "--epochs", "1")
     _train(capsys, small_labeled, hub_fixture, "--label-col", "label", "--name", "b", "--epochs", "1")
     assert run(["models", "activate", "b", "--json"]) == 0
-    assert _json_out(capsys) == {"active": "b"}
+    assert _json_out(capsys) == {"active": "b", "previous": None, "rescored_sets": {}}  # no label database yet
     assert run(["models", "list", "--json"]) == 0
     listed = _json_out(capsys)
     assert [m["name"] for m in listed["models"]] == ["a", "b"] and listed["active"] == "b"
@@ -141,3 +141,30 @@ def test_train_cross_validates_by_default_or_holds_out_a_split_when_asked(capsys
     code = run(["train", str(small_labeled), *args, "--encoder", str(hub_fixture), "--cv-folds", "3",
                 "--val-split", "0.25"])
     assert code == 1 and "not both" in capsys.readouterr().err
+
+
+def test_models_activate_rescores_the_labeling_sets_so_the_queue_follows(capsys, small_labeled, hub_fixture):
+    from engage.label_loop import score_set
+    from engage.labels import LabelStore
+
+    _train(capsys, small_labeled, hub_fixture, "--label-col", "label", "--name", "a", "--epochs", "1",
+           "--activate")
+    _train(capsys, small_labeled, hub_fixture, "--label-col", "label", "--name", "b", "--epochs", "2",
+           "--seed", "3")
+    texts = pd.read_csv(small_labeled, keep_default_na=False)["message"].tolist()
+    with LabelStore() as store:
+        set_id = store.import_messages("small", texts)
+        score_set(store, set_id, load_classifier("a"))
+        assert store.next_message(set_id, "ana").model == "a"
+    assert run(["models", "activate", "b", "--json"]) == 0
+    done = _json_out(capsys)
+    assert done["active"] == "b" and done["previous"] == "a" and done["rescored_sets"] == {str(set_id): 7}
+    b = load_classifier("b")
+    with LabelStore() as store:
+        frame = store.messages(set_id)
+        b_scores = b.score(frame["text"].tolist())
+        item = store.next_message(set_id, "bo")
+    # The queue now ranks by b's scores: its first message is the one b is least sure of.
+    nearest = frame["message_id"].iloc[int(abs(b_scores - b.threshold).argmin())]
+    assert item.model == "b" and item.message_id == nearest
+    assert item.score == pytest.approx(b_scores[frame["message_id"].tolist().index(item.message_id)], abs=1e-6)

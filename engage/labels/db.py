@@ -30,6 +30,15 @@ def default_url() -> str:
     return os.environ.get("ENGAGE_DATABASE_URL") or f"sqlite:///{data_dir() / 'labels.sqlite'}"
 
 
+def database_exists(url: str) -> bool:
+    """Whether there is a label database at `url` to read, without creating one: a SQLite file that exists, or any
+    server database (which its administrator created)."""
+    parsed = _parse(url)
+    if parsed.get_backend_name() != "sqlite":
+        return True
+    return parsed.database not in (None, "", ":memory:") and Path(parsed.database).expanduser().is_file()
+
+
 def shown_url(url: str | URL) -> str:
     """The URL for messages, without its password."""
     return make_url(url).render_as_string(hide_password=True)
@@ -102,7 +111,7 @@ def writing(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
-def reading(engine: Engine) -> Iterator[Connection]:
+def snapshot(engine: Engine) -> Iterator[Connection]:
     """One consistent read-only snapshot; on SQLite it takes no write lock."""
     with engine.connect() as conn:
         conn.execution_options(sqlite_begin="DEFERRED")

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from engage.errors import InputError
 from engage.labels import agreement as agreement_mod
 from engage.labels import answers, export, queue
-from engage.labels.db import as_utc, default_url, open_engine, reading, shown_url, upsert_insert, utcnow, writing
+from engage.labels.db import as_utc, default_url, open_engine, shown_url, snapshot, upsert_insert, utcnow, writing
 from engage.labels.migrations import migrate
 from engage.labels.schema import label_sets, messages, scores, set_messages
 from engage.labels.texts import as_text, normalize_text, text_hash
@@ -48,7 +48,7 @@ class AnnotatorProgress:
 
 
 @dataclass(frozen=True)
-class Progress:
+class SetProgress:
     total: int                                   # messages in the set
     labeled: int                                 # of them, labeled by at least one annotator
     by_annotator: dict[str, AnnotatorProgress]   # each annotator's active answers on the set's messages
@@ -144,7 +144,7 @@ class LabelStore:
                 .group_by(set_messages.c.set_id).subquery())
         query = (select(label_sets, size.c.size).join(size, size.c.set_id == label_sets.c.id)
                  .order_by(label_sets.c.id))
-        with reading(self.engine) as conn:
+        with snapshot(self.engine) as conn:
             rows = conn.execute(query).all()
         return [LabelSet(id=r.id, name=r.name, source=r.source, created_at=as_utc(r.created_at), size=r.size,
                          n_rows=r.n_rows, n_empty=r.n_empty, extra=r.extra) for r in rows]
@@ -161,7 +161,7 @@ class LabelStore:
         query = (select(set_messages.c.message_id, messages.c.text, set_messages.c.position)
                  .join(messages, messages.c.id == set_messages.c.message_id)
                  .where(set_messages.c.set_id == set_id).order_by(set_messages.c.position))
-        with reading(self.engine) as conn:
+        with snapshot(self.engine) as conn:
             self._check_set(conn, set_id)
             return pd.DataFrame(conn.execute(query).all(), columns=["message_id", "text", "position"])
 
@@ -241,9 +241,9 @@ class LabelStore:
 
     # ------------------------------------------------------------ results
 
-    def progress(self, set_id: int) -> Progress:
+    def progress(self, set_id: int) -> SetProgress:
         set_id = _ident(set_id)
-        with reading(self.engine) as conn:
+        with snapshot(self.engine) as conn:
             self._check_set(conn, set_id)
             total = conn.execute(select(func.count()).where(set_messages.c.set_id == set_id)).scalar_one()
             active = answers.active_answers(conn, set_id)
@@ -252,11 +252,11 @@ class LabelStore:
         by_annotator = {name: AnnotatorProgress(labeled=int(counts.get((name, "label"), 0)),
                                                 skipped=int(counts.get((name, "skip"), 0)))
                         for name in sorted(active["annotator"].unique())}
-        return Progress(total=int(total), labeled=int(labeled["message_id"].nunique()), by_annotator=by_annotator)
+        return SetProgress(total=int(total), labeled=int(labeled["message_id"].nunique()), by_annotator=by_annotator)
 
     def _active_labels(self, set_id: int | None) -> pd.DataFrame:
         set_id = _ident(set_id)
-        with reading(self.engine) as conn:
+        with snapshot(self.engine) as conn:
             if set_id is not None:
                 self._check_set(conn, set_id)
             return answers.active_labels(conn, set_id)
@@ -279,7 +279,7 @@ class LabelStore:
         set_id = _ident(set_id)
         if fmt not in export.FORMATS:
             raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(export.FORMATS)}")
-        with reading(self.engine) as conn:
+        with snapshot(self.engine) as conn:
             if set_id is not None:
                 self._check_set(conn, set_id)
             rows = (export.history_rows(answers.answer_history(conn, set_id)) if history

@@ -9,10 +9,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from engage import promotion
+from engage.config import models_dir
 from engage.errors import InputError
-from engage.outputs import to_csv_bytes, to_excel_bytes
+from engage.outputs import EXCEL_MAX_ROWS, to_csv_bytes, to_excel_bytes
 from engage.scoring import FLAG_COL
-from engage.summary import EXCEL_MAX_ROWS, flag_summary
+from engage.summary import flag_summary
 from engage.thresholds import NEEDS_LABELS, choose_threshold
 from engage.ui import state
 from engage.ui.errors import shown_errors
@@ -117,3 +119,16 @@ def require_model() -> state.LoadedModel | None:
     except InputError as exc:
         st.error(f"{exc}. Trained versions can be activated on the Models page.", icon=":material/error:")
         return None
+
+
+def promote(name: str) -> str:
+    """Make `name` the active model through the engine's promotion (which re-scores every labeling set, so the
+    queue follows the new model); returns the message to show."""
+    loaded = state.model(name)
+    with st.spinner(f"Scoring the labeling sets with {name}…"), loaded.lock:
+        done = promotion.promote(name, state.label_store(), root=models_dir(), classifier=loaded.classifier)
+    sets = len(done.rescored)
+    if not sets:
+        return f"{done.name} is now the active model."
+    return (f"{done.name} is now the active model; new scores stored for {sets} labeling "
+            f"set{'s' if sets != 1 else ''}, so the labeling queue follows it.")

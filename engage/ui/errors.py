@@ -12,13 +12,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from engage.config import cache_dir
+from engage.config import log_path
 from engage.errors import InputError
-
-
-def log_path() -> Path:
-    """The same log the command line writes its internal errors to."""
-    return cache_dir() / "engage.log"
 
 
 def log_bug() -> tuple[str, Path]:

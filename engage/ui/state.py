@@ -12,6 +12,7 @@ Nothing here is pickled: cache_resource keeps live objects, session_state lives 
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 import uuid
@@ -33,7 +34,6 @@ from engage.labels.answers import check_annotator
 from engage.metrics import metrics_by_threshold
 from engage.reading import Messages, messages_from_table, read_table
 from engage.scoring import Classifier, load_classifier
-from engage.summary import sha256_bytes
 
 KEY_UPLOAD = "engage_upload"          # (file_id, Upload) of the latest upload
 KEY_PREVIEW = "engage_preview"        # (sha256, DataFrame as read)
@@ -89,7 +89,7 @@ def upload(uploaded) -> Upload:
     if held is not None and held[0] == uploaded.file_id:
         return held[1]
     data = uploaded.getvalue()
-    result = Upload(uploaded.name, data, sha256_bytes(data))
+    result = Upload(uploaded.name, data, hashlib.sha256(data).hexdigest())
     st.session_state[KEY_UPLOAD] = (uploaded.file_id, result)
     return result
 
@@ -132,6 +132,12 @@ def active_model() -> LoadedModel:
     name = registry.active_name(root)
     if name is None:
         registry.read_model(None, root)  # raises the clear "no active model" InputError
+    return model(name)
+
+
+def model(name: str) -> LoadedModel:
+    """Version `name` of the registry, loaded once per process (reloaded when its model.json changes)."""
+    root = models_dir()
     meta = root / registry.check_name(name) / registry.META_FILE
     stamp = meta.stat().st_mtime_ns if meta.is_file() else 0
     return _load(str(root), name, stamp, str(cache_dir()))

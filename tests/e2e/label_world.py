@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engage.label_loop import score_set
 from engage.labels import LabelStore
-from engage.retraining import score_set
 from engage.scoring import load_classifier
 from tests.e2e.app_world import ACTIVE_VERSION, AppWorld, labeled_frame
 

@@ -7,7 +7,7 @@ import streamlit as st
 from engage import registry
 from engage.config import models_dir
 from engage.summary import models_frame, models_metrics_long
-from engage.ui import charts, state
+from engage.ui import charts, controls, state
 from engage.ui.errors import run_page, shown_errors
 
 FLASH = "models_flash"
@@ -28,14 +28,13 @@ def _active(active: str | None) -> None:
         st.caption(f"Encoder: `{encoder.handle}`")
 
 
-def _activate(versions: list[registry.ModelVersion], active: str | None, root) -> None:
+def _activate(versions: list[registry.ModelVersion], active: str | None) -> None:
     names = [v.name for v in versions]
     pick = st.selectbox("Version", names, index=names.index(active) if active in names else len(names) - 1,
                         key="models_pick")
     if st.button("Activate", disabled=pick == active, key="models_activate"):
         with shown_errors():
-            registry.activate(pick, root)
-            st.session_state[FLASH] = f"{pick} is now the active model."
+            st.session_state[FLASH] = controls.promote(pick)
             st.rerun()
     with st.expander(f"model.json of {pick}"):
         st.json(versions[names.index(pick)].meta, expanded=1)
@@ -60,7 +59,7 @@ def page() -> None:
     else:
         st.altair_chart(charts.models_chart(long))
     st.subheader("Activate a version")
-    _activate(versions, active, root)
+    _activate(versions, active)
 
 
 run_page(page)

@@ -6,9 +6,8 @@ import streamlit as st
 
 from engage.errors import InputError
 from engage.reading import SUPPORTED_SUFFIXES, detect_label_column, detect_text_column
-from engage.scoring import FLAG_COL, SCORE_COL
-from engage.summary import scored_frame
-from engage.ui import controls, labeling, state
+from engage.scoring import FLAG_COL, SCORE_COL, scored_frame
+from engage.ui import controls, label_card, state
 from engage.ui.errors import run_page, shown_errors
 
 NO_LABELS = "(no label column)"
@@ -68,7 +67,7 @@ def _results(res: state.ScoredFile, active: str) -> None:
     st.dataframe(shown, hide_index=True, key="score_results", lazy=True, column_config={
         SCORE_COL: st.column_config.ProgressColumn("engage_score", min_value=0.0, max_value=1.0, format="%.3f")})
     controls.downloads(scored, res.name)
-    labeling.send_button(res, scored)
+    label_card.send_button(res, scored)
     st.caption("The same flagged rows from the command line:")
     st.code(f"engage score '{res.name}' --out flagged.csv --flagged-only --text-col '{res.messages.text_col}' "
             f"--model {res.model} --threshold {threshold!r}", language="bash")

@@ -5,33 +5,33 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engage import retraining
-from engage.ui import controls, state, training
+from engage import label_loop
+from engage.ui import controls, state, train_panel
 from engage.ui.errors import run_page, shown_errors
 
 
 def page() -> None:
     st.header("Train a new model version")
-    if (flash := st.session_state.pop(training.KEY_FLASH, None)) is not None:
+    if (flash := st.session_state.pop(train_panel.KEY_FLASH, None)) is not None:
         st.success(flash, icon=":material/check:")
     loaded = controls.require_model()
     if loaded is None:
         return
     controls.model_caption(loaded)
     store = state.label_store()
-    set_id = training.pick_source(store)
+    set_id = train_panel.pick_source(store)
     with shown_errors():
-        data = retraining.training_messages(store, set_id, training.extra_file())
-        training.data_summary(data)
+        data = label_loop.training_messages(store, set_id, train_panel.extra_file())
+        train_panel.data_summary(data)
         left, right = st.columns(2)
         name = left.text_input("Version name", placeholder="automatic: engage-DATE-TIME", key="train_name")
         val_split = right.slider("Held out for metrics", 0.1, 0.5, 0.2, 0.05, key="train_val_split")
         if st.button("Train", type="primary", key="train_go"):
-            training.train(data, loaded, name, val_split)
-    if (trained := st.session_state.get(training.KEY_TRAINED)) is not None:
+            train_panel.train(data, loaded, name, val_split)
+    if (trained := st.session_state.get(train_panel.KEY_TRAINED)) is not None:
         with shown_errors():
-            training.compare(trained)
-    training.export(store, set_id)
+            train_panel.compare(trained)
+    train_panel.export(store, set_id)
 
 
 run_page(page)

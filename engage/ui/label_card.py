@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engage import retraining
+from engage import label_loop
 from engage.errors import InputError
 from engage.labels import ORDERS, UNDO_DEPTH, LabelSet, LabelStore, QueueItem
 from engage.reading import SUPPORTED_SUFFIXES, detect_text_column, read_messages
@@ -141,7 +141,7 @@ def _score_new_set(store: LabelStore, set_id: int) -> None:
         st.session_state[KEY_NOTE] = "No active model: the set has no scores, so every order is file order."
         return
     with st.spinner("Scoring the set with the active model…"), loaded.lock:
-        retraining.score_set(store, set_id, loaded.classifier)
+        label_loop.score_set(store, set_id, loaded.classifier)
 
 
 def pick_set(store: LabelStore, sets: list[LabelSet], tab: str) -> tuple[int, str]:
@@ -284,7 +284,7 @@ def send_button(res: state.ScoredFile, scored: pd.DataFrame) -> None:
         return
     name = f"{Path(res.name).stem} ({'flagged' if flagged else 'all'} rows, {res.model})"
     with shown_errors():
-        set_id = retraining.import_scored(state.label_store(), name, [res.messages.texts[i] for i in rows],
+        set_id = label_loop.import_scored(state.label_store(), name, [res.messages.texts[i] for i in rows],
                                           res.scores[rows], res.model, res.model_threshold, source=res.name)
         st.session_state[KEY_SENT] = set_id
         st.success(f"Labeling set '{name}' is ready.", icon=":material/check:")

@@ -8,14 +8,14 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from engage import registry, retraining
+from engage import label_loop, registry
 from engage.config import models_dir
 from engage.head import HeadConfig
 from engage.labels import LabelStore
 from engage.reading import SUPPORTED_SUFFIXES, Messages, detect_label_column, detect_text_column, messages_from_table
 from engage.scoring import Classifier
 from engage.summary import models_frame
-from engage.ui import state
+from engage.ui import controls, state
 from engage.ui.errors import shown_errors
 
 ALL_SETS = "every labeling set"
@@ -91,12 +91,12 @@ def _progress(total: int, config: HeadConfig) -> tuple[Callable[[int], None], Ca
 def train(data: Messages, loaded: state.LoadedModel, name: str, val_split: float) -> None:
     encoded, epoch = _progress(len(data.texts), loaded.classifier.config)
     with loaded.lock:  # the encoder is shared with every session's scoring
-        result = retraining.retrain(data, loaded.classifier, name=name.strip() or None, val_split=val_split,
+        result = label_loop.retrain(data, loaded.classifier, name=name.strip() or None, val_split=val_split,
                                     progress=encoded, on_epoch=epoch)
         held = result.heldout_index
         if len(held):  # both versions on the same rows, once, while the encoder is ours
             new = Classifier(result.version, loaded.classifier.encoder, loaded.classifier.cache)
-            both = retraining.side_by_side([data.texts[i] for i in held], data.labels[held],
+            both = label_loop.side_by_side([data.texts[i] for i in held], data.labels[held],
                                            [loaded.classifier, new])
             st.session_state[KEY_SAME_ROWS] = (result.version.name, loaded.classifier.name, both)
     encoded(0)  # all texts may have come from the cache
@@ -129,13 +129,7 @@ def compare(trained: str) -> None:
 
 
 def promote(name: str) -> None:
-    """Activate the version, then store its scores for every labeling set so the queue re-ranks."""
-    registry.activate(name, models_dir())
-    loaded = state.active_model()
-    with st.spinner("Scoring the labeling sets with the new model…"), loaded.lock:
-        scored = retraining.rescore_sets(state.label_store(), loaded.classifier)
-    st.session_state[KEY_FLASH] = (f"{name} is now the active model; new scores stored for {len(scored)} labeling "
-                                   f"set{'s' if len(scored) != 1 else ''}.")
+    st.session_state[KEY_FLASH] = controls.promote(name)
     st.rerun()
 
 
