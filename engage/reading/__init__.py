@@ -10,7 +10,13 @@ One module per idea: `sources` (where the bytes come from), `encoding` (which te
 columns), `label_values` (0/1 from the spellings people use), `messages` (the `Messages` a file becomes).
 """
 
-from engage.reading.columns import LABEL_COLUMN_NAMES, TEXT_COLUMN_NAMES, detect_label_column, detect_text_column
+from engage.reading.columns import (
+    LABEL_COLUMN_NAMES,
+    TEXT_COLUMN_NAMES,
+    choose_text_column,
+    detect_label_column,
+    detect_text_column,
+)
 from engage.reading.formats import SUPPORTED_SUFFIXES, read_table
 from engage.reading.label_values import normalize_labels
 from engage.reading.messages import Messages, iter_messages, messages_from_table, read_messages
@@ -20,6 +26,7 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "TEXT_COLUMN_NAMES",
     "Messages",
+    "choose_text_column",
     "detect_label_column",
     "detect_text_column",
     "iter_messages",

@@ -19,6 +19,22 @@ LABEL_COLUMN_NAMES: tuple[str, ...] = (
     "engage", "engageable", "is_engageable", "label", "labels", "target", "y", "class", "complaint",
 )
 
+# Words that make a longer column name a text column ("Message Body", "tweet_text", "CustomerComment").
+_TEXT_WORDS = frozenset((
+    "text", "body", "message", "messages", "msg", "tweet", "tweets", "post", "posts", "content", "comment",
+    "comments", "review", "reviews", "feedback", "description", "sentence", "utterance", "caption", "transcript",
+))
+# Words that make a name about a text rather than the text: "message_id", "post_date", "review_score".
+_ID_WORDS = frozenset(("id", "ids", "uuid", "guid"))
+_NOT_TEXT_WORDS = _ID_WORDS | frozenset((
+    "key", "num", "number", "count", "len", "length", "date", "time", "timestamp", "created", "url", "link",
+    "type", "kind", "lang", "language", "score", "rating", "author", "username", "sender", "status",
+    "label", "labels", "class", "category", "sentiment", "flag",
+))
+# The brand's side of a conversation: the messages to score are the customers'.
+_OTHER_SIDE_WORDS = frozenset(("agent", "staff", "internal", "note", "notes", "reply", "replies", "response",
+                               "answer"))
+
 # Detection looks at the first rows only, so that a large file is judged quickly.
 _DETECT_ROWS = 2000
 
@@ -55,13 +71,50 @@ def _text_values(values: pd.Series) -> pd.Series | None:
     return strings
 
 
-def _longest_text_column(frame: pd.DataFrame) -> str | None:
+def _longest_text_column(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> str | None:
     best, best_length = None, 0.0
-    for column in frame.columns:
+    for column in frame.columns if columns is None else columns:
         strings = _text_values(frame[column].head(_DETECT_ROWS))
         if strings is not None and strings.str.len().mean() > best_length:
             best, best_length = column, float(strings.str.len().mean())
     return best
+
+
+def _words(name: object) -> list[str]:
+    """A column name's words, whatever its style: "Message Body", "tweet_text", "CustomerComment", "msgID"."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", str(name))
+    return re.findall(r"[a-z0-9]+", spaced.lower())
+
+
+def _named_like_id(column: object) -> bool:
+    """An id's values can be long strings ("CASE-2024-000123"), so its name alone rules it out as the text."""
+    return bool(_ID_WORDS & set(_words(column)))
+
+
+def _word_match_column(frame: pd.DataFrame) -> str | None:
+    """A text column whose name holds a text word ("Message Body", "tweet_text"), not one about the text
+    ("message_id", "post_date"); a column for the brand's side (agent notes, replies) only when no other."""
+    found = [c for c in frame.columns
+             if _TEXT_WORDS & set(_words(c)) and not _NOT_TEXT_WORDS & set(_words(c))]
+    customer = [c for c in found if not _OTHER_SIDE_WORDS & set(_words(c))]
+    return _longest_text_column(frame, customer) or _longest_text_column(frame, found)
+
+
+def choose_text_column(frame: pd.DataFrame, *, source: str = "") -> tuple[str, bool]:
+    """The text column and whether it was guessed from content (True: the longest text, no name matched).
+
+    An exact name (TEXT_COLUMN_NAMES) wins, then a text word inside a longer name; the guess is the column with
+    the longest texts, never one named like an id. The caller says so when it guessed, so the user can check.
+    """
+    column = _column_by_name(frame, TEXT_COLUMN_NAMES) or _word_match_column(frame)
+    if column is not None:
+        return column, False
+    column = _longest_text_column(frame, [c for c in frame.columns if not _named_like_id(c)])
+    if column is None:
+        raise InputError(f"no text column found: no column is named {', '.join(TEXT_COLUMN_NAMES)} and no "
+                         f"column holds text; the columns are {columns_list(frame)}; pass --text-col"
+                         f"{_header_hint(frame)}", file=source or None)
+    return column, True
 
 
 def _header_hint(frame: pd.DataFrame) -> str:
@@ -72,13 +125,8 @@ def _header_hint(frame: pd.DataFrame) -> str:
 
 
 def detect_text_column(frame: pd.DataFrame, *, source: str = "") -> str:
-    """A column named like text (text, message, CleanText, tweet, body, ...), else the longest text."""
-    column = _column_by_name(frame, TEXT_COLUMN_NAMES) or _longest_text_column(frame)
-    if column is None:
-        raise InputError(f"no text column found: no column is named {', '.join(TEXT_COLUMN_NAMES)} and no "
-                         f"column holds text; the columns are {columns_list(frame)}; pass --text-col"
-                         f"{_header_hint(frame)}", file=source or None)
-    return column
+    """A column named like text (text, message, CleanText, tweet, Message Body, ...), else the longest text."""
+    return choose_text_column(frame, source=source)[0]
 
 
 def detect_label_column(frame: pd.DataFrame, text_col: str) -> str | None:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from engage.errors import InputError
-from engage.reading.columns import detect_text_column, pick_label_column, resolve_column
+from engage.reading.columns import choose_text_column, pick_label_column, resolve_column
 from engage.reading.formats import first_row_number, iter_frames, read_table, suffix_of
 from engage.reading.label_values import is_missing, normalize_labels
 from engage.reading.sources import existing_path, source_name
@@ -30,6 +30,8 @@ class Messages:
     source: str                # file name for messages
     row_offset: int = 0        # for chunks: index of this chunk's first data row in the file
     first_row: int = 2         # row number of the file's first data row: 2 under a header, 1 for JSON/Parquet
+    # True when no column name said "text": text_col is the column with the longest texts, worth telling the user
+    text_col_guessed: bool = False
 
     def row_number(self, i: int) -> int:
         """The row number a person would look for, of this chunk's i-th message."""
@@ -45,10 +47,12 @@ def _text(value: object) -> str:
 
 
 def _messages(frame: pd.DataFrame, *, source: str, text_col: str | None, label_col: str | None,
-              detect_labels: bool, require_labels: bool, row_offset: int, first_row: int) -> Messages:
+              detect_labels: bool, require_labels: bool, row_offset: int, first_row: int,
+              text_col_guessed: bool = False) -> Messages:
+    """text_col_guessed carries the first chunk's guess to the later chunks, which get its column by name."""
     frame.index = pd.RangeIndex(row_offset, row_offset + len(frame))
     if text_col is None:
-        text_col = detect_text_column(frame, source=source)
+        text_col, text_col_guessed = choose_text_column(frame, source=source)
     else:
         text_col = resolve_column(frame, text_col, source)
     label_col = pick_label_column(frame, text_col, label_col, source, detect_labels, require_labels)
@@ -57,7 +61,8 @@ def _messages(frame: pd.DataFrame, *, source: str, text_col: str | None, label_c
     texts = [_text(v) for v in frame[text_col].tolist()]
     empty_rows = [first_row + row_offset + i for i, text in enumerate(texts) if not text]
     return Messages(frame=frame, text_col=text_col, label_col=label_col, texts=texts, labels=labels,
-                    empty_rows=empty_rows, source=source, row_offset=row_offset, first_row=first_row)
+                    empty_rows=empty_rows, source=source, row_offset=row_offset, first_row=first_row,
+                    text_col_guessed=text_col_guessed)
 
 
 def _no_rows(source: str) -> InputError:
@@ -90,13 +95,14 @@ def iter_messages(path: str | Path, *, chunk_size: int = 10_000, text_col: str |
     suffix = suffix_of(name)
     path = existing_path(path)
     offset = 0
+    guessed = False
     for frame in iter_frames(path, name, suffix, chunk_size):
         if frame.empty:
             continue
         chunk = _messages(frame, source=name, text_col=text_col, label_col=label_col,
                           detect_labels=detect_labels, require_labels=False, row_offset=offset,
-                          first_row=first_row_number(suffix))
-        text_col, label_col, detect_labels = chunk.text_col, chunk.label_col, False
+                          first_row=first_row_number(suffix), text_col_guessed=guessed)
+        text_col, label_col, detect_labels, guessed = chunk.text_col, chunk.label_col, False, chunk.text_col_guessed
         offset += len(frame)
         yield chunk
     if offset == 0:
