@@ -41,22 +41,57 @@ def _decodes(decode, block: bytes) -> bool:
 
 
 def _refuse_nul(block: bytes, offset: int, lines: int, head: bytes, name: str) -> None:
-    """No text file holds a NUL byte; the row it sits on helps find it when it is a stray one."""
+    """No text file holds a NUL byte. A binary file (an image, a workbook) is named as such; in text, the row of
+    the stray NUL helps find it."""
     at = block.find(b"\x00")
     if at < 0:
         return
+    binary = _binary_kind(head)
+    if binary is not None:
+        kind, fix = binary
+        raise InputError(f"not a text file: it holds binary content ({kind}); {fix}", file=name)
     row = lines + block.count(b"\n", 0, at) + 1
     raise InputError(f"cannot read the file as text: NUL byte at byte offset {offset + at}; "
-                     f"{_binary_hint(head)}", file=name, row=row)
+                     f"{_text_hint(head)}", file=name, row=row)
 
 
-def _binary_hint(head: bytes) -> str:
-    """What the file probably is, from its first bytes, so the user knows how to fix it."""
-    if head.startswith(b"PK\x03\x04"):
-        return "it looks like an Excel (.xlsx) or zip file: give it the .xlsx extension"
-    if head.startswith(b"PAR1"):
-        return "it looks like a Parquet file: give it the .parquet extension"
+_CHOOSE_ANOTHER = "choose the file with the messages (CSV, TSV, Excel, JSON Lines or Parquet)"
+# A file's first bytes tell its kind, whatever its name says.
+_SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
+    (b"PK\x03\x04", "it looks like an Excel (.xlsx) or zip file", "give it the .xlsx extension"),
+    (b"PAR1", "it looks like a Parquet file", "give it the .parquet extension"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "it looks like an old Excel (.xls) or Word file",
+     "save it as .xlsx or as UTF-8 CSV"),
+    (b"\x89PNG\r\n\x1a\n", "it looks like a PNG image", _CHOOSE_ANOTHER),
+    (b"\xff\xd8\xff", "it looks like a JPEG image", _CHOOSE_ANOTHER),
+    (b"GIF8", "it looks like a GIF image", _CHOOSE_ANOTHER),
+    (b"%PDF", "it looks like a PDF document", _CHOOSE_ANOTHER),
+    (b"\x1f\x8b", "it looks like a gzip archive", "unpack it first"),
+    (b"SQLite format 3\x00", "it looks like an SQLite database", _CHOOSE_ANOTHER),
+)
+# Bytes no text holds, apart from a stray one: tab, newline, carriage return, form feed and escape are text.
+_CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\x0c\x1b") + b"\x7f"
+
+
+def _binary_kind(head: bytes) -> tuple[str, str] | None:
+    """(what the file looks like, how to fix it) when its first bytes are not text at all, else None."""
+    for signature, kind, fix in _SIGNATURES:
+        if head.startswith(signature):
+            return kind, fix
+    if _looks_utf16(head):
+        return None  # text in the wrong encoding, told by _text_hint
+    if sum(head.count(bytes([b])) for b in _CONTROL) > 0.3 * len(head):
+        return "control bytes throughout", _CHOOSE_ANOTHER
+    return None
+
+
+def _looks_utf16(head: bytes) -> bool:
     half = len(head) // 2
-    if half and max(head[0::2].count(0), head[1::2].count(0)) > half * 0.6:
+    return bool(half) and max(head[0::2].count(0), head[1::2].count(0)) > half * 0.6
+
+
+def _text_hint(head: bytes) -> str:
+    """Why a text file holds a NUL byte, so the user knows how to fix it."""
+    if _looks_utf16(head):
         return "it looks like UTF-16 without a byte-order mark: save it as UTF-8"
     return "it looks like a binary file, not text: save it as UTF-8 CSV"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
+
 import pandas as pd
 import pytest
 
 from engage.reading import (
+    iter_messages,
     read_messages,
 )
 from tests.reading.helpers import ROWS, assert_rows, delimited, input_error, write_file
@@ -59,3 +63,28 @@ def test_xlsx_renamed_to_csv_gets_a_hint(tmp_path):
     path = tmp_path / "m.xlsx"
     pd.DataFrame(ROWS).to_excel(path, index=False)
     assert ".xlsx extension" in str(input_error(read_messages, write_file(tmp_path, "m.csv", path.read_bytes())))
+
+
+def _png() -> bytes:
+    """A real 1x1 PNG image, built by the format's rules (signature, IHDR, IDAT, IEND chunks)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+            + chunk(b"IEND", b""))
+
+
+def test_png_renamed_to_csv_is_not_a_text_file(tmp_path):
+    path = write_file(tmp_path, "photo.csv", _png())
+    for error in (input_error(read_messages, path), input_error(read_messages, _png(), name="photo.csv"),
+                  input_error(lambda: list(iter_messages(path)))):
+        assert "not a text file" in str(error) and "binary content" in str(error) and "PNG image" in str(error)
+        assert error.file.endswith("photo.csv") and str(error).startswith(error.file)
+        assert "NUL" not in str(error) and error.row is None
+
+
+def test_unknown_binary_is_not_a_text_file(tmp_path):
+    elf = b"\x7fELF\x02\x01\x01\x00" + bytes(range(1, 9)) * 8 + b"\x00" * 40
+    error = input_error(read_messages, write_file(tmp_path, "tool.csv", elf))
+    assert "not a text file" in str(error) and "binary content" in str(error) and error.file.endswith("tool.csv")
