@@ -134,12 +134,16 @@ def cmd_score(args: argparse.Namespace) -> None:
     clf = load_classifier(args.model, use_cache=not args.no_cache)
     bar = _progress_bar(None, "scoring")
     try:
-        summary = score_file(clf, args.input, args.out, text_col=args.text_col, chunk_size=args.chunk_size,
-                             flagged_only=args.flagged_only, threshold=args.threshold, progress=bar.update)
+        summary = score_file(clf, args.input, args.out, text_col=args.text_col, label_col=args.label_col,
+                             chunk_size=args.chunk_size, flagged_only=args.flagged_only, threshold=args.threshold,
+                             progress=bar.update)
     finally:
         bar.close()
     lines = [f"scored {summary['rows']} messages with {clf.name}: {summary['flagged']} engageable at threshold "
              f"{summary['threshold']:.3f}; wrote {summary['output']}"]
+    if "labels" in summary:
+        lines.append(f"labels ({args.label_col}): {summary['labels']['engageable']} engageable, "
+                     f"{summary['labels']['not_engageable']} not engageable")
     _emit(args, lines, summary)
 
 
@@ -258,8 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("score", help="score every message of a file (streamed in chunks)")
     p.add_argument("input")
-    p.add_argument("--out", required=True, help="output file: .csv, .tsv, .jsonl, .parquet or .xlsx")
+    p.add_argument("--out", required=True, help="output file: .csv, .tsv, .jsonl, .parquet or .xlsx (written in "
+                                                "full or not at all)")
     _common(p, labels=False)
+    p.add_argument("--label-col", help="check and count this label column (default: labels pass through unread)")
     p.add_argument("--model")
     p.add_argument("--threshold", type=float)
     p.add_argument("--flagged-only", action="store_true", help="write only the engageable rows")

@@ -97,6 +97,11 @@ def score_file(clf: Classifier, in_path: str | Path, out_path: str | Path, *, te
             summary["flagged"] += int(scored[FLAG_COL].sum())
             summary["empty_messages"] += len(chunk.empty_rows)
             summary["encoder_computed"] += clf.last_computed
+            if chunk.labels is not None:
+                positives = int(chunk.labels.sum())
+                labels = summary.setdefault("labels", {"engageable": 0, "not_engageable": 0})
+                labels["engageable"] += positives
+                labels["not_engageable"] += len(chunk.labels) - positives
             writer.write(scored[scored[FLAG_COL]] if flagged_only else scored)
     return summary | {"threshold": cut, "model": clf.name, "output": str(out_path),
                       "truncated": clf.encoder.n_truncated}

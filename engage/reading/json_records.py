@@ -43,8 +43,28 @@ def _records_frame(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(columns, index=frame.index)
 
 
-def _iter_json_lines(lines: Iterable[str], name: str, chunk_size: int) -> Iterator[pd.DataFrame]:
-    """A blank line inside the file is an empty message on that line; blank lines at the end are dropped."""
+def _keys(lines: Iterable[str], name: str) -> list[str]:
+    """Every key of the file, in first-seen order: a first pass, so that every chunk has the same columns."""
+    seen: dict[str, None] = {}
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            seen.update(dict.fromkeys(_json_record(line, number, name)))
+    return list(seen)
+
+
+def _with_columns(frame: pd.DataFrame, columns: list[str] | None) -> pd.DataFrame:
+    """The frame with exactly these columns; a key no row of this chunk has is all missing (no type of its own)."""
+    if columns is None:
+        return frame
+    missing = {c: pd.Series([None] * len(frame), index=frame.index, dtype=object)
+               for c in columns if c not in frame.columns}
+    return frame.assign(**missing)[columns]
+
+
+def _iter_json_lines(lines: Iterable[str], name: str, chunk_size: int,
+                     columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """A blank line inside the file is an empty message on that line; blank lines at the end are dropped. With
+    `columns`, every chunk has exactly those (a key that appears late is a column from the first chunk on)."""
     records: list[dict] = []
     blanks = 0
     for number, line in enumerate(lines, start=1):
@@ -55,10 +75,10 @@ def _iter_json_lines(lines: Iterable[str], name: str, chunk_size: int) -> Iterat
         blanks = 0
         records.append(_json_record(line, number, name))
         while len(records) >= chunk_size:
-            yield _records_frame(records[:chunk_size])
+            yield _with_columns(_records_frame(records[:chunk_size]), columns)
             records = records[chunk_size:]
     if records:
-        yield _records_frame(records)
+        yield _with_columns(_records_frame(records), columns)
 
 
 def _json_array(text: str, name: str) -> pd.DataFrame:
@@ -85,7 +105,8 @@ def read_json(data: bytes, name: str, suffix: str) -> pd.DataFrame:
 
 
 def iter_json(path: Path, name: str, chunk_size: int) -> Iterator[pd.DataFrame]:
-    """The JSON file in chunks: JSON Lines streamed line by line, an array read whole and then sliced."""
+    """The JSON file in chunks: JSON Lines streamed line by line (twice: the keys first, so every chunk has every
+    column, in first-seen order), an array read whole and then sliced."""
     encoding = detect_encoding(file_blocks(path), name)
     with path.open(encoding=encoding) as handle:
         start = handle.read(SAMPLE_BYTES).lstrip("\ufeff \t\r\n")
@@ -95,4 +116,6 @@ def iter_json(path: Path, name: str, chunk_size: int) -> Iterator[pd.DataFrame]:
         yield from slices(read_json(path.read_bytes(), name, ".json"), chunk_size)
         return
     with path.open(encoding=encoding) as handle:
-        yield from _iter_json_lines((line.lstrip("\ufeff") for line in handle), name, chunk_size)
+        columns = _keys((line.lstrip("\ufeff") for line in handle), name)
+    with path.open(encoding=encoding) as handle:
+        yield from _iter_json_lines((line.lstrip("\ufeff") for line in handle), name, chunk_size, columns)
