@@ -30,7 +30,8 @@ class Classifier:
         self.encoder = encoder
         self.cache = cache
         try:
-            self.config = HeadConfig.from_json(version.meta["head"]["config"])
+            self.config = HeadConfig.from_json(version.meta["head"]["config"],
+                                                 source=str(version.path / registry.META_FILE))
             self.head = load_head(self.config, encoder.dim, version.file(version.meta["head"]["weights"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"model '{version.name}': its head does not load ({exc})",

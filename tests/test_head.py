@@ -28,7 +28,7 @@ def test_scalar_mix_is_gamma_times_softmax_weighted_layers():
 
 
 def test_mean_of_the_mix_equals_the_mix_of_the_means():
-    """Why training on cached layer means equals the seed's trainable module (see engage.head's docstring)."""
+    """Why training on cached layer means equals the seed's trainable module (see engage.head.mlp's docstring)."""
     tokens = rng.standard_normal((7, 3, D))  # one message: 7 tokens, 3 layers
     mix = ScalarMix()
     mix.build((None, 3, D))
@@ -160,3 +160,50 @@ def test_a_handful_of_labels_trains_with_fewer_folds_and_one_of_a_class_is_refus
     one = np.array([1, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
     with pytest.raises(InputError, match="at least 2 messages of each class"):
         train_head(cfg, head_inputs(cfg, X[:8], TEXTS[:8]), one)
+
+
+def test_one_registry_names_the_branches_and_says_which_train_in_epochs():
+    from engage.cli import build_parser
+    from engage.head import ELMO_BRANCHES
+    from engage.head.model import BRANCHES
+
+    assert set(BRANCHES) == set(ELMO_BRANCHES)
+    train = next(a for a in build_parser()._actions if a.dest == "command").choices["train"]
+    choices = next(a.choices for a in train._actions if a.dest == "elmo_branch")
+    assert set(choices) == set(ELMO_BRANCHES)
+    assert HeadConfig().trains_in_epochs and not HeadConfig(elmo_branch="linear").trains_in_epochs
+
+
+def test_the_shipped_config_reads_back_whole():
+    import json
+
+    from engage.config import PROJECT_ROOT
+
+    stored = json.loads((PROJECT_ROOT / "models" / "engage-default" / "model.json").read_text())["head"]["config"]
+    config = HeadConfig.from_json(stored, source="model.json")
+    assert config.to_json() == stored  # every key understood, none dropped
+    assert config.elmo_branch == "linear" and config.lexical and not config.trains_in_epochs
+
+
+def test_a_config_written_by_the_first_version_loads_with_todays_defaults():
+    # HeadConfig.to_json() as the first engage (commit ba094ac) wrote it: no lexical_scale, lexical_c,
+    # lexical_folds, normalize, elmo_branch, elmo_c; and lexical_l2, retired since.
+    first = {"epochs": 5, "batch_size": 32, "learning_rate": 0.001, "hidden": 256, "l2": 0.01, "dropout": 0.0,
+             "early_stopping": False, "patience": 2, "class_weight": False, "seed": 0, "lexical": False,
+             "lexical_l2": 1e-05, "lexical_features": 262144, "extra": {}}
+    config = HeadConfig.from_json(first, source="old/model.json")
+    today = HeadConfig()
+    assert config == today
+    assert "lexical_l2" not in config.to_json()
+    model, _ = train_head(HeadConfig(epochs=1), {"layers": X}, Y)  # its weights still fit the head it builds
+    assert [layer.name for layer in build_head(config, D).layers] == [layer.name for layer in model.layers]
+
+
+def test_an_unknown_key_is_refused_naming_it_and_the_file():
+    from engage.errors import InputError
+
+    with pytest.raises(InputError, match=r"some/model\.json: .*unknown key 'elmo_layers'") as caught:
+        HeadConfig.from_json({"epochs": 3, "elmo_layers": 2}, source="some/model.json")
+    assert "elmo_branch" in str(caught.value)  # says what it does know
+    with pytest.raises(InputError, match="not an object"):
+        HeadConfig.from_json(["epochs"], source="some/model.json")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -63,3 +65,14 @@ def test_it_is_ahead_of_the_tfidf_words_and_chars_baseline(shipped, complaints):
     ours = metric_table(test.labels, shipped.score(test.texts), shipped.threshold)
     for key in ("accuracy", "f1", "roc_auc", "pr_auc"):
         assert ours[key] > base[key], (key, ours[key], base[key])
+
+
+def test_a_model_json_with_an_unknown_head_key_is_refused_naming_the_file(shipped):
+    from engage.errors import InputError
+    from engage.scoring import Classifier
+
+    meta = json.loads(json.dumps(shipped.version.meta))
+    meta["head"]["config"]["hidden_layers"] = 2
+    edited = registry.ModelVersion(shipped.version.name, shipped.version.path, meta)
+    with pytest.raises(InputError, match=r"model\.json: .*unknown key 'hidden_layers'"):
+        Classifier(edited, shipped.encoder, None)

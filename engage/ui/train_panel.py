@@ -67,7 +67,7 @@ def data_summary(data: Messages) -> None:
 def _progress(total: int, config: HeadConfig) -> tuple[Callable[[int], None], Callable[[int, dict], None]]:
     epochs = config.epochs
     encode_bar = st.progress(0.0, text=f"Encoding {total:,} messages…")
-    epoch_bar = st.progress(0.0, text=f"Training the head: {epochs} epochs" if config.elmo_branch == "mlp"
+    epoch_bar = st.progress(0.0, text=f"Training the head: {epochs} epochs" if config.trains_in_epochs
                             else "Fitting the head's regressions (no epochs)…")
     seen = {"done": 0, "shown": 0.0}
 

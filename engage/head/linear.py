@@ -1,0 +1,82 @@
+"""The linear ELMo branch (`elmo_branch="linear"`, the shipped default's head): an exact L2 logistic regression on
+the three standardized layer means side by side, its C picked by inner cross-validation unless `elmo_c` is set.
+
+It replaces the seed's scalar mix + Dense(256) because it held up best in cross-validation and on unseen domains
+(bench/heads.py). With `lexical`, the two branches are fitted separately and blended by a two-weight logistic
+regression over their out-of-fold logits (engage.head.stacking), so neither branch is trained to mop up what the
+other overfits. No epochs, no randomness beyond the fold split: the same data give the same model. Keras only
+serves it: every weight is set from a scikit-learn fit.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from engage.head.config import HeadConfig
+from engage.head.layers import Standardize, set_logit, set_statistics
+from engage.head.lexical_branch import lexical_logit, lexical_regression
+from engage.head.stacking import fit_blend, folds, out_of_fold_logits
+
+ELMO_CS = (0.01, 0.03, 0.1, 0.3, 1.0)  # the grid the linear ELMo branch's C is picked from
+
+
+def describe(config: HeadConfig) -> str:
+    text = "standardize -> concat(3 layers) -> exact logistic regression"
+    if config.lexical:
+        text += (" + exact logistic regression over hashed word/char n-grams, blended by a logistic regression "
+                 "over both branches' out-of-fold logits")
+    return text
+
+
+def model(config: HeadConfig, dim: int) -> keras.Model:
+    """The serving model; nothing in it is trained by Keras."""
+    layers_in = keras.Input((3, dim), name="layers")
+    flat = keras.layers.Flatten(name="concat")(Standardize(name="standardize")(layers_in))
+    elmo_logit = keras.layers.Dense(1, name="elmo_logit", trainable=False)(flat)
+    if not config.lexical:
+        return keras.Model({"layers": layers_in}, keras.layers.Activation("sigmoid")(elmo_logit), name="engage_head")
+    lexical_in, lexical = lexical_logit(config)
+    both = keras.layers.Concatenate(name="branch_logits")([elmo_logit, lexical])
+    blend = keras.layers.Dense(1, activation="sigmoid", name="blend", trainable=False)(both)
+    return keras.Model({"layers": layers_in, "lexical": lexical_in}, blend, name="engage_head")
+
+
+def models(config: HeadConfig, dim: int) -> tuple[keras.Model, keras.Model]:
+    """(serving model, training model): one and the same, as Keras trains nothing here."""
+    served = model(config, dim)
+    return served, served
+
+
+def train(config: HeadConfig, inputs: dict, y: np.ndarray, val: tuple[dict, np.ndarray] | None = None,
+          on_epoch=None) -> tuple[keras.Model, dict]:
+    """Fit both branches and the blend exactly. val and on_epoch are unused (no epochs, nothing to stop early).
+    Returns (serving model, {"elmo_c": [the C used]})."""
+    vectors = inputs["layers"]
+    served = model(config, vectors.shape[-1])
+    standardize = served.get_layer("standardize")
+    set_statistics(standardize, vectors)
+    flat = ((vectors - standardize.mean.numpy()) / standardize.std.numpy()).reshape(len(vectors), -1)
+    elmo = elmo_estimator(config, config.elmo_c, y).fit(flat, y)
+    chosen = float(config.elmo_c if config.elmo_c is not None else elmo.C_)
+    set_logit(served.get_layer("elmo_logit"), elmo)
+    if config.lexical:
+        lexical_oof, lexical = lexical_regression(config, inputs["lexical"], y)
+        set_logit(served.get_layer("lexical_logit"), lexical)
+        # C was picked on all rows; reusing it for the out-of-fold logits costs one choice of leakage, not 5x the time.
+        elmo_oof = out_of_fold_logits(config, elmo_estimator(config, chosen, y), flat, y)
+        set_logit(served.get_layer("blend"), fit_blend(elmo_oof, lexical_oof[:, 0], y))
+    return served, {"elmo_c": [chosen]}
+
+
+def elmo_estimator(config: HeadConfig, c: float | None, y: np.ndarray):
+    """L2 logistic regression on the standardized layers; with c None, C is picked from ELMO_CS by inner
+    cross-validation (log loss). newton-cholesky: a few exact Newton steps, fast for dense features this wide."""
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+
+    weights = "balanced" if config.class_weight else None
+    if c is not None:
+        return LogisticRegression(C=c, solver="newton-cholesky", max_iter=100, class_weight=weights)
+    return LogisticRegressionCV(Cs=list(ELMO_CS), cv=folds(config, y), scoring="neg_log_loss", l1_ratios=(0.0,),
+                                solver="newton-cholesky", max_iter=100, class_weight=weights,
+                                use_legacy_attributes=False)
