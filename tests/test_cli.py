@@ -119,7 +119,13 @@ def test_console_script_help_and_exit_codes(capsys, tmp_path, small_labeled, hub
     meta["files"]["head.weights.h5"] = __import__("hashlib").sha256(b"not hdf5").hexdigest()
     (version / "model.json").write_text(json.dumps(meta))
     assert run(["evaluate", str(small_labeled), "--label-col", "label"]) == 2
-    assert "internal error" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "internal error" in err and "Traceback" not in err
+    from engage.config import log_path
+
+    assert str(log_path()) in err
+    logged = log_path().read_text(encoding="utf-8")
+    assert "internal error" in logged and "Traceback (most recent call last)" in logged and "cmd_evaluate" in logged
 
 
 def test_score_streams_excel_output_in_chunks(capsys, tmp_path, small_labeled, hub_fixture):
