@@ -58,6 +58,7 @@ def own_encoder(tmp_path_factory):
     return make_tf2_fixture(tmp_path_factory.mktemp("own") / "elmo", dim=16, seed=0)
 
 
+@pytest.mark.slow
 def test_retraining_keeps_the_active_versions_threshold_rule(tmp_path, own_encoder):
     from engage.encoders import load_encoder
 
