@@ -323,18 +323,27 @@ def run(argv: list[str] | None, handler: Callable[[argparse.Namespace], None] | 
         print("interrupted", file=sys.stderr)
         return EXIT_INTERNAL
     except Exception as exc:  # anything else is a bug: say so, keep the trace in the log
-        log = _log_path()
-        logging.basicConfig(filename=log, level=logging.ERROR)
-        logging.getLogger("engage").error("internal error\n%s", traceback.format_exc())
+        log = _log_trace()
         print(f"internal error: {type(exc).__name__}: {exc} (trace in {log})", file=sys.stderr)
         return EXIT_INTERNAL
 
 
-def _log_path() -> Path:
+def _log_trace() -> Path:
+    """Appends the current exception's trace to the log. A handler of our own, not logging.basicConfig, which does
+    nothing once anything in the process (a library, a test runner) has configured the root logger."""
     from engage.config import log_path
 
     path = log_path()
     path.parent.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger("engage.cli")
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    try:
+        logger.error("internal error\n%s", traceback.format_exc())
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
     return path
 
 

@@ -18,6 +18,9 @@ from engage.scoring import load_classifier
 from engage.thresholds import choose_threshold
 from tests.e2e.app_world import ACTIVE_VERSION, OTHER_VERSION, AppWorld
 
+# The app world trains two model versions and every test runs whole pages (Streamlit AppTest).
+pytestmark = pytest.mark.slow
+
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 EVALUATE = "engage/ui/pages/evaluate.py"
 MODELS = "engage/ui/pages/models.py"

@@ -19,6 +19,9 @@ from engage.reading import read_messages
 from engage.scoring import load_classifier
 from tests.e2e.app_world import ACTIVE_VERSION, AppWorld
 
+# The app world trains two model versions and every test runs whole pages (Streamlit AppTest).
+pytestmark = pytest.mark.slow
+
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 LABEL = "engage/ui/pages/label.py"
 TRAIN = "engage/ui/pages/train.py"

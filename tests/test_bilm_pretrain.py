@@ -62,6 +62,7 @@ def _unigram_perplexity(files) -> float:
     return math.exp(-sum(n * math.log(n / total) for n in counts.values()) / total)
 
 
+@pytest.mark.slow
 def test_learns_and_writes_a_loadable_model(files, tmp_path):
     lines: list[str] = []
     # A higher learning rate than the original's 0.2 only to keep this test to a few seconds.
@@ -85,6 +86,7 @@ def test_learns_and_writes_a_loadable_model(files, tmp_path):
     assert means.shape == (2, 3, 32) and means[0].any() and not means[1].any()
 
 
+@pytest.mark.slow
 def test_fixed_seed_reproduces_and_resume_continues(files, tmp_path, monkeypatch):
     """A run stopped half-way and resumed ends with exactly the weights of an uninterrupted run from scratch:
     that needs both a reproducible start (fixed seed) and an exact resume (same batches, dropout, negatives)."""
@@ -104,6 +106,7 @@ def test_fixed_seed_reproduces_and_resume_continues(files, tmp_path, monkeypatch
         np.testing.assert_allclose(wb[name], wa[name], atol=1e-6, rtol=0, err_msg=name)
 
 
+@pytest.mark.slow
 def test_time_limit_stops_and_still_writes(files, tmp_path):
     summary = _run(files, tmp_path / "t", epochs=50.0, time_limit_s=0.0)
     assert summary["stopped_by_time_limit"] and summary["steps"] == 0

@@ -26,6 +26,7 @@ def _train(capsys, data, encoder, *extra) -> dict:
     return _json_out(capsys)
 
 
+@pytest.mark.slow
 def test_acceptance_train_twice_then_evaluate(capsys, complaints, hub_fixture):
     first = _train(capsys, complaints / "train.csv", hub_fixture, "--activate", "--name", "first")
     assert first["texts"] == 2760 and first["encoder_computed"] == 2760
@@ -55,6 +56,7 @@ def small_labeled(tmp_path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_score_streams_chunks_and_neutralizes_formulas(capsys, tmp_path, small_labeled, hub_fixture):
     _train(capsys, small_labeled, hub_fixture, "--label-col", "label", "--activate", "--epochs", "2")
     out = tmp_path / "scored.csv"
@@ -76,6 +78,7 @@ def test_score_streams_chunks_and_neutralizes_formulas(capsys, tmp_path, small_l
                                                                             abs=1e-6)
 
 
+@pytest.mark.slow
 def test_models_list_show_activate(capsys, small_labeled, hub_fixture):
     _train(capsys, small_labeled, hub_fixture, "--label-col", "label", "--name", "a", "--epochs", "1")
     _train(capsys, small_labeled, hub_fixture, "--label-col", "label", "--name", "b", "--epochs", "1")
@@ -103,6 +106,7 @@ def test_bad_input_exits_1_with_a_one_line_message(capsys, tmp_path, hub_fixture
     assert run(["models", "show", "nope"]) == 1
 
 
+@pytest.mark.slow
 def test_console_script_help_and_exit_codes(capsys, tmp_path, small_labeled, hub_fixture):
     engage = Path(sys.executable).with_name("engage")
     for sub in ([], ["train"], ["evaluate"], ["score"], ["models"], ["pretrain"], ["export-hub"]):
@@ -119,9 +123,16 @@ def test_console_script_help_and_exit_codes(capsys, tmp_path, small_labeled, hub
     meta["files"]["head.weights.h5"] = __import__("hashlib").sha256(b"not hdf5").hexdigest()
     (version / "model.json").write_text(json.dumps(meta))
     assert run(["evaluate", str(small_labeled), "--label-col", "label"]) == 2
-    assert "internal error" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "internal error" in err and "Traceback" not in err
+    from engage.config import log_path
+
+    assert str(log_path()) in err
+    logged = log_path().read_text(encoding="utf-8")
+    assert "internal error" in logged and "Traceback (most recent call last)" in logged and "cmd_evaluate" in logged
 
 
+@pytest.mark.slow
 def test_score_streams_excel_output_in_chunks(capsys, tmp_path, small_labeled, hub_fixture):
     _train(capsys, small_labeled, hub_fixture, "--label-col", "label", "--activate", "--epochs", "2")
     xlsx, parquet = tmp_path / "scored.xlsx", tmp_path / "scored.parquet"
@@ -133,6 +144,7 @@ def test_score_streams_excel_output_in_chunks(capsys, tmp_path, small_labeled, h
     assert sheet["message"].str.startswith("=HYPERLINK").sum() == 6  # text, never a formula
 
 
+@pytest.mark.slow
 def test_train_cross_validates_by_default_or_holds_out_a_split_when_asked(capsys, small_labeled, hub_fixture):
     args = ("--label-col", "label", "--epochs", "1")
     assert _train(capsys, small_labeled, hub_fixture, *args)["heldout_metrics"]["method"] == "5-fold cross-validation"
@@ -143,6 +155,7 @@ def test_train_cross_validates_by_default_or_holds_out_a_split_when_asked(capsys
     assert code == 1 and "not both" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_models_activate_rescores_the_labeling_sets_so_the_queue_follows(capsys, small_labeled, hub_fixture):
     from engage.label_loop import score_set
     from engage.labels import LabelStore

@@ -124,9 +124,15 @@ def test_batch_of_one_and_batching_do_not_change_results(modules, tf1_encoder):
 
 
 def test_context_changes_lstm_layers_not_token_layer(tf1_encoder):
-    a, b = tf1_encoder.layer_means(["service good", "service bad"])
-    # the first token's embedding is shared; the layers that see context differ
-    assert not np.allclose(a[1], b[1])
+    # The same words in another order: the token layer (no context) has the same mean, the LSTM layers (which read
+    # the words in order) do not.
+    a, b = tf1_encoder.layer_means(["service good", "good service"])
+    np.testing.assert_allclose(a[0], b[0], atol=1e-6)
+    assert not np.allclose(a[1], b[1], atol=1e-4) and not np.allclose(a[2], b[2], atol=1e-4)
+    # The token layer of a message is the mean of its words' own token layers, each computed alone.
+    service, good = tf1_encoder.layer_means(["service", "good"])
+    np.testing.assert_allclose(a[0], (service[0] + good[0]) / 2, atol=1e-6)
+    assert not np.allclose(a[1], (service[1] + good[1]) / 2, atol=1e-4)
 
 
 def test_empty_texts_give_zeros_and_progress_counts_all(tf1_encoder):

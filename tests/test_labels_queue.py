@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta
 from itertools import combinations
 from pathlib import Path
 
@@ -109,11 +110,15 @@ def test_a_session_keeps_its_message_until_it_answers(store):
 
 
 def test_expired_claims_are_taken_over(db_url):
-    with LabelStore(db_url, claim_seconds=0.3) as store:
-        set_id, ids = _set(store, 3)
+    # The store's clock is moved by hand, so the test does not depend on how busy the machine is.
+    now = [datetime(2024, 5, 1, 12, 0)]
+    with LabelStore(db_url, claim_seconds=60, clock=lambda: now[0]) as store:
+        set_id, ids = _set(store, 4)
         assert store.next_message(set_id, "ana", order="file", session="a").message_id == ids[0]
         assert store.next_message(set_id, "bob", order="file", session="b").message_id == ids[1]
-        time.sleep(0.4)
+        now[0] += timedelta(seconds=59)  # not yet expired: nobody else gets them
+        assert store.next_message(set_id, "dan", order="file", session="d").message_id == ids[2]
+        now[0] += timedelta(seconds=2)
         assert store.next_message(set_id, "cy", order="file", session="c").message_id == ids[0]
         # ana's claim was taken over: she moves on instead of seeing the message at the same time as cy
         assert store.next_message(set_id, "ana", order="file", session="a").message_id == ids[1]

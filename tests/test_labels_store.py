@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from datetime import UTC, datetime
 
 import numpy as np
@@ -232,7 +233,34 @@ def test_foreign_database_is_refused(db_url):
         LabelStore(db_url)
 
 
-def test_concurrent_openers_migrate_once(db_url):
+@pytest.fixture
+def migration_runs(monkeypatch) -> list[int]:
+    """The number of each migration step run, in order (engage.labels.migrations.MIGRATIONS, counted)."""
+    from engage.labels import migrations
+
+    runs: list[int] = []
+    lock = threading.Lock()
+
+    def counted(number: int, step):
+        def run(conn):
+            with lock:
+                runs.append(number)
+            time.sleep(0.05)  # a slow step widens the window in which a second opener could run it too
+            step(conn)
+        return run
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", [counted(i + 1, f) for i, f in enumerate(migrations.MIGRATIONS)])
+    return runs
+
+
+def test_each_migration_runs_once_and_reopening_runs_none(db_url, migration_runs):
+    LabelStore(db_url).close()
+    assert migration_runs == list(range(1, SCHEMA_VERSION + 1))
+    LabelStore(db_url).close()
+    assert migration_runs == list(range(1, SCHEMA_VERSION + 1))
+
+
+def test_concurrent_openers_migrate_once(db_url, migration_runs):
     errors, versions = [], []
 
     def open_it():
@@ -248,6 +276,7 @@ def test_concurrent_openers_migrate_once(db_url):
     for thread in threads:
         thread.join()
     assert errors == [] and versions == [SCHEMA_VERSION] * 4
+    assert sorted(migration_runs) == list(range(1, SCHEMA_VERSION + 1))  # each step once, by whichever opener
 
 
 def test_sqlite_file_is_wal_with_a_busy_timeout(tmp_path):

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engage import train as train_mod
 from engage.encoders import load_encoder
 from engage.errors import InputError
 from engage.head import HeadConfig, head_inputs
@@ -29,21 +30,74 @@ def encoder(hub_fixture):
     return load_encoder(str(hub_fixture))
 
 
+class _Spied:
+    """Every head train_model fits and every score it takes, by row number: each input row carries its index
+    (an extra input the head never sees), so which rows a head learned from and which it scored is observed, not
+    recomputed with the function under test."""
+
+    def __init__(self, monkeypatch):
+        self.fits: list[np.ndarray] = []     # rows of each fitted head, in fitting order
+        self.scored: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (fit rows, scored rows, scores)
+        self._fitted_on: dict[int, np.ndarray] = {}
+        real_inputs, real_train, real_predict = train_mod.head_inputs, train_mod.train_head, train_mod.predict
+
+        def head_inputs(config, vectors, texts):
+            return real_inputs(config, vectors, texts) | {"row": np.arange(len(texts))}
+
+        def train_head(config, inputs, y, *args, **kwargs):
+            model, history = real_train(config, _without_row(inputs), y, *args, **kwargs)
+            self.fits.append(inputs["row"])
+            self._fitted_on[id(model)] = inputs["row"]
+            return model, history
+
+        def predict(model, inputs, *args, **kwargs):
+            scores = real_predict(model, _without_row(inputs), *args, **kwargs)
+            self.scored.append((self._fitted_on[id(model)], inputs["row"], scores))
+            return scores
+
+        monkeypatch.setattr(train_mod, "head_inputs", head_inputs)
+        monkeypatch.setattr(train_mod, "train_head", train_head)
+        monkeypatch.setattr(train_mod, "predict", predict)
+
+
+def _without_row(inputs: dict) -> dict:
+    return {k: v for k, v in inputs.items() if k != "row"}
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("branch", ["mlp", "linear"])
-def test_cross_validation_picks_the_threshold_on_every_rows_honest_score(tmp_path, encoder, branch):
+def test_cross_validation_scores_every_row_with_a_head_that_never_saw_it(tmp_path, encoder, branch, monkeypatch):
     messages = _messages()
+    n = len(messages.texts)
     config = HeadConfig(epochs=3, lexical=True, lexical_features=2**10, elmo_branch=branch)
+    spied = _Spied(monkeypatch)
     result = train_model(messages, encoder, config, name="cv", val_split=0, cv_folds=4, root=tmp_path)
     meta = result.version.meta
     assert meta["training_data"]["cv_folds"] == 4
-    assert meta["training_data"]["train_rows"] == meta["training_data"]["heldout_rows"] == len(messages.texts)
-    assert result.heldout["method"] == "4-fold cross-validation" and result.heldout["n"] == len(messages.texts)
-    # The recorded threshold and metrics are those of the out-of-fold scores, recomputed here.
-    inputs = head_inputs(config, encoder.layer_means(messages.texts), messages.texts)
-    scores = cross_validated_scores(config, inputs, messages.labels, 4)
-    threshold = choose_threshold(messages.labels, scores, "best_f1")
+    assert meta["training_data"]["train_rows"] == meta["training_data"]["heldout_rows"] == n
+    assert result.heldout["method"] == "4-fold cross-validation" and result.heldout["n"] == n
+    # Four fold heads, then the final head on every row.
+    assert len(spied.fits) == 5 and sorted(spied.fits[-1]) == list(range(n))
+    held_out = [np.setdiff1d(np.arange(n), rows) for rows in spied.fits[:4]]
+    assert sorted(np.concatenate(held_out)) == list(range(n))  # the held-out folds partition the rows
+    assert all(abs(len(h) - n / 4) <= 1 for h in held_out)
+    for h in held_out:  # stratified: each fold holds its share of each class
+        assert abs(messages.labels[h].mean() - messages.labels.mean()) < 0.05
+    # Every honest score comes from a head that did not train on the row it scores, and every row gets one.
+    honest = np.full(n, np.nan)
+    for fit_rows, rows, scores in spied.scored:
+        assert not np.intersect1d(fit_rows, rows).size, "a row was scored by a head trained on it"
+        assert np.isnan(honest[rows]).all()
+        honest[rows] = scores
+    assert not np.isnan(honest).any()
+    # The recorded threshold and metrics are those of these observed out-of-fold scores.
+    threshold = choose_threshold(messages.labels, honest, "best_f1")
     assert meta["threshold"]["value"] == pytest.approx(threshold, abs=1e-6)
-    assert result.heldout["f1"] == pytest.approx(metric_table(messages.labels, scores, threshold)["f1"], abs=1e-6)
+    assert result.heldout["f1"] == pytest.approx(metric_table(messages.labels, honest, threshold)["f1"], abs=1e-6)
+    # The same out-of-fold scores that cross_validated_scores returns (same seed, same folds).
+    monkeypatch.undo()
+    inputs = head_inputs(config, encoder.layer_means(messages.texts), messages.texts)
+    np.testing.assert_allclose(cross_validated_scores(config, inputs, messages.labels, 4), honest, atol=1e-6)
 
 
 def test_a_held_out_split_still_reports_on_its_own_rows(tmp_path, encoder):

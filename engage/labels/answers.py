@@ -75,7 +75,7 @@ def record(conn: Connection, message_id: int, annotator: str, value: int | None,
 
 
 def undo(conn: Connection, annotator: str, set_id: int | None, session: str,
-         claim_seconds: float) -> Undone | None:
+         claim_seconds: float, now: datetime | None = None) -> Undone | None:
     """Undoes the annotator's latest active answer among their last UNDO_DEPTH answers (in the set, if given).
 
     The message is claimed back for the session, so that next_message shows it again.
@@ -89,7 +89,7 @@ def undo(conn: Connection, annotator: str, set_id: int | None, session: str,
                        .order_by(window.c.id.desc()).limit(1)).first()
     if row is None:
         return None
-    now = utcnow()
+    now = now or utcnow()
     conn.execute(update(labels).where(labels.c.id == row.id).values(undone_at=now))
     if row.set_id is not None:
         release(conn, session, row.set_id)

@@ -154,10 +154,11 @@ def _item(conn: Connection, set_id: int, message_id: int, until: datetime) -> Qu
 
 
 def next_message(conn: Connection, set_id: int, annotator: str, order: str, session: str,
-                 claim_seconds: float = CLAIM_SECONDS) -> QueueItem | None:
-    """Call inside one write transaction. None when the annotator has nothing left (or all left is claimed)."""
+                 claim_seconds: float = CLAIM_SECONDS, now: datetime | None = None) -> QueueItem | None:
+    """Call inside one write transaction. None when the annotator has nothing left (or all left is claimed).
+    `now`: naive UTC, default the current time."""
     check_order(order)
-    now = utcnow()
+    now = now or utcnow()
     until = now + timedelta(seconds=claim_seconds)
     held = _held(conn, set_id, annotator, session)
     if held is not None:

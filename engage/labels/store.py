@@ -7,7 +7,7 @@ is on disk (SQLite: WAL, synchronous FULL) or in PostgreSQL.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -79,10 +79,13 @@ def _unique_texts(texts: Iterable[object]) -> tuple[dict[str, tuple[int, str]], 
 
 
 class LabelStore:
-    def __init__(self, url: str | None = None, *, claim_seconds: float = queue.CLAIM_SECONDS) -> None:
-        """Opens (creating or upgrading) the database at `url`, default engage.labels.default_url()."""
+    def __init__(self, url: str | None = None, *, claim_seconds: float = queue.CLAIM_SECONDS,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        """Opens (creating or upgrading) the database at `url`, default engage.labels.default_url(). `clock` gives
+        the naive UTC time claims are taken and expire by (tests move it instead of sleeping)."""
         self.url = url or default_url()
         self.claim_seconds = claim_seconds
+        self.clock = clock
         self.engine = open_engine(self.url)
         try:
             self.schema_version = migrate(self.engine)
@@ -205,7 +208,8 @@ class LabelStore:
         queue.check_order(order)
         with writing(self.engine) as conn:
             self._check_set(conn, set_id)
-            return queue.next_message(conn, set_id, annotator, order, session or annotator, self.claim_seconds)
+            return queue.next_message(conn, set_id, annotator, order, session or annotator, self.claim_seconds,
+                                      now=self.clock())
 
     def label(self, message_id: int, annotator: str, value: int, score: float | None = None,
               model: str | None = None, set_id: int | None = None, session: str | None = None) -> int:
@@ -231,7 +235,7 @@ class LabelStore:
         set_id = _ident(set_id)
         annotator = answers.check_annotator(annotator)
         with writing(self.engine) as conn:
-            return answers.undo(conn, annotator, set_id, session or annotator, self.claim_seconds)
+            return answers.undo(conn, annotator, set_id, session or annotator, self.claim_seconds, now=self.clock())
 
     def release(self, session: str, set_id: int | None = None) -> None:
         """Gives back the session's claims (e.g. when its tab changes order or set)."""

@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.conftest import ARTIFACTS, ROOT
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 _CONTENT_HEIGHT = """() => Math.max(document.body.scrollHeight,

@@ -13,7 +13,7 @@ from engage.labels import LabelStore
 from tests.e2e.conftest import ARTIFACTS, start_app, stop_app
 from tests.e2e.label_world import db_path, display_log, make_set, open_label_page, press, shown, wait_next
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROUNDS = 10
 
 
