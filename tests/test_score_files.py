@@ -14,6 +14,8 @@ import pytest
 from engage.cli import run
 from engage.scoring import Classifier, load_classifier
 
+pytestmark = pytest.mark.slow  # the app world trains two versions first
+
 FORMATS = (".csv", ".tsv", ".jsonl", ".parquet", ".xlsx")
 
 
