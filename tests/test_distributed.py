@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -99,6 +101,26 @@ def _last_json(text: str) -> dict:
     return json.loads(text.strip().splitlines()[-1])
 
 
+def _error_line(stderr: str) -> str:
+    """The CLI's one-line message, the last line of stderr; Ray's own log lines may come before it, a traceback
+    never."""
+    assert "Traceback" not in stderr, stderr[-3000:]
+    return stderr.strip().splitlines()[-1]
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"ray start ended: {proc.stderr.read().decode()[-3000:]}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                time.sleep(2)  # the GCS listens before the head's raylet is up
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"ray start did not listen on 127.0.0.1:{port} within {timeout_s} s")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -124,41 +146,88 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-# ---------------------------------------- clusters of their own (before the module's shared Ray)
+# ---------------------------------------- a Ray started apart (first: one Ray per process)
 
 @pytest.mark.slow
-def test_a_node_lost_mid_job_still_gives_every_row_exactly_once(ray_env, models, tmp_path):
+def test_joins_a_ray_started_apart_through_address(ray_env, models, tmp_path, capsys):
+    import ray
+
+    assert not ray.is_initialized()
+    port = _free_port()
+    temp = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # Ray's socket paths must stay under 107 bytes
+    head = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ray"), "start", "--head", "--port", str(port), "--num-cpus", "2",
+         "--node-ip-address", "127.0.0.1", "--include-dashboard=false", "--disable-usage-stats", "--block",
+         "--temp-dir", str(temp)],
+        env=os.environ.copy(), start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_for_port(port, head)
+        inputs = _inputs(models, tmp_path, "csv", parts=2)
+        out = tmp_path / "flagged.csv"
+        code = run(["score", str(inputs[0].parent), "--out", str(out), "--engine", "ray", "--address",
+                    f"127.0.0.1:{port}", "--workers", "1", "--flagged-only", "--json"])
+        captured = capsys.readouterr()
+        assert code == 0, captured.err[-3000:]
+        summary = _last_json(captured.out)
+        local = _local(inputs, tmp_path, ".csv")
+        local = local[local["engageable"] == "True"].reset_index(drop=True)
+        scored = _shards(out)
+        assert summary["format"] == "csv" and summary["rows_in"] == 120
+        assert summary["rows_out"] == summary["flagged"] == len(local) == len(scored) > 0
+        assert scored["id"].tolist() == local["id"].tolist()
+        assert np.allclose(scored["engage_score"].astype(float), local["engage_score"].astype(float), atol=1e-6)
+    finally:
+        _stop_group(head)
+        shutil.rmtree(temp, ignore_errors=True)
+    assert not ray.is_initialized() and not _group_alive(head.pid)
+
+
+# ---------------------------------------- one cluster of two nodes on 127.0.0.1 for the rest of the module
+
+@pytest.fixture(scope="module")
+def cluster(ray_env):
     import ray
     from ray.cluster_utils import Cluster
 
+    assert not ray.is_initialized()
+    made = Cluster(initialize_head=True, connect=True,
+                   head_node_args={"num_cpus": 1, "node_ip_address": "127.0.0.1", "include_dashboard": False,
+                                   "object_store_memory": 200 * 1024 * 1024})
+    made.add_node(num_cpus=1, node_ip_address="127.0.0.1", object_store_memory=200 * 1024 * 1024)
+    made.wait_for_nodes()
+    yield made
+    ray.shutdown()
+    made.shutdown()
+
+
+def _worker_node(cluster):
+    return next(node for node in cluster.list_all_nodes() if node is not cluster.head_node)
+
+
+@pytest.mark.slow
+def test_a_node_lost_mid_job_still_gives_every_row_exactly_once(cluster, models, tmp_path):
     from engage.distributed import RayJob, score_on_ray
 
-    assert not ray.is_initialized()
     frame = pd.read_csv(models.csv, dtype=str, keep_default_na=False)
     big = pd.concat([frame.assign(text=frame["text"] + f" ~{k}", id=frame["id"] + f"-{k}") for k in range(25)],
                     ignore_index=True)  # 3,000 distinct messages
     source = tmp_path / "big.csv"
     big.to_csv(source, index=False)
-    cluster = Cluster(initialize_head=True, connect=True,
-                      head_node_args={"num_cpus": 1, "node_ip_address": "127.0.0.1", "include_dashboard": False})
-    doomed = cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1")
-    cluster.wait_for_nodes()
-    seen: list[int] = []
+    doomed = _worker_node(cluster)
     removed = threading.Event()
 
     def progress(rows: int, rate: float) -> None:
-        seen.append(rows)
         if rows > 0 and not removed.is_set():  # scoring is under way: take a node away
             removed.set()
             threading.Thread(target=cluster.remove_node, args=(doomed,), daemon=True).start()
 
+    out = tmp_path / "out"
     try:
-        out = tmp_path / "out"
         manifest = score_on_ray(RayJob([str(source)], str(out), workers=2, batch_size=100, progress=progress,
                                        progress_every_s=0.5))
     finally:
-        ray.shutdown()
-        cluster.shutdown()
+        cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1", object_store_memory=200 * 1024 * 1024)
+        cluster.wait_for_nodes()
     assert removed.is_set(), "the job ended before any progress was seen"
     scored = _shards(out)
     assert manifest["rows_in"] == manifest["rows_out"] == len(big) == len(scored)
@@ -166,87 +235,40 @@ def test_a_node_lost_mid_job_still_gives_every_row_exactly_once(ray_env, models,
 
 
 @pytest.mark.slow
-def test_joins_a_ray_started_apart_through_address(ray_env, models, tmp_path):
+def test_ctrl_c_stops_the_workers_and_leaves_no_manifest(cluster, models, tmp_path, capsys):
     import ray
 
-    assert not ray.is_initialized()
-    port = _free_port()
-    head = subprocess.Popen(
-        [str(Path(sys.executable).parent / "ray"), "start", "--head", "--port", str(port), "--num-cpus", "2",
-         "--node-ip-address", "127.0.0.1", "--include-dashboard=false", "--disable-usage-stats", "--block",
-         "--temp-dir", str(tmp_path / "ray-tmp")],
-        env=os.environ.copy(), start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        inputs = _inputs(models, tmp_path, "csv", parts=2)
-        out = tmp_path / "scored.csv"
-        done = None
-        for _ in range(3):  # the head may still be starting: its GCS refuses the first connection
-            done = subprocess.run(
-                [sys.executable, "-m", "engage.cli", "score", str(inputs[0].parent), "--out", str(out),
-                 "--engine", "ray", "--address", f"127.0.0.1:{port}", "--workers", "1", "--json"],
-                env=os.environ.copy(), capture_output=True, text=True, timeout=240, cwd=ROOT)
-            if done.returncode == 0 or (out / "manifest.json").exists() or head.poll() is not None:
-                break
-            time.sleep(3)
-        assert done.returncode == 0, done.stderr[-3000:]
-        summary = _last_json(done.stdout)
-        local = _local(inputs, tmp_path, ".csv")
-        scored = _shards(out)
-        assert summary["rows"] == len(local) == len(scored) and summary["format"] == "csv"
-        assert scored["id"].tolist() == local["id"].tolist()
-        assert np.allclose(scored["engage_score"].astype(float), local["engage_score"].astype(float), atol=1e-6)
-    finally:
-        _stop_group(head)
-    assert not _group_alive(head.pid)
-
-
-@pytest.mark.slow
-def test_ctrl_c_stops_the_workers_and_leaves_no_manifest(ray_env, models, tmp_path):
     frame = pd.read_csv(models.csv, dtype=str, keep_default_na=False)
     big = pd.concat([frame.assign(text=frame["text"] + f" ~{k}") for k in range(200)], ignore_index=True)
     source = tmp_path / "big.csv"
     big.to_csv(source, index=False)
     out = tmp_path / "out"
-    job = subprocess.Popen(
-        [sys.executable, "-m", "engage.cli", "score", str(source), "--out", str(out), "--engine", "ray",
-         "--workers", "1", "--batch-size", "200"],
-        env=os.environ.copy(), cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
-    try:
-        deadline = time.monotonic() + 150
-        while time.monotonic() < deadline and job.poll() is None and not list(out.glob("part-*")):
-            time.sleep(0.5)
-        assert job.poll() is None, job.stderr.read()[-3000:]
-        assert list(out.glob("part-*")), "no shard was written in time"
-        os.kill(job.pid, signal.SIGINT)
-        _, err = job.communicate(timeout=60)
-    finally:
-        _stop_group(job)
-    assert job.returncode != 0 and "interrupted" in err
-    assert not (out / "manifest.json").exists()
-    deadline = time.monotonic() + 30
-    while _group_alive(job.pid) and time.monotonic() < deadline:  # Ray's processes end with the job's
-        time.sleep(0.5)
-    assert not _group_alive(job.pid)
+
+    def press_ctrl_c() -> None:  # as a terminal does: SIGINT to the process, once scoring is under way
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list(out.glob("part-*")):
+            time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    presser = threading.Thread(target=press_ctrl_c, daemon=True)
+    presser.start()
+    code = run(["score", str(source), "--out", str(out), "--engine", "ray", "--workers", "1", "--batch-size",
+                "200"])
+    presser.join(timeout=5)
+    assert code == 2 and "interrupted" in capsys.readouterr().err
+    assert list(out.glob("part-*")) and not (out / "manifest.json").exists()
     assert len(list(out.glob("part-*"))) * 200 < len(big)  # it was stopped, not finished
-
-
-# ---------------------------------------- one Ray for the rest of the module
-
-@pytest.fixture(scope="module")
-def local_ray(ray_env):
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1",
-             object_store_memory=300 * 1024 * 1024)
-    yield ray
-    ray.shutdown()
+    total = ray.cluster_resources()["CPU"]
+    deadline = time.monotonic() + 60
+    while ray.available_resources().get("CPU", 0) < total and time.monotonic() < deadline:
+        time.sleep(0.5)  # the scoring actors release their CPUs when they are stopped
+    assert ray.available_resources().get("CPU", 0) == total
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind,out_name", [("csv", "scored.csv"), ("jsonl", "scored.jsonl"),
                                            ("parquet", "scored")])
-def test_same_rows_and_scores_as_the_local_engine(local_ray, models, tmp_path, capsys, kind, out_name):
+def test_same_rows_and_scores_as_the_local_engine(cluster, models, tmp_path, capsys, kind, out_name):
     paths = _inputs(models, tmp_path, kind)
     out = tmp_path / out_name
     given = [str(paths[0].parent)] if kind == "csv" else [str(paths[0].parent / f"*.{kind}")] \
@@ -272,37 +294,25 @@ def test_same_rows_and_scores_as_the_local_engine(local_ray, models, tmp_path, c
         assert scored["text"][1].startswith("'=HYPERLINK") and not scored["text"].str.startswith("=").any()
 
 
-@pytest.mark.slow
-def test_flagged_only_writes_the_flagged_rows(local_ray, models, tmp_path, capsys):
-    paths = _inputs(models, tmp_path, "csv", parts=2)
-    out = tmp_path / "flagged"
-    assert run(["score", *map(str, paths), "--out", str(out), "--engine", "ray", "--flagged-only", "--json"]) == 0
-    summary = _last_json(capsys.readouterr().out)
-    scored = _shards(out)
-    assert len(scored) == summary["flagged"] == summary["rows_out"] < summary["rows_in"]
-    assert scored["engageable"].all()
-
-
 def _two_files(models, tmp_path: Path) -> list[Path]:
     return _inputs(models, tmp_path, "csv", parts=2)
 
 
 @pytest.mark.slow
-def test_unknown_label_in_the_second_file_names_file_and_row(local_ray, models, tmp_path, capsys):
+def test_unknown_label_in_the_second_file_names_file_and_row(cluster, models, tmp_path, capsys):
     paths = _two_files(models, tmp_path)
     second = pd.read_csv(paths[1], dtype=str, keep_default_na=False)
     second.loc[7, "engage"] = "maybe"
     second.to_csv(paths[1], index=False)
     out = tmp_path / "out"
     assert run(["score", *map(str, paths), "--out", str(out), "--engine", "ray"]) == 1
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1
+    err = _error_line(capsys.readouterr().err)
     assert err.startswith(f"error: {paths[1]}, row 9, column 'engage': unknown label value(s) 'maybe'")
     assert not (out / "manifest.json").exists()
 
 
 @pytest.mark.slow
-def test_undecodable_bytes_deep_in_the_second_file_name_file_and_row(local_ray, models, tmp_path, capsys):
+def test_undecodable_bytes_deep_in_the_second_file_name_file_and_row(cluster, models, tmp_path, capsys):
     paths = _two_files(models, tmp_path)
     rows = pd.read_csv(paths[1], dtype=str, keep_default_na=False)
     filler = pd.concat([rows] * 40, ignore_index=True)  # past the 64 KiB sample the driver checks
@@ -313,8 +323,7 @@ def test_undecodable_bytes_deep_in_the_second_file_name_file_and_row(local_ray, 
     assert len(text) > 64 * 1024
     out = tmp_path / "out"
     assert run(["score", *map(str, paths), "--out", str(out), "--engine", "ray"]) == 1
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1
+    err = _error_line(capsys.readouterr().err)
     assert err.startswith(f"error: {paths[1]}, row {len(lines) - 4}: bytes that are not utf-8")
     assert not (out / "manifest.json").exists()
 

@@ -47,9 +47,11 @@ class ProgressCounter:
     def __init__(self) -> None:
         self.rows = self.computed = self.truncated = 0
         self.actors: dict[str, str] = {}
+        self.nodes: set[str] = set()
 
-    def hello(self, actor: str, device: str) -> None:
+    def hello(self, actor: str, device: str, node: str) -> None:
         self.actors[actor] = device
+        self.nodes.add(node)
 
     def add(self, rows: int, computed: int, truncated: int) -> None:
         self.rows += rows
@@ -58,7 +60,7 @@ class ProgressCounter:
 
     def read(self) -> dict:
         return {"rows": self.rows, "computed": self.computed, "truncated": self.truncated,
-                "actors": dict(self.actors)}
+                "actors": dict(self.actors), "nodes": sorted(self.nodes)}
 
 
 def score_on_ray(job: RayJob) -> dict:
@@ -112,8 +114,9 @@ def ray_session(address: str | None, num_cpus: int | None = None) -> Iterator:
     started on this machine (loopback only, no dashboard, no usage stats) and stopped after the job."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
+    import ray.data
 
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    _quiet_console()
     if ray.is_initialized():
         yield ray
         return
@@ -134,6 +137,16 @@ def ray_session(address: str | None, num_cpus: int | None = None) -> Iterator:
         ray.shutdown()
 
 
+def _quiet_console() -> None:
+    """Ray Data's log stays in the session's ray-data.log; the user's terminal gets engage's own messages only
+    (a failed job would otherwise print its traceback there)."""
+    from ray.data._internal.logging import SessionFileHandler
+
+    for handler in logging.getLogger("ray.data").handlers:
+        if not isinstance(handler, SessionFileHandler):
+            handler.setLevel(logging.CRITICAL)
+
+
 def _counter(ray):
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -145,7 +158,7 @@ def _read_counter(ray, counter) -> dict:
     try:
         return ray.get(counter.read.remote(), timeout=30)
     except Exception:  # progress is informational: a lost counter never fails a finished job
-        return {"rows": None, "computed": None, "truncated": None, "actors": {}}
+        return {"rows": None, "computed": None, "truncated": None, "actors": {}, "nodes": []}
 
 
 def _report(counter, job: RayJob, stop: threading.Event) -> None:
@@ -257,7 +270,7 @@ def _finish(job: RayJob, plan: ReadingPlan, bundle: ModelBundle, fmt: str, writt
                 "model": bundle.name, "model_fingerprint": bundle.fingerprint, "encoder": bundle.encoder_handle,
                 "threshold": threshold, "flagged_only": job.flagged_only, "format": fmt,
                 "seconds": round(seconds, 3), "workers": job.workers, "gpus_per_worker": job.gpus_per_worker,
-                "actors": len(seen["actors"]), "devices": sorted(set(seen["actors"].values())),
+                "actors": len(seen["actors"]), "nodes": seen["nodes"], "devices": sorted(set(seen["actors"].values())),
                 "encoder_computed": seen["computed"], "truncated": seen["truncated"],
                 "inputs": list(plan.files), "text_col": plan.text_col, "label_col": plan.label_col,
                 "order": "input order: files as listed, rows as in each file; shards in name order",

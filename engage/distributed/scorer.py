@@ -55,7 +55,8 @@ class Scorer:
         self.progress = progress
         self._truncated = 0
         if progress is not None:
-            progress.hello.remote(f"{socket.gethostname()}:{os.getpid()}", self.clf.encoder.device)
+            node = ray.get_runtime_context().get_node_id()
+            progress.hello.remote(f"{socket.gethostname()}:{os.getpid()}", self.clf.encoder.device, node)
 
     def __call__(self, table):
         from engage.scoring import score_messages
