@@ -219,26 +219,31 @@ def test_a_node_lost_mid_job_still_gives_every_row_exactly_once(cluster, models,
     from engage.distributed import RayJob, score_on_ray
 
     frame = pd.read_csv(models.csv, dtype=str, keep_default_na=False)
-    big = pd.concat([frame.assign(text=frame["text"] + f" ~{k}", id=frame["id"] + f"-{k}") for k in range(25)],
-                    ignore_index=True)  # 3,000 distinct messages
+    big = pd.concat([frame.assign(text=frame["text"] + f" ~{k}", id=frame["id"] + f"-{k}") for k in range(50)],
+                    ignore_index=True)  # 6,000 distinct messages
     source = tmp_path / "big.csv"
     big.to_csv(source, index=False)
     doomed = _worker_node(cluster)
     removed = threading.Event()
-
-    def progress(rows: int, rate: float) -> None:
-        if rows > 0 and not removed.is_set():  # scoring is under way: take a node away
-            removed.set()
-            threading.Thread(target=cluster.remove_node, args=(doomed,), daemon=True).start()
-
     out = tmp_path / "out"
+
+    def remove_once_scoring() -> None:  # the first shard is written: scoring is under way, take a node away
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not list(out.glob("part-*")):
+            time.sleep(0.05)
+        if list(out.glob("part-*")):
+            cluster.remove_node(doomed)
+            removed.set()
+
+    remover = threading.Thread(target=remove_once_scoring, daemon=True)
+    remover.start()
     try:
-        manifest = score_on_ray(RayJob([str(source)], str(out), workers=2, batch_size=100, progress=progress,
-                                       progress_every_s=0.5))
+        manifest = score_on_ray(RayJob([str(source)], str(out), workers=2, batch_size=50))
     finally:
+        remover.join(timeout=60)
         cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1", object_store_memory=200 * 1024 * 1024)
         cluster.wait_for_nodes()
-    assert removed.is_set(), "the job ended before any progress was seen"
+    assert removed.is_set(), "the job ended before a node could be removed"
     scored = _shards(out)
     assert manifest["rows_in"] == manifest["rows_out"] == len(big) == len(scored)
     assert scored["id"].tolist() == big["id"].tolist()  # every row exactly once, in input order
