@@ -129,12 +129,16 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_score(args: argparse.Namespace) -> None:
+    if args.engine == "ray":
+        return cmd_score_ray(args)
+    if len(args.input) > 1:
+        raise InputError(f"the local engine scores one file, got {len(args.input)}; use --engine ray for several")
     from engage.scoring import load_classifier, score_file
 
     clf = load_classifier(args.model, use_cache=not args.no_cache)
     bar = _progress_bar(None, "scoring")
     try:
-        summary = score_file(clf, args.input, args.out, text_col=args.text_col, label_col=args.label_col,
+        summary = score_file(clf, args.input[0], args.out, text_col=args.text_col, label_col=args.label_col,
                              chunk_size=args.chunk_size, flagged_only=args.flagged_only, threshold=args.threshold,
                              progress=bar.update)
     finally:
@@ -144,6 +148,25 @@ def cmd_score(args: argparse.Namespace) -> None:
     if "labels" in summary:
         lines.append(f"labels ({args.label_col}): {summary['labels']['engageable']} engageable, "
                      f"{summary['labels']['not_engageable']} not engageable")
+    _emit(args, lines, summary)
+
+
+def cmd_score_ray(args: argparse.Namespace) -> None:
+    from engage.distributed import RayJob, score_on_ray
+    from engage.distributed.job import stderr_progress
+
+    job = RayJob(inputs=args.input, out=args.out, address=args.address, workers=args.workers,
+                 gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker,
+                 batch_size=args.batch_size, model=args.model, threshold=args.threshold,
+                 flagged_only=args.flagged_only, text_col=args.text_col, fmt=args.format,
+                 use_cache=not args.no_cache, progress=stderr_progress())
+    manifest = score_on_ray(job)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)  # end the live progress line
+    summary = {"rows": manifest["rows_in"], "output": args.out} | manifest
+    lines = [f"scored {manifest['rows_in']} messages with {manifest['model']} on Ray ({manifest['actors']} "
+             f"actors): {manifest['flagged']} engageable at threshold {manifest['threshold']:.3f}; wrote "
+             f"{len(manifest['shards'])} shards and {manifest['manifest']}"]
     _emit(args, lines, summary)
 
 
@@ -260,10 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("score", help="score every message of a file (streamed in chunks)")
-    p.add_argument("input")
+    p = sub.add_parser("score", help="score every message of a file (streamed in chunks), or of many on Ray")
+    p.add_argument("input", nargs="+", help="a file; with --engine ray: files, folders or glob patterns")
     p.add_argument("--out", required=True, help="output file: .csv, .tsv, .jsonl, .parquet or .xlsx (written in "
-                                                "full or not at all)")
+                                                "full or not at all); with --engine ray a new folder of shards + "
+                                                "manifest.json")
     _common(p, labels=False)
     p.add_argument("--label-col", help="check and count this label column (default: labels pass through unread)")
     p.add_argument("--model")
@@ -271,6 +295,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flagged-only", action="store_true", help="write only the engageable rows")
     p.add_argument("--chunk-size", type=int, default=10_000)
     p.add_argument("--no-cache", action="store_true")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: this process; ray: Ray Data on a cluster (README, 'Scale out')")
+    ray = p.add_argument_group("--engine ray")
+    ray.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else a Ray started here)")
+    ray.add_argument("--workers", type=int, default=2, help="most scoring actors (the pool grows from 1)")
+    ray.add_argument("--gpus-per-worker", type=float, default=0.0)
+    ray.add_argument("--cpus-per-worker", type=float, default=1.0)
+    ray.add_argument("--batch-size", type=int, default=1000, help="rows per actor call")
+    ray.add_argument("--format", choices=["parquet", "csv", "jsonl"], help="shard format (default: from OUT's "
+                                                                            "suffix, else parquet)")
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("models", help="list, show or activate model versions")
