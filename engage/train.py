@@ -5,6 +5,8 @@ The threshold and the reported metrics come from one of two places:
   best-F1 threshold picked on a few hundred of them is noisy;
 - K-fold cross-validation (`cv_folds`): K extra heads, each scoring the fold it did not see, so that every row gets
   an honest score; the threshold is chosen on all of them and the final head is then trained on every row.
+  Choices a head makes on its own rows (the linear branch's C) are made once on every row and shared by the K
+  heads and the final one (engage.head.settle_choices): one choice of leakage into the scores, K choices less.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from engage import registry
 from engage.cache import EmbeddingCache, cached_layer_means
 from engage.encoders.base import Encoder, Progress
 from engage.errors import InputError
-from engage.head import HeadConfig, describe, head_inputs, predict, save_head, train_head
+from engage.head import HeadConfig, describe, head_inputs, predict, save_head, settle_choices, train_head
 from engage.metrics import metric_table
 from engage.reading import Messages
 from engage.thresholds import choose_threshold
@@ -102,6 +104,7 @@ def _check_folds(cv_folds: int, val_split: float, y: np.ndarray, config: HeadCon
 def cross_validated_scores(config: HeadConfig, inputs: dict, y: np.ndarray, folds: int) -> np.ndarray:
     """Every row's score from a head trained on the other folds (same seed, so the same call gives the same
     scores)."""
+    config = settle_choices(config, inputs, y)
     scores = np.empty(len(y), dtype=np.float64)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=config.seed)
     for fit_idx, held_idx in splitter.split(np.zeros(len(y)), y):
@@ -130,8 +133,11 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
     train_idx, val_idx = _split(len(texts), y, val_split, config.seed)
     inputs = head_inputs(config, vectors, texts)
     val = (_rows(inputs, val_idx), y[val_idx]) if len(val_idx) else None
-    scores = cross_validated_scores(config, inputs, y, cv_folds) if cv_folds else None
-    model, history = train_head(config, _rows(inputs, train_idx), y[train_idx], val, on_epoch)
+    scores, fitting = None, config
+    if cv_folds:
+        fitting = settle_choices(config, inputs, y)  # model.json keeps config: retraining chooses again
+        scores = cross_validated_scores(fitting, inputs, y, cv_folds)
+    model, history = train_head(fitting, _rows(inputs, train_idx), y[train_idx], val, on_epoch)
     labels = y
     if val is not None:
         labels, scores = val[1], predict(model, val[0])

@@ -20,10 +20,17 @@ class Standardize(keras.layers.Layer):
         return (x - self.mean) / self.std
 
 
-def set_statistics(layer: Standardize, vectors: np.ndarray) -> None:
-    layer.mean.assign(vectors.mean(axis=0))
+def statistics(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std) per dimension, float32, as Standardize stores them."""
+    std = vectors.std(axis=0)
     # A dimension that never varies stays as it is rather than being blown up.
-    layer.std.assign(np.where(vectors.std(axis=0) > 1e-6, vectors.std(axis=0), 1.0).astype("float32"))
+    return vectors.mean(axis=0).astype("float32"), np.where(std > 1e-6, std, 1.0).astype("float32")
+
+
+def set_statistics(layer: Standardize, vectors: np.ndarray) -> None:
+    mean, std = statistics(vectors)
+    layer.mean.assign(mean)
+    layer.std.assign(std)
 
 
 def set_logit(layer: keras.layers.Dense, regression) -> None:

@@ -10,11 +10,13 @@ serves it: every weight is set from a scikit-learn fit.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import keras
 import numpy as np
 
 from engage.head.config import HeadConfig
-from engage.head.layers import Standardize, set_logit, set_statistics
+from engage.head.layers import Standardize, set_logit, set_statistics, statistics
 from engage.head.lexical_branch import lexical_logit, lexical_regression
 from engage.head.stacking import fit_blend, folds, out_of_fold_logits
 
@@ -54,9 +56,8 @@ def train(config: HeadConfig, inputs: dict, y: np.ndarray, val: tuple[dict, np.n
     Returns (serving model, {"elmo_c": [the C used]})."""
     vectors = inputs["layers"]
     served = model(config, vectors.shape[-1])
-    standardize = served.get_layer("standardize")
-    set_statistics(standardize, vectors)
-    flat = ((vectors - standardize.mean.numpy()) / standardize.std.numpy()).reshape(len(vectors), -1)
+    set_statistics(served.get_layer("standardize"), vectors)
+    flat = _standardized(vectors)
     elmo = elmo_estimator(config, config.elmo_c, y).fit(flat, y)
     chosen = float(config.elmo_c if config.elmo_c is not None else elmo.C_)
     set_logit(served.get_layer("elmo_logit"), elmo)
@@ -67,6 +68,23 @@ def train(config: HeadConfig, inputs: dict, y: np.ndarray, val: tuple[dict, np.n
         elmo_oof = out_of_fold_logits(config, elmo_estimator(config, chosen, y), flat, y)
         set_logit(served.get_layer("blend"), fit_blend(elmo_oof, lexical_oof[:, 0], y))
     return served, {"elmo_c": [chosen]}
+
+
+def settle(config: HeadConfig, inputs: dict, y: np.ndarray) -> HeadConfig:
+    """config with the choice train() would make on these rows made now: elmo_c, when it is None, picked by the
+    same inner cross-validation. Training K cross-validation heads on K subsets with it settled skips K such
+    choices (each as costly as all the other fits together), at the price of one choice of leakage into their
+    scores, the same trade train() makes for its out-of-fold logits."""
+    if config.elmo_c is not None:
+        return config
+    flat = _standardized(inputs["layers"])
+    return replace(config, elmo_c=float(elmo_estimator(config, None, y).fit(flat, y).C_))
+
+
+def _standardized(vectors: np.ndarray) -> np.ndarray:
+    """The three layers standardized and side by side, as the serving model computes them (float32)."""
+    mean, std = statistics(vectors)
+    return ((vectors - mean) / std).reshape(len(vectors), -1)
 
 
 def elmo_estimator(config: HeadConfig, c: float | None, y: np.ndarray):

@@ -78,6 +78,11 @@ def models(config: HeadConfig, dim: int) -> tuple[keras.Model, keras.Model]:
     return serving, training
 
 
+def settle(config: HeadConfig, inputs: dict, y: np.ndarray) -> HeadConfig:
+    """Nothing to choose ahead: the MLP's settings are all given."""
+    return config
+
+
 def _class_weights(y: np.ndarray) -> dict[int, float] | None:
     counts = np.bincount(y.astype(int), minlength=2)
     if counts.min() == 0:
