@@ -30,6 +30,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -48,6 +49,7 @@ SEED_ROW = {"accuracy": 0.7665, "precision": 0.7865, "recall": 0.7695, "f1": 0.7
 README_FIGURES = {"TF-IDF words 1-2 + LR, shared README recipe": {"accuracy": 0.808, "f1": 0.752, "roc_auc": 0.882},
                   "TF-IDF words + chars_wb 2-5 + LR, shared README recipe":
                       {"accuracy": 0.833, "f1": 0.782, "roc_auc": 0.912}}
+START = time.perf_counter()
 COLUMNS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")
 
 
@@ -88,6 +90,10 @@ def rows_for(name: str, y: np.ndarray, scores: np.ndarray, threshold: float, own
     for at, t in ((own, threshold), ("0.5", 0.5)):
         m = metric_table(y, scores, t)
         rows.append({"row": name, "at": at, "threshold": t} | {k: m[k] for k in COLUMNS})
+    # Each row as soon as it is measured: a run cut short by a timeout still leaves what it had.
+    print(f"[{time.perf_counter() - START:.0f} s] {name}: " + "; ".join(
+        f"{r['at']} {r['threshold']:.3f}: " + " ".join(f"{k} {100 * r[k]:.2f}" for k in COLUMNS) for r in rows),
+          file=sys.stderr, flush=True)
     return rows
 
 
