@@ -72,6 +72,6 @@ def lead_over_words_chars(shipped, complaints):
 def test_it_is_ahead_of_or_level_with_the_tfidf_words_and_chars_baseline(lead_over_words_chars, metric):
     lead, low, high = lead_over_words_chars[metric]
     if metric in AHEAD_OF_WORDS_CHARS:
-        assert low > 0, f"{metric}: lead {lead:+.4f}, 95 % interval [{low:+.4f}, {high:+.4f}] holds 0: not ahead"
+        assert low > 0, f"{metric}: lead {lead:+.4f}, 95 % interval [{low:+.4f}, {high:+.4f}]: not ahead"
     else:
         assert high > 0, f"{metric}: lead {lead:+.4f}, 95 % interval [{low:+.4f}, {high:+.4f}]: behind"
