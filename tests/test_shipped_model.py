@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from engage import registry
+from engage import baselines, registry
 from engage.config import PROJECT_ROOT
 from engage.metrics import metric_table
 from engage.reading import read_messages
@@ -51,20 +51,32 @@ def test_quality_on_the_fixed_test_split_has_not_regressed(shipped, complaints):
     assert m["roc_auc"] >= 0.92 and m["f1"] >= 0.79 and m["accuracy"] >= 0.84, m
 
 
-def test_it_is_ahead_of_the_tfidf_words_and_chars_baseline(shipped, complaints):
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline, make_union
+# The shipped model against TF-IDF words + chars (the standard recipe, engage/baselines.py), both at their own
+# thresholds chosen on 5-fold cross-validation of the training file, as bench/quality.py and the model card
+# (models/engage-default/README.md) compare them. "Ahead" is claimed only where the paired bootstrap interval of
+# the lead excludes 0 there; everywhere else the claim is "level": not behind beyond the interval.
+AHEAD_OF_WORDS_CHARS = {"roc_auc", "pr_auc"}
 
+
+@pytest.fixture(scope="module")
+def lead_over_words_chars(shipped, complaints):
+    training = shipped.version.meta["training_data"]
+    assert shipped.version.meta["threshold"]["method"] == "best_f1" and training["cv_folds"] == 5, training
     train = read_messages(complaints / "train.csv", label_col="engage")
     test = read_messages(complaints / "test.csv", label_col="engage")
-    baseline = make_pipeline(make_union(TfidfVectorizer(ngram_range=(1, 2)),
-                                        TfidfVectorizer(analyzer="char", ngram_range=(2, 5))),
-                             LogisticRegression(C=10, class_weight="balanced", max_iter=2000))
-    base = metric_table(test.labels, baseline.fit(train.texts, train.labels).predict_proba(test.texts)[:, 1], 0.5)
-    ours = metric_table(test.labels, shipped.score(test.texts), shipped.threshold)
-    for key in ("accuracy", "f1", "roc_auc", "pr_auc"):
-        assert ours[key] > base[key], (key, ours[key], base[key])
+    base = baselines.fit_and_score(baselines.tfidf_words_chars, train.texts, train.labels, test.texts, folds=5)
+    return baselines.paired_lead(test.labels, (shipped.score(test.texts), shipped.threshold), base,
+                                 rounds=1000, seed=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("metric", baselines.LEAD_METRICS)
+def test_it_is_ahead_of_or_level_with_the_tfidf_words_and_chars_baseline(lead_over_words_chars, metric):
+    lead, low, high = lead_over_words_chars[metric]
+    if metric in AHEAD_OF_WORDS_CHARS:
+        assert low > 0, f"{metric}: lead {lead:+.4f}, 95 % interval [{low:+.4f}, {high:+.4f}]: not ahead"
+    else:
+        assert high > 0, f"{metric}: lead {lead:+.4f}, 95 % interval [{low:+.4f}, {high:+.4f}]: behind"
 
 
 def test_a_model_json_with_an_unknown_head_key_is_refused_naming_the_file(shipped):
