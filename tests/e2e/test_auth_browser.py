@@ -168,8 +168,9 @@ def test_annotator_sees_only_labeling_and_forged_activation_is_refused(team_app,
         assert not set(_sidebar_pages(page)) - {"Label"}  # one page: Streamlit draws no page list at all
         assert page.get_by_text(f"Labeling as {ANNOTATOR}").count() == 1
         assert page.get_by_role("button", name="Activate").count() == 0
+        page.get_by_text("0 of 2 messages labeled").wait_for(timeout=WAIT_MS)
         page.locator(".st-key-label_yes button").click()
-        _settled(page)
+        page.get_by_text("1 of 2 messages labeled").wait_for(timeout=WAIT_MS)
         with LabelStore(db) as store:
             assert ANNOTATOR in store.progress(store.sets()[0].id).by_annotator
 
