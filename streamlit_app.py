@@ -1,12 +1,15 @@
-"""Routing only: every page lives in engage/ui/pages."""
+"""Routing only: every page lives in engage/ui/pages; engage/ui/access_gate.py decides which of them this session
+may open (open mode, sign-in, roles)."""
 
 import streamlit as st
 
+from engage.ui import access_gate
+
 st.set_page_config(page_title="engage", page_icon=":material/forum:", layout="wide")
-st.navigation([
+st.navigation(access_gate.allowed_pages([
     st.Page("engage/ui/pages/score.py", title="Score", icon=":material/upload_file:", default=True),
     st.Page("engage/ui/pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
     st.Page("engage/ui/pages/models.py", title="Models", icon=":material/model_training:"),
     st.Page("engage/ui/pages/label.py", title="Label", icon=":material/label:"),
     st.Page("engage/ui/pages/train.py", title="Train", icon=":material/school:"),
-]).run()
+])).run()

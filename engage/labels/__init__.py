@@ -11,10 +11,11 @@ from engage.labels.answers import UNDO_DEPTH, Undone
 from engage.labels.db import data_dir, default_url
 from engage.labels.migrations import LATEST as SCHEMA_VERSION
 from engage.labels.queue import CLAIM_SECONDS, ORDERS, QueueItem
-from engage.labels.store import AnnotatorProgress, LabelSet, LabelStore, SetProgress
+from engage.labels.store import AnnotatorProgress, DeletedSet, LabelSet, LabelStore, SetProgress
 from engage.labels.texts import normalize_text, text_hash
 
 __all__ = [
-    "CLAIM_SECONDS", "ORDERS", "SCHEMA_VERSION", "UNDO_DEPTH", "Agreement", "AnnotatorProgress", "LabelSet",
+    "CLAIM_SECONDS", "ORDERS", "SCHEMA_VERSION", "UNDO_DEPTH", "Agreement", "AnnotatorProgress", "DeletedSet",
+    "LabelSet",
     "LabelStore", "SetProgress", "QueueItem", "Undone", "data_dir", "default_url", "normalize_text", "text_hash",
 ]

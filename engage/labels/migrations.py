@@ -114,7 +114,25 @@ def _v3_score_indexes(conn: Connection) -> None:
     Index("ix_scores_highest", scores.c.set_id, scores.c.score.desc(), scores.c.message_id).create(conn)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_labels, _v2_queue, _v3_score_indexes]
+def _v4_audit(conn: Connection) -> None:
+    """The audit trail: who promoted or activated which version, who imported or deleted which labeling set."""
+    md = MetaData()
+    Table("audit", md,
+          Column("id", Integer, primary_key=True),
+          Column("at", DateTime, nullable=False),
+          Column("actor", String(320), nullable=False),
+          Column("action", String(20), nullable=False),
+          Column("subject", String(300), nullable=False),
+          Column("set_id", Integer, nullable=True),
+          Column("from_version", String(300), nullable=True),
+          Column("to_version", String(300), nullable=True),
+          Column("detail", JSON, nullable=True),
+          CheckConstraint("action IN ('promote', 'activate', 'import', 'delete_set')", name="ck_audit_action"),
+          Index("ix_audit_at", "at", "id"))
+    md.create_all(conn)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_labels, _v2_queue, _v3_score_indexes, _v4_audit]
 LATEST = len(MIGRATIONS)
 
 

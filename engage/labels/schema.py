@@ -99,3 +99,21 @@ claims = Table(
     Column("expires_at", DateTime, nullable=False),
     Index("ix_claims_session", "session", "set_id"),
 )
+
+# Who changed what: promotions and activations of model versions, imports and deletions of labeling sets. Rows are
+# only ever added. set_id has no foreign key, so that the row of a deleted set stays.
+AUDIT_ACTIONS = ("promote", "activate", "import", "delete_set")
+audit = Table(
+    "audit", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(320), nullable=False),  # the signed-in e-mail, "open mode", or "cli:<os user>"
+    Column("action", String(20), nullable=False),
+    Column("subject", String(300), nullable=False),  # the model version, or the labeling set's name
+    Column("set_id", Integer, nullable=True),
+    Column("from_version", String(300), nullable=True),  # the active version before (promote, activate)
+    Column("to_version", String(300), nullable=True),  # the active version after; for an import, its scorer
+    Column("detail", JSON, nullable=True),
+    CheckConstraint("action IN ('promote', 'activate', 'import', 'delete_set')", name="ck_audit_action"),
+    Index("ix_audit_at", "at", "id"),
+)

@@ -14,15 +14,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 
+from engage.access import local_actor
 from engage.errors import InputError
 from engage.labels import agreement as agreement_mod
-from engage.labels import answers, export, queue
+from engage.labels import answers, audit, export, queue
 from engage.labels.db import as_utc, default_url, open_engine, shown_url, snapshot, upsert_insert, utcnow, writing
 from engage.labels.migrations import migrate
-from engage.labels.schema import label_sets, messages, scores, set_messages
+from engage.labels.schema import claims, label_sets, labels, messages, scores, set_messages
 from engage.labels.texts import as_text, normalize_text, text_hash
 from engage.reading import Messages
 
@@ -39,6 +40,14 @@ class LabelSet:
     n_rows: int           # rows given, counting empty and repeated ones
     n_empty: int
     extra: dict | None
+
+
+@dataclass(frozen=True)
+class DeletedSet:
+    id: int
+    name: str
+    messages: int      # messages the set listed (they stay in other sets that share them)
+    labels_kept: int   # answers given in the set: kept, no longer tied to it (work people did is never deleted)
 
 
 @dataclass(frozen=True)
@@ -111,9 +120,11 @@ class LabelStore:
     # ------------------------------------------------------------ sets and messages
 
     def import_messages(self, name: str, texts: Iterable[object], source: str = "file",
-                        extra: dict | None = None) -> int:
+                        extra: dict | None = None, *, actor: str | None = None, scored_by: str | None = None) -> int:
         """A new labeling set from rows of text (file order kept); returns its id. Texts equal after normalization
-        are one message, shared with other sets; empty texts are counted and left out."""
+        are one message, shared with other sets; empty texts are counted and left out. The import is audited in
+        the same transaction, under `actor` (default: cli:<os user>); `scored_by` names the model whose scores
+        come with it, if any."""
         if not isinstance(name, str) or not name.strip():
             raise InputError("a labeling set needs a name")
         first, n_rows, n_empty = _unique_texts(texts)
@@ -127,7 +138,49 @@ class LabelStore:
             rows = [dict(set_id=set_id, message_id=ids[h], position=pos) for h, (pos, _) in first.items()]
             for chunk in _chunks(rows):
                 conn.execute(set_messages.insert(), chunk)
+            audit.record(conn, "import", actor or local_actor(), name.strip(), set_id=set_id, to_version=scored_by,
+                         detail={"source": source, "messages": len(rows), "rows": n_rows})
         return int(set_id)
+
+    def delete_set(self, set_id: int, actor: str | None = None) -> DeletedSet:
+        """Removes a labeling set (its scores, claims and message list) and audits it, in one transaction. The
+        answers given in it are kept, no longer tied to the set: training from every set still uses them."""
+        set_id = _ident(set_id)
+        with writing(self.engine) as conn:
+            name = self._check_set(conn, set_id)
+            n_messages = conn.execute(select(func.count()).where(set_messages.c.set_id == set_id)).scalar_one()
+            kept = conn.execute(update(labels).where(labels.c.set_id == set_id).values(set_id=None)).rowcount
+            for table in (claims, scores, set_messages):
+                conn.execute(delete(table).where(table.c.set_id == set_id))
+            conn.execute(delete(label_sets).where(label_sets.c.id == set_id))
+            audit.record(conn, "delete_set", actor or local_actor(), name, set_id=set_id,
+                         detail={"messages": int(n_messages), "labels_kept": int(kept)})
+        return DeletedSet(set_id, name, int(n_messages), int(kept))
+
+    # ------------------------------------------------------------ audit
+
+    def record_audit(self, action: str, actor: str | None, subject: str, *, set_id: int | None = None,
+                     from_version: str | None = None, to_version: str | None = None,
+                     detail: dict | None = None) -> int:
+        """One audit row (promote, activate, import, delete_set), committed before returning; returns its id."""
+        with writing(self.engine) as conn:
+            return audit.record(conn, action, actor or local_actor(), subject, set_id=_ident(set_id),
+                                from_version=from_version, to_version=to_version, detail=detail)
+
+    def audit(self, limit: int | None = None) -> pd.DataFrame:
+        """The audit trail, newest first: id, at (naive UTC), actor, action, subject, set_id, from_version,
+        to_version, detail."""
+        with snapshot(self.engine) as conn:
+            return audit.rows(conn, limit)
+
+    def export_audit(self, fmt: str = "csv", path: str | Path | None = None) -> bytes:
+        """The audit trail as CSV or JSON Lines bytes (exported beside the labels); also written to `path`."""
+        if fmt not in export.FORMATS:
+            raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(export.FORMATS)}")
+        data = export.to_bytes(audit.export_rows(self.audit()), fmt)
+        if path is not None:
+            export.write_atomic(data, path)
+        return data
 
     @staticmethod
     def _message_ids(conn, first: dict[str, tuple[int, str]]) -> dict[str, int]:

@@ -10,13 +10,14 @@ import pandas as pd
 import streamlit as st
 
 from engage import promotion
+from engage.access import Action
 from engage.config import models_dir
 from engage.errors import InputError
 from engage.outputs import EXCEL_MAX_ROWS, to_csv_bytes, to_excel_bytes
 from engage.scoring import FLAG_COL
 from engage.summary import flag_summary
 from engage.thresholds import NEEDS_LABELS, choose_threshold
-from engage.ui import state
+from engage.ui import access_gate, state
 from engage.ui.errors import shown_errors
 
 CHOOSERS = {"the model's own threshold": None, "best F1": "best_f1", "a target precision": "target_precision",
@@ -121,12 +122,15 @@ def require_model() -> state.LoadedModel | None:
         return None
 
 
-def promote(name: str) -> str:
+def promote(name: str, action: str = "activate") -> str:
     """Make `name` the active model through the engine's promotion (which re-scores every labeling set, so the
-    queue follows the new model); returns the message to show."""
+    queue follows the new model, and audits it under the signed-in person); returns the message to show. Only an
+    admin may: anyone else gets access.AccessDenied, whatever their browser sent."""
+    who = access_gate.require(Action.PROMOTE)
     loaded = state.model(name)
     with st.spinner(f"Scoring the labeling sets with {name}…"), loaded.lock:
-        done = promotion.promote(name, state.label_store(), root=models_dir(), classifier=loaded.classifier)
+        done = promotion.promote(name, state.label_store(), root=models_dir(), classifier=loaded.classifier,
+                                 actor=who.actor, action=action)
     sets = len(done.rescored)
     if not sets:
         return f"{done.name} is now the active model."

@@ -15,11 +15,12 @@ import pandas as pd
 import streamlit as st
 
 from engage import label_loop
+from engage.access import Action
 from engage.errors import InputError
 from engage.labels import ORDERS, UNDO_DEPTH, LabelSet, LabelStore, QueueItem
 from engage.reading import SUPPORTED_SUFFIXES, detect_text_column, read_messages
 from engage.scoring import FLAG_COL
-from engage.ui import state
+from engage.ui import access_gate, state
 from engage.ui.errors import log_bug, shown_errors
 
 LABEL_PAGE = "engage/ui/pages/label.py"
@@ -87,7 +88,11 @@ def answer_guard() -> None:
 # ---------------------------------------- who labels
 
 def ask_annotator() -> str | None:
-    """The annotator of this browser session; asked once, then kept in st.session_state."""
+    """The annotator of this browser session: the signed-in address when sign-in is set up (never typed), else a
+    name asked once, then kept in st.session_state."""
+    if (who := access_gate.signed_in()) is not None:
+        st.caption(f"Labeling as **{access_gate.plain(who.email)}**")
+        return who.email
     name = state.annotator()
     if name is not None:
         left, right = st.columns([4, 1], vertical_alignment="center")
@@ -110,7 +115,10 @@ def ask_annotator() -> str | None:
 # ---------------------------------------- sets
 
 def import_panel(store: LabelStore, expanded: bool) -> None:
-    """A file of unlabeled messages becomes a labeling set, scored by the active model when there is one."""
+    """A file of unlabeled messages becomes a labeling set, scored by the active model when there is one (for an
+    analyst or an admin)."""
+    if not access_gate.may(Action.IMPORT):
+        return
     with st.expander("Import messages to label", expanded=expanded):
         uploaded = st.file_uploader(f"Messages file ({', '.join(SUPPORTED_SUFFIXES)})", key="label_file")
         if uploaded is None:
@@ -126,8 +134,9 @@ def import_panel(store: LabelStore, expanded: bool) -> None:
         text_col = left.selectbox("Text column", names, index=default, key=f"label_text_{up.sha256[:16]}")
         name = right.text_input("Set name", value=Path(up.name).stem, key=f"label_setname_{up.sha256[:16]}")
         if text_col is not None and st.button("Import", type="primary", key="label_import"):
+            who = access_gate.require(Action.IMPORT)
             found = read_messages(up.data, name=up.name, text_col=text_col, detect_labels=False)
-            set_id = store.import_messages(name, found.texts, source=up.name)
+            set_id = store.import_messages(name, found.texts, source=up.name, actor=who.actor)
             _score_new_set(store, set_id)
             st.session_state[KEY_SENT] = set_id
             st.session_state[KEY_FLASH] = f"Imported {len(found.texts):,} rows of {up.name} as set '{name}'."
@@ -142,6 +151,24 @@ def _score_new_set(store: LabelStore, set_id: int) -> None:
         return
     with st.spinner("Scoring the set with the active model…"), loaded.lock:
         label_loop.score_set(store, set_id, loaded.classifier)
+
+
+def delete_panel(store: LabelStore, sets: list[LabelSet], set_id: int) -> None:
+    """An admin deletes the labeling set picked above; the answers given in it are kept (and audited)."""
+    if not access_gate.may(Action.DELETE_SET):
+        return
+    picked = next(s for s in sets if s.id == set_id)
+    with st.expander("Delete this labeling set"):
+        st.caption(f"Deletes set #{picked.id} ({picked.size:,} messages) from the queue. The answers given in it are "
+                   "kept and still count when training from every set; the deletion is audited.")
+        sure = st.checkbox(f"Yes, delete set #{picked.id}", key="label_delete_sure")
+        if st.button("Delete set", key="label_delete", disabled=not sure, type="secondary"):
+            who = access_gate.require(Action.DELETE_SET)
+            done = store.delete_set(set_id, actor=who.actor)
+            st.session_state[KEY_FLASH] = (f"Deleted labeling set '{done.name}' (#{done.id}); "
+                                           f"{done.labels_kept:,} answers given in it are kept.")
+            st.session_state.pop(KEY_SET, None)
+            st.rerun()
 
 
 def pick_set(store: LabelStore, sets: list[LabelSet], tab: str) -> tuple[int, str]:
@@ -284,8 +311,10 @@ def send_button(res: state.ScoredFile, scored: pd.DataFrame) -> None:
         return
     name = f"{Path(res.name).stem} ({'flagged' if flagged else 'all'} rows, {res.model})"
     with shown_errors():
+        who = access_gate.require(Action.IMPORT)
         set_id = label_loop.import_scored(state.label_store(), name, [res.messages.texts[i] for i in rows],
-                                          res.scores[rows], res.model, res.model_threshold, source=res.name)
+                                          res.scores[rows], res.model, res.model_threshold, source=res.name,
+                                          actor=who.actor)
         st.session_state[KEY_SENT] = set_id
         st.success(f"Labeling set '{name}' is ready.", icon=":material/check:")
         st.page_link(LABEL_PAGE, label="Label them now", icon=":material/label:")

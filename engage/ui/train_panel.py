@@ -9,13 +9,14 @@ from collections.abc import Callable
 import streamlit as st
 
 from engage import label_loop, registry
+from engage.access import Action
 from engage.config import models_dir
 from engage.head import HeadConfig
 from engage.labels import LabelStore
 from engage.reading import SUPPORTED_SUFFIXES, Messages, detect_label_column, detect_text_column, messages_from_table
 from engage.scoring import Classifier
 from engage.summary import models_frame
-from engage.ui import controls, state
+from engage.ui import access_gate, controls, state
 from engage.ui.errors import shown_errors
 
 ALL_SETS = "every labeling set"
@@ -89,6 +90,7 @@ def _progress(total: int, config: HeadConfig) -> tuple[Callable[[int], None], Ca
 
 
 def train(data: Messages, loaded: state.LoadedModel, name: str, val_split: float) -> None:
+    access_gate.require(Action.TRAIN)
     encoded, epoch = _progress(len(data.texts), loaded.classifier.config)
     with loaded.lock:  # the encoder is shared with every session's scoring
         result = label_loop.retrain(data, loaded.classifier, name=name.strip() or None, val_split=val_split,
@@ -122,25 +124,36 @@ def compare(trained: str) -> None:
                     "labels, which it did not train on (the active model may have, if it was trained on these "
                     "labels before). Each at its own threshold.")
         st.dataframe(same[2], hide_index=True, key="train_same_rows", column_config=_FORMAT)
-    if st.button(f"Promote {trained} to active model", type="primary", disabled=trained == active,
-                 key="train_promote"):
+    admin = access_gate.may(Action.PROMOTE)
+    if st.button(f"Promote {trained} to active model", type="primary", disabled=trained == active or not admin,
+                 key="train_promote", help=None if admin else "only an admin promotes a version"):
         with shown_errors():
             promote(trained)
 
 
 def promote(name: str) -> None:
-    st.session_state[KEY_FLASH] = controls.promote(name)
+    st.session_state[KEY_FLASH] = controls.promote(name, "promote")
     st.rerun()
 
 
 def export(store: LabelStore, set_id: int | None) -> None:
     st.subheader("Export labels")
+    if not access_gate.may(Action.EXPORT):
+        st.caption("Only an analyst or an admin exports labels.")
+        return
     stem = "labels" if set_id is None else f"labels-set-{set_id}"
-    left, right = st.columns(2)
-    for column, fmt, mime in ((left, "csv", "text/csv"), (right, "jsonl", "application/jsonl")):
+    left, middle, right = st.columns(3)
+    for column, fmt, mime in ((left, "csv", "text/csv"), (middle, "jsonl", "application/jsonl")):
         column.download_button(f"Labels ({fmt.upper()})", data=_exporter(store, set_id, fmt),
                                file_name=f"{stem}.{fmt}", mime=mime, on_click="ignore", key=f"train_export_{fmt}")
+    right.download_button("Audit trail (CSV)", data=_audit_exporter(store), file_name="audit.csv", mime="text/csv",
+                          on_click="ignore", key="train_export_audit",
+                          help="who promoted or activated which version, who imported or deleted which set")
 
 
 def _exporter(store: LabelStore, set_id: int | None, fmt: str) -> Callable[[], bytes]:
     return lambda: store.export(set_id, fmt)
+
+
+def _audit_exporter(store: LabelStore) -> Callable[[], bytes]:
+    return lambda: store.export_audit("csv")

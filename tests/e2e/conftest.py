@@ -38,8 +38,9 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def start_app(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
-    """`streamlit run streamlit_app.py` on a free local port; returns (process, url) once it answers."""
+def start_app(env: dict[str, str], log: Path, args: list[str] | None = None) -> tuple[subprocess.Popen, str]:
+    """`streamlit run streamlit_app.py` (with more options `args`) on a free local port; returns (process, url)
+    once it answers."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     streamlit = Path(sys.executable).with_name("streamlit")
@@ -48,7 +49,7 @@ def start_app(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
         process = subprocess.Popen(
             [str(streamlit), "run", "streamlit_app.py", "--server.address", "127.0.0.1", "--server.port",
              str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
+             "--server.fileWatcherType", "none", *(args or [])],
             cwd=ROOT, env=os.environ | env | {"TF_CPP_MIN_LOG_LEVEL": "2"}, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + START_TIMEOUT_S
     while not _healthy(url):

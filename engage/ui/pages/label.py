@@ -24,6 +24,7 @@ def page() -> None:
         st.info("No labeling sets yet: import a file above, or send scored rows from the Score page.")
         return
     set_id, order = label_card.pick_set(store, sets, tab)
+    label_card.delete_panel(store, sets, set_id)
     label_card.answer_guard()
     label_card.card(store, set_id, annotator, order, tab)
     label_card.agreement(store, set_id)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from engage import registry
+from engage.access import Action
 from engage.config import models_dir
 from engage.summary import models_frame, models_metrics_long
-from engage.ui import charts, controls, state
+from engage.ui import access_gate, audit_panel, charts, controls, state
 from engage.ui.errors import run_page, shown_errors
 
 FLASH = "models_flash"
@@ -32,7 +33,9 @@ def _activate(versions: list[registry.ModelVersion], active: str | None) -> None
     names = [v.name for v in versions]
     pick = st.selectbox("Version", names, index=names.index(active) if active in names else len(names) - 1,
                         key="models_pick")
-    if st.button("Activate", disabled=pick == active, key="models_activate"):
+    admin = access_gate.may(Action.PROMOTE)
+    if st.button("Activate", disabled=pick == active or not admin, key="models_activate",
+                 help=None if admin else "only an admin activates a version"):
         with shown_errors():
             st.session_state[FLASH] = controls.promote(pick)
             st.rerun()
@@ -60,6 +63,7 @@ def page() -> None:
         st.altair_chart(charts.models_chart(long))
     st.subheader("Activate a version")
     _activate(versions, active)
+    audit_panel.audit_table(state.label_store())
 
 
 run_page(page)
