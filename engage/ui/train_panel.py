@@ -113,7 +113,7 @@ def compare(trained: str) -> None:
     versions = [v for v in registry.list_models(root) if v.name in (trained, active)]
     st.subheader("New version beside the active one")
     st.dataframe(models_frame(versions, active)[_COMPARED], hide_index=True, key="train_compare",
-                 column_config=_FORMAT)
+                 column_config=_FORMAT, placeholder="")
     st.caption("As recorded at training: each version's figures come from its own held-out rows (or its "
                "cross-validation), so they are not on the same messages.")
     same = st.session_state.get(KEY_SAME_ROWS)
@@ -121,7 +121,8 @@ def compare(trained: str) -> None:
         st.markdown(f"**Both on the same {int(same[2]['rows'].iloc[0]):,} messages**: the new version's held-out "
                     "labels, which it did not train on (the active model may have, if it was trained on these "
                     "labels before). Each at its own threshold.")
-        st.dataframe(same[2], hide_index=True, key="train_same_rows", column_config=_FORMAT)
+        st.dataframe(same[2], hide_index=True, key="train_same_rows", column_config=_FORMAT,
+                     placeholder="")
     if st.button(f"Promote {trained} to active model", type="primary", disabled=trained == active,
                  key="train_promote"):
         with shown_errors():
