@@ -59,10 +59,23 @@ def _read(args: argparse.Namespace, require_labels: bool):
 
     messages = read_messages(args.data, text_col=args.text_col, label_col=args.label_col,
                              require_labels=require_labels)
+    if messages.text_col_guessed:
+        _guessed_note(messages.text_col)
     if messages.empty_rows:
         rows = ", ".join(map(str, messages.empty_rows[:10])) + (" ..." if len(messages.empty_rows) > 10 else "")
         print(f"note: {len(messages.empty_rows)} empty messages (rows {rows}); they score 0", file=sys.stderr)
     return messages
+
+
+def _guessed_note(column: str) -> None:
+    from engage.reading import guessed_column_note
+
+    print(f"note: {guessed_column_note(column)}; if not, pass --text-col", file=sys.stderr)
+
+
+def _figure(value: float | None) -> str:
+    """A metric as printed: undefined ones (engage.metrics.rates) say so instead of passing for 0."""
+    return "undefined" if value is None else f"{value:.4f}"
 
 
 def _cv_folds(args: argparse.Namespace) -> int:
@@ -98,13 +111,13 @@ def cmd_train(args: argparse.Namespace) -> None:
              f"saved to {result.version.path}" + (" and activated" if args.activate else "")]
     if result.heldout:
         h = result.heldout
-        lines.append(f"{h['method']}: accuracy {h['accuracy']:.4f} precision {h['precision']:.4f} "
-                     f"recall {h['recall']:.4f} f1 {h['f1']:.4f} at threshold {h['threshold']:.3f}")
+        lines.append(f"{h['method']}: accuracy {_figure(h['accuracy'])} precision {_figure(h['precision'])} "
+                     f"recall {_figure(h['recall'])} f1 {_figure(h['f1'])} at threshold {h['threshold']:.3f}")
     _emit(args, lines, payload)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from engage.metrics import metric_table
+    from engage.metrics import metric_table, undefined_metrics
     from engage.scoring import load_classifier
     from engage.thresholds import choose_threshold
 
@@ -122,9 +135,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
                                      "n", "confusion")} | {"model": clf.name, "support": table["support"]}
     (tn, fp), (fn, tp) = table["confusion"]
     lines = [f"model {clf.name} on {Path(args.data).name}: {table['n']} messages, threshold {threshold:.3f}"]
-    lines += [f"  {k:<9} {table[k]:.4f}" for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")
-              if table[k] is not None]
+    lines += [f"  {k:<9} {_figure(table[k])}" for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")]
     lines.append(f"  confusion [[tn {tn}, fp {fp}], [fn {fn}, tp {tp}]]")
+    lines += [f"  note: {note}" for note in undefined_metrics(table)]
     _emit(args, lines, payload)
 
 
@@ -143,6 +156,8 @@ def cmd_score(args: argparse.Namespace) -> None:
                              progress=bar.update)
     finally:
         bar.close()
+    if summary.get("text_col_guessed"):
+        _guessed_note(summary["text_col"])
     lines = [f"scored {summary['rows']} messages with {clf.name}: {summary['flagged']} engageable at threshold "
              f"{summary['threshold']:.3f}; wrote {summary['output']}"]
     if "labels" in summary:

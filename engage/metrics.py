@@ -17,25 +17,52 @@ def confusion(y_true: np.ndarray, scores: np.ndarray, threshold: float) -> list[
     return cm.astype(int).tolist()
 
 
+def rates(tp: int, fp: int, fn: int) -> tuple[float | None, float | None, float | None]:
+    """precision, recall and F1 from counts; None where undefined, never 0: precision when nothing is flagged,
+    recall when no message is engageable, F1 when either of them is (a 0 there would read as a bad model)."""
+    precision = tp / (tp + fp) if tp + fp else None
+    recall = tp / (tp + fn) if tp + fn else None
+    if precision is None or recall is None:
+        return precision, recall, None
+    return precision, recall, 2 * tp / (2 * tp + fp + fn)  # both defined: tp + fn > 0, so no division by 0
+
+
 def metric_table(y_true: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
-    """accuracy, precision, recall, f1, roc_auc, pr_auc (None where one class is absent), threshold, n, support,
-    confusion."""
+    """accuracy, precision, recall, f1 (None where undefined: see `rates`), roc_auc, pr_auc (None where one class
+    is absent), threshold, n, support, confusion."""
     y = np.asarray(y_true).astype(int)
     s = np.asarray(scores, dtype=float)
     pred = decide(s, threshold)
     both = len(np.unique(y)) == 2
+    cm = confusion(y, s, threshold)
+    (_, fp), (fn, tp) = cm
+    precision, recall, f1 = rates(tp, fp, fn)
     return {
         "accuracy": float(skm.accuracy_score(y, pred)),
-        "precision": float(skm.precision_score(y, pred, zero_division=0)),
-        "recall": float(skm.recall_score(y, pred, zero_division=0)),
-        "f1": float(skm.f1_score(y, pred, zero_division=0)),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
         "roc_auc": float(skm.roc_auc_score(y, s)) if both else None,
         "pr_auc": float(skm.average_precision_score(y, s)) if both else None,
         "threshold": float(threshold),
         "n": int(len(y)),
         "support": {"engageable": int(y.sum()), "not_engageable": int(len(y) - y.sum())},
-        "confusion": confusion(y, s, threshold),
+        "confusion": cm,
     }
+
+
+def undefined_metrics(table: dict) -> list[str]:
+    """Why each undefined figure of a metric_table is undefined, in words a page or the CLI can print."""
+    notes = []
+    if table["precision"] is None:
+        notes.append("precision is undefined: no message is flagged at this threshold")
+    if table["recall"] is None:
+        notes.append("recall is undefined: no message is labeled engageable")
+    if table["f1"] is None:
+        notes.append("F1 is undefined because precision or recall is")
+    if table["roc_auc"] is None:
+        notes.append("ROC-AUC and PR-AUC are undefined: the labels hold one class only")
+    return notes
 
 
 def pr_curve(y_true: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
@@ -50,7 +77,7 @@ def roc_curve(y_true: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
 
 def metrics_by_threshold(y_true: np.ndarray, scores: np.ndarray, steps: int = 101) -> pd.DataFrame:
     """accuracy, precision, recall, f1 and flagged count at evenly spaced thresholds, from one sort (the same
-    figures metric_table gives at each threshold, without recomputing it `steps` times)."""
+    figures metric_table gives at each threshold, without recomputing it `steps` times; NaN where it gives None)."""
     y = np.asarray(y_true).astype(int)
     s = np.asarray(scores, dtype=float)
     order = np.argsort(s)
@@ -61,15 +88,18 @@ def metrics_by_threshold(y_true: np.ndarray, scores: np.ndarray, steps: int = 10
     tp = positives_below[-1] - positives_below[below]
     fp, fn = flagged - tp, positives_below[below]
     tn = len(s) - tp - fp - fn
-    precision = np.divide(tp, flagged, out=np.zeros(steps), where=flagged > 0)
-    recall = np.divide(tp, tp + fn, out=np.zeros(steps), where=(tp + fn) > 0)
-    f1 = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros(steps), where=(2 * tp + fp + fn) > 0)
+    # NaN where undefined, as in `rates`: nothing flagged (precision), nothing engageable (recall), either (F1)
+    precision = np.divide(tp, flagged, out=np.full(steps, np.nan), where=flagged > 0)
+    recall = np.divide(tp, tp + fn, out=np.full(steps, np.nan), where=(tp + fn) > 0)
+    f1 = np.divide(2 * tp, 2 * tp + fp + fn, out=np.full(steps, np.nan), where=(2 * tp + fp + fn) > 0)
+    f1[np.isnan(precision) | np.isnan(recall)] = np.nan
     return pd.DataFrame({"threshold": thresholds, "accuracy": (tp + tn) / max(len(s), 1), "precision": precision,
                          "recall": recall, "f1": f1, "flagged": flagged.astype(int)})
 
 
 def slice_table(y_true: np.ndarray, scores: np.ndarray, threshold: float, groups: pd.Series) -> pd.DataFrame:
-    """The metric table for each value of a column (for example `domain`)."""
+    """The metric table for each value of a column (for example `domain`); undefined figures are NaN (a slice with
+    nothing flagged has no precision, one with no engageable message no recall, and then no F1)."""
     y = np.asarray(y_true)
     s = np.asarray(scores)
     keys = groups.astype("string").fillna("(missing)").to_numpy()
@@ -79,8 +109,9 @@ def slice_table(y_true: np.ndarray, scores: np.ndarray, threshold: float, groups
         m = metric_table(y[idx], s[idx], threshold)
         rows.append({"slice": value, "n": m["n"], "accuracy": m["accuracy"], "precision": m["precision"],
                      "recall": m["recall"], "f1": m["f1"], "roc_auc": m["roc_auc"],
-                     "engageable": m["support"]["engageable"]})
-    return pd.DataFrame(rows)
+                     "engageable": m["support"]["engageable"], "flagged": int(decide(s[idx], threshold).sum())})
+    numbers = ["accuracy", "precision", "recall", "f1", "roc_auc"]
+    return pd.DataFrame(rows).astype(dict.fromkeys(numbers, float))
 
 
 def mistakes(frame: pd.DataFrame, y_true: np.ndarray, scores: np.ndarray, threshold: float) -> pd.DataFrame:

@@ -21,30 +21,25 @@ import numpy as np
 import pandas as pd
 
 from engage.errors import InputError
+from engage.formula_guard import guard_frame
 
-# A cell starting with one of these is run as a formula by spreadsheet programs (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # xlsxwriter would turn strings starting with '=' into formulas (and some into links or numbers): keep them text.
 _EXCEL_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
 
 
+# RFC 4180's line end; it also makes the writer quote a cell holding a lone CR, which a "\n" file would leave bare
+# and every reader would split into two rows.
+CSV_LINE_END = "\r\n"
+
+
 def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would execute get a leading apostrophe; numbers are left alone."""
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(_safe_cell)
-    return out
-
-
-def _safe_cell(value):
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    """Text cells that a spreadsheet would execute get a leading apostrophe, reversibly (engage.formula_guard:
+    engage's readers take it off again); numbers are left alone."""
+    return guard_frame(frame)
 
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    return neutralize_formulas(frame).to_csv(index=False).encode("utf-8")
+    return neutralize_formulas(frame).to_csv(index=False, lineterminator=CSV_LINE_END).encode("utf-8")
 
 
 def to_excel_bytes(frame: pd.DataFrame) -> bytes:
@@ -163,12 +158,14 @@ class _DelimitedSink:
         self.header = True
 
     def write(self, frame: pd.DataFrame) -> None:
-        neutralize_formulas(frame).to_csv(self.file, header=self.header, index=False, sep=self.sep)
+        neutralize_formulas(frame).to_csv(self.file, header=self.header, index=False, sep=self.sep,
+                                          lineterminator=CSV_LINE_END)
         self.header = False
 
     def close(self, columns: Sequence[str]) -> None:
         if self.header and columns:  # no chunk at all: still a header, so the file says what it would hold
-            pd.DataFrame(columns=list(columns)).to_csv(self.file, index=False, sep=self.sep)
+            pd.DataFrame(columns=list(columns)).to_csv(self.file, index=False, sep=self.sep,
+                                                       lineterminator=CSV_LINE_END)
         self.file.close()
 
     def discard(self) -> None:

@@ -93,6 +93,8 @@ def score_file(clf: Classifier, in_path: str | Path, out_path: str | Path, *, te
     with TableWriter(out_path) as writer:
         for chunk in iter_messages(in_path, chunk_size=chunk_size, text_col=text_col, label_col=label_col,
                                    detect_labels=False):
+            # which column was scored, and whether it was a guess (the caller tells the user)
+            summary |= {"text_col": chunk.text_col, "text_col_guessed": chunk.text_col_guessed}
             scored = score_messages(clf, chunk, cut, progress)
             summary["rows"] += len(scored)
             summary["flagged"] += int(scored[FLAG_COL].sum())

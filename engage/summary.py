@@ -9,6 +9,7 @@ import pandas as pd
 
 from engage.errors import InputError
 from engage.metrics import decide, slice_table
+from engage.reading import is_id_name
 from engage.registry import ModelVersion
 
 # The seed notebook reported these four; they lead every metric table.
@@ -31,7 +32,8 @@ def metrics_frame(table: dict) -> pd.DataFrame:
     row = {k: table[k] for k in METRIC_COLUMNS if k != "support"}
     row |= {"support": table["n"], "engageable": table["support"]["engageable"],
             "not_engageable": table["support"]["not_engageable"], "threshold": table["threshold"]}
-    return pd.DataFrame([row])
+    # float columns: an undefined figure is NaN, an empty cell, never a 0 (engage.metrics.undefined_metrics says why)
+    return pd.DataFrame([row]).astype({k: float for k in METRIC_COLUMNS if k != "support"})
 
 
 def confusion_frame(confusion: list[list[int]]) -> pd.DataFrame:
@@ -48,10 +50,11 @@ def confusion_frame(confusion: list[list[int]]) -> pd.DataFrame:
 
 
 def operating_point(table: dict) -> dict:
-    """Where the current threshold sits on the PR and ROC curves: precision, recall (= tpr) and fpr."""
+    """Where the current threshold sits on the PR and ROC curves: precision, recall (= tpr) and fpr; None where
+    undefined (then the point is not on that curve)."""
     (tn, fp), (fn, tp) = table["confusion"]
     return {"threshold": table["threshold"], "precision": table["precision"], "recall": table["recall"],
-            "tpr": tp / (tp + fn) if tp + fn else 0.0, "fpr": fp / (fp + tn) if fp + tn else 0.0}
+            "tpr": tp / (tp + fn) if tp + fn else None, "fpr": fp / (fp + tn) if fp + tn else None}
 
 
 def thin_curve(curve: pd.DataFrame, max_points: int = 2000) -> pd.DataFrame:
@@ -75,25 +78,52 @@ def slice_metrics(frame: pd.DataFrame, column: str, y_true: np.ndarray, scores: 
     return slice_table(y_true, scores, threshold, values)
 
 
+def default_slice_column(frame: pd.DataFrame, columns: list[str]) -> str | None:
+    """The column to slice by first: never one named like an id or with a value per row; among those with 2 to
+    MAX_SLICES values (a channel, a domain), the one with the fewest; else the first column."""
+    rows = len(frame)
+    counts = {c: frame[c].nunique(dropna=False) for c in columns if not is_id_name(c)}
+    fit = [c for c, n in counts.items() if 2 <= n <= MAX_SLICES and (n < rows or rows <= 2)]
+    if fit:
+        return min(fit, key=lambda c: counts[c])  # min keeps the first of equal counts: the file's order
+    return columns[0] if columns else None
+
+
+def slice_notes(slices: pd.DataFrame) -> str | None:
+    """Why some cells of a slice_metrics table are empty, or None when none is."""
+    said = []
+    if slices["precision"].isna().any():
+        said.append("precision where the slice has no flagged message")
+    if slices["recall"].isna().any():
+        said.append("recall where it has no engageable message")
+    if slices["f1"].isna().any():
+        said.append("F1 where either of them is undefined")
+    if slices["roc_auc"].isna().any():
+        said.append("ROC-AUC where the slice holds one class only")
+    return "Empty cells are undefined, not 0: " + "; ".join(said) + "." if said else None
+
+
 def models_frame(versions: list[ModelVersion], active: str | None) -> pd.DataFrame:
-    """One row per model version: name, active, created, encoder, training data, threshold, held-out metrics."""
+    """One row per model version: name, active, validation (how its held-out metrics were measured: next to the
+    name, where the Models chart's title points), created, encoder, training data, threshold, held-out metrics."""
     rows = []
     for version in versions:
         meta = version.meta
         data = meta.get("training_data") or {}
         heldout = meta.get("heldout_metrics") or {}
         encoder = meta.get("encoder") or {}
-        rows.append({"name": version.name, "active": version.name == active, "created": meta.get("created"),
+        rows.append({"name": version.name, "active": version.name == active,
+                     # older versions recorded no method: they all used a held-out split
+                     "validation": heldout.get("method", "held-out split") if heldout else None,
+                     "created": meta.get("created"),
                      "encoder": f"{encoder.get('kind', '?')}: {encoder.get('handle', '?')}",
                      "encoder_dim": encoder.get("dim"),
                      "training_data": data.get("source"), "training_rows": data.get("rows"),
                      "threshold": (meta.get("threshold") or {}).get("value"),
                      "threshold_method": (meta.get("threshold") or {}).get("method"),
                      **{k: heldout.get(k) for k in (*SEED_METRICS, "roc_auc", "pr_auc")},
-                     "heldout_rows": heldout.get("n"),
-                     # older versions recorded no method: they all used a held-out split
-                     "validation": heldout.get("method", "held-out split") if heldout else None})
-    return pd.DataFrame(rows)
+                     "heldout_rows": heldout.get("n")})
+    return pd.DataFrame(rows).astype({k: float for k in (*SEED_METRICS, "roc_auc", "pr_auc")})
 
 
 def models_metrics_long(versions: list[ModelVersion]) -> pd.DataFrame:

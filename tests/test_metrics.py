@@ -3,7 +3,15 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from engage.metrics import metric_table, metrics_by_threshold, mistakes, pr_curve, roc_curve, slice_table
+from engage.metrics import (
+    metric_table,
+    metrics_by_threshold,
+    mistakes,
+    pr_curve,
+    roc_curve,
+    slice_table,
+    undefined_metrics,
+)
 
 Y = np.array([0, 0, 1, 1, 1, 0, 1, 0])
 S = np.array([0.1, 0.6, 0.8, 0.35, 0.9, 0.2, 0.55, 0.7])
@@ -50,6 +58,34 @@ def test_threshold_sweep_equals_the_metric_table_at_every_step():
     sweep = metrics_by_threshold(y, s, steps=21)
     for row in sweep.itertuples():
         m = metric_table(y, s, row.threshold)
-        assert (row.accuracy, row.precision, row.recall, row.f1) == pytest.approx(
-            (m["accuracy"], m["precision"], m["recall"], m["f1"]))
+        expected = [np.nan if m[k] is None else m[k] for k in ("accuracy", "precision", "recall", "f1")]
+        assert (row.accuracy, row.precision, row.recall, row.f1) == pytest.approx(expected, nan_ok=True)
         assert row.flagged == int((s >= row.threshold).sum())
+
+
+def test_undefined_metrics_are_none_never_zero():
+    nothing_flagged = metric_table(Y, S, 0.95)
+    assert nothing_flagged["precision"] is None and nothing_flagged["f1"] is None
+    assert nothing_flagged["recall"] == 0.0 and nothing_flagged["accuracy"] == 0.5
+    assert undefined_metrics(nothing_flagged) == ["precision is undefined: no message is flagged at this threshold",
+                                                 "F1 is undefined because precision or recall is"]
+    no_positive = metric_table(np.zeros(4), np.array([0.2, 0.6, 0.9, 0.1]), 0.5)
+    assert no_positive["recall"] is None and no_positive["f1"] is None and no_positive["precision"] == 0.0
+    assert "recall is undefined: no message is labeled engageable" in undefined_metrics(no_positive)
+    defined = metric_table(Y, S, 0.5)
+    assert undefined_metrics(defined) == [] and defined["f1"] == skm.f1_score(Y, S >= 0.5)
+    worst = metric_table(np.array([1, 0]), np.array([0.1, 0.9]), 0.5)  # defined, and truly 0
+    assert (worst["precision"], worst["recall"], worst["f1"]) == (0.0, 0.0, 0.0)
+
+
+def test_the_sweep_and_the_slices_say_nan_where_undefined():
+    sweep = metrics_by_threshold(Y, S, steps=11).set_index("threshold")
+    assert np.isnan(sweep.loc[1.0, "precision"]) and np.isnan(sweep.loc[1.0, "f1"])
+    assert sweep.loc[1.0, "recall"] == 0.0
+    assert np.isnan(metrics_by_threshold(np.zeros(8), S, steps=3)["recall"]).all()
+    groups = pd.Series(["x", "x", "y", "y", "y", "x", "z", "x"])  # z: one engageable message, scored 0.55
+    table = slice_table(Y, S, 0.6, groups).set_index("slice")
+    assert np.isnan(table.loc["x", "recall"]) and np.isnan(table.loc["x", "f1"])  # x holds no engageable message
+    assert table.loc["x", "precision"] == 0.0 and table.loc["x", "flagged"] == 2
+    assert np.isnan(table.loc["z", "precision"]) and table.loc["z", "recall"] == 0.0  # z: nothing flagged
+    assert table.loc["y", "f1"] == pytest.approx(0.8)

@@ -62,3 +62,33 @@ def test_excel_stream_refuses_more_rows_than_a_sheet_holds(tmp_path, monkeypatch
     stream.append(FRAME.iloc[:4])
     with pytest.raises(InputError, match="at most 5 rows.*csv or .parquet"):
         stream.append(FRAME.iloc[4:])
+
+
+# Tweets start with "@"; some texts already start with a quote before a trigger character (another tool's guard).
+TRICKY = ["@brand my order is late", "=HYPERLINK(\"http://x\",\"x\")", "+44 20 7946 0000 called", "-- sent from phone",
+          "\tindented", "\rcarriage", "'@already quoted", "''=two quotes", "'just a quote", "'", "plain", "",
+          "a, with \"quotes\"", "@"]
+
+
+def test_no_written_cell_starts_like_a_formula_and_engage_reads_back_the_exact_texts():
+    from engage.formula_guard import FORMULA_START
+    from engage.reading import read_table
+
+    frame = pd.DataFrame({"text": TRICKY, "n": range(len(TRICKY))})
+    data = to_csv_bytes(frame)
+    raw = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)  # what a spreadsheet gets
+    assert not raw["text"].str.startswith(FORMULA_START).any()
+    assert raw["text"].tolist()[:2] == ["'@brand my order is late", "'=HYPERLINK(\"http://x\",\"x\")"]
+    assert raw["text"].tolist()[9:12] == ["'", "plain", ""]  # nothing else changes
+    back = read_table(data, name="scored.csv")
+    assert back["text"].tolist() == TRICKY
+
+
+def test_tsv_output_round_trips_through_the_reader_too(tmp_path):
+    from engage.outputs import TableWriter
+    from engage.reading import read_messages
+
+    with TableWriter(tmp_path / "out.tsv") as writer:
+        writer.write(pd.DataFrame({"text": TRICKY[:7]}))
+        writer.write(pd.DataFrame({"text": TRICKY[7:]}))
+    assert read_messages(tmp_path / "out.tsv").texts == [t if t.strip() else "" for t in TRICKY]

@@ -183,3 +183,22 @@ def test_the_scores_are_the_classifiers(env, tmp_path, empty_at_first):
     clf = load_classifier(use_cache=False)
     texts = pd.read_json(empty_at_first, lines=True)["text"].tolist()
     assert pd.read_parquet(out)["engage_score"].to_numpy() == pytest.approx(clf.score(texts), abs=1e-6)
+
+
+def test_scoring_an_engage_csv_export_gives_the_scores_of_the_original(env, tmp_path):
+    """Tweets begin with '@': the formula guard's quote must not reach the model when the export is scored again."""
+    from engage.reading import read_messages
+
+    original = tmp_path / "tweets.csv"
+    texts = ["@brand my order never arrived", "@brand love the new lineup", "-- where is my refund?",
+             "=HYPERLINK(\"http://x.example\") broken", "+1 for the support team", "plain message"] * 3
+    pd.DataFrame({"text": texts}).to_csv(original, index=False)
+    first, second = tmp_path / "scored.csv", tmp_path / "scored-again.csv"
+    assert run(["score", str(original), "--out", str(first)]) == 0
+    assert run(["score", str(first), "--out", str(second)]) == 0
+    assert read_messages(first).texts == texts
+    again = read_messages(second)
+    assert again.texts == texts
+    # The second run scored the texts, not quoted ones: its fresh scores equal the first run's written ones.
+    assert again.frame["engage_score"].astype(float).to_numpy() == pytest.approx(
+        read_messages(first).frame["engage_score"].astype(float).to_numpy(), abs=1e-6)

@@ -16,6 +16,8 @@ from engage.reading.columns import (
     choose_text_column,
     detect_label_column,
     detect_text_column,
+    guessed_column_note,
+    is_id_name,
 )
 from engage.reading.formats import SUPPORTED_SUFFIXES, read_table
 from engage.reading.label_values import normalize_labels
@@ -29,6 +31,8 @@ __all__ = [
     "choose_text_column",
     "detect_label_column",
     "detect_text_column",
+    "guessed_column_note",
+    "is_id_name",
     "iter_messages",
     "messages_from_table",
     "normalize_labels",

@@ -117,6 +117,17 @@ def choose_text_column(frame: pd.DataFrame, *, source: str = "") -> tuple[str, b
     return column, True
 
 
+def guessed_column_note(column: str) -> str:
+    """What to tell the user when choose_text_column guessed (the page and the CLI add how to pick another)."""
+    return (f"no column is named like message text (text, message, tweet, body, ...), so '{column}' is a guess: "
+            "the column with the longest texts; check that it holds the messages to score")
+
+
+def is_id_name(column: object) -> bool:
+    """Whether a column is named like an id ("Case ID", "message_id", "msgID")."""
+    return _named_like_id(column)
+
+
 def _header_hint(frame: pd.DataFrame) -> str:
     """A header made of long texts or numbers is a first data row: the commonest cause of 'no text column'."""
     looks_like_data = any(len(str(c)) > 40 or pd.to_numeric(pd.Series([str(c)]), errors="coerce").notna()[0]

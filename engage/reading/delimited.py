@@ -1,4 +1,5 @@
-"""CSV, TSV and TXT files: the delimiter the header uses, pandas' options, and its parse errors made readable."""
+"""CSV, TSV and TXT files: the delimiter the header uses, pandas' options, its parse errors made readable, and
+engage's formula guard taken off (engage.formula_guard)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from engage.errors import InputError
+from engage.formula_guard import unguard_frame
 from engage.reading.encoding import detect_encoding
 from engage.reading.rows import drop_trailing_blank_rows, without_trailing_blanks
 from engage.reading.sources import SAMPLE_BYTES, file_blocks
@@ -92,7 +94,7 @@ def read_csv(data: bytes, name: str, suffix: str) -> pd.DataFrame:
         frame = pd.read_csv(io.BytesIO(data), **_csv_options(sep, encoding))
     except pd.errors.ParserError as exc:
         raise _parse_error(exc, name, sep) from exc
-    return drop_trailing_blank_rows(frame)
+    return unguard_frame(drop_trailing_blank_rows(frame))
 
 
 def iter_csv(path: Path, name: str, suffix: str, chunk_size: int) -> Iterator[pd.DataFrame]:
@@ -101,4 +103,6 @@ def iter_csv(path: Path, name: str, suffix: str, chunk_size: int) -> Iterator[pd
     with path.open("rb") as handle:
         sep = _csv_layout(handle.read(SAMPLE_BYTES), encoding, suffix, name)
     with pd.read_csv(path, chunksize=chunk_size, **_csv_options(sep, encoding)) as reader:
-        yield from without_trailing_blanks(_parsed(reader, name, sep))
+        # engage's own CSV exports carry the formula guard's quote: taken off, so their texts score as before
+        for frame in without_trailing_blanks(_parsed(reader, name, sep)):
+            yield unguard_frame(frame)

@@ -30,17 +30,23 @@ def confusion_heatmap(cells: pd.DataFrame) -> alt.LayerChart:
 
 
 def _point(x: str, y: str, point: dict) -> alt.Chart:
-    frame = pd.DataFrame([{x: point[x], y: point[y], "threshold": point["threshold"]}])
+    """The operating point; with no data when one of its coordinates is undefined (it is then not on the curve)."""
+    undefined = point[x] is None or point[y] is None
+    frame = pd.DataFrame([] if undefined else [{x: point[x], y: point[y], "threshold": point["threshold"]}],
+                         columns=[x, y, "threshold"])
     return alt.Chart(frame).mark_point(size=140, filled=True, color=_MARK).encode(
         x=f"{x}:Q", y=f"{y}:Q", tooltip=[alt.Tooltip("threshold:Q", format=".3f"), f"{x}:Q", f"{y}:Q"])
 
 
 def pr_chart(curve: pd.DataFrame, point: dict) -> alt.LayerChart:
-    """engage.metrics.pr_curve with the current threshold marked."""
+    """engage.metrics.pr_curve with the current threshold marked (not marked where its precision is undefined)."""
     line = alt.Chart(thin_curve(curve)).mark_line().encode(
         x=alt.X("recall:Q", scale=alt.Scale(domain=[0, 1])), y=alt.Y("precision:Q", scale=alt.Scale(domain=[0, 1])),
         order="threshold:Q", tooltip=[alt.Tooltip("threshold:Q", format=".3f"), "precision:Q", "recall:Q"])
-    return (line + _point("recall", "precision", point)).properties(title="Precision-recall curve", height=300)
+    said = (["no point for this threshold: nothing is flagged, so its precision is undefined"]
+            if point["precision"] is None else [])
+    return (line + _point("recall", "precision", point)).properties(
+        title=alt.Title("Precision-recall curve", subtitle=said), height=300)
 
 
 def roc_chart(curve: pd.DataFrame, point: dict, auc: float | None) -> alt.LayerChart:
@@ -56,16 +62,22 @@ def roc_chart(curve: pd.DataFrame, point: dict, auc: float | None) -> alt.LayerC
 
 
 def threshold_chart(by_threshold: pd.DataFrame, threshold: float) -> alt.LayerChart:
-    """engage.metrics.metrics_by_threshold: one line per metric, a rule at the current threshold."""
+    """engage.metrics.metrics_by_threshold: one line per metric, a rule at the current threshold. Undefined values
+    (NaN) are left out, so a line stops where its metric is undefined, and the subtitle says so."""
     long = by_threshold.melt(id_vars="threshold", value_vars=["accuracy", "precision", "recall", "f1"],
                              var_name="metric", value_name="value")
+    missing = long[long["value"].isna()]
+    long = long.dropna(subset=["value"])
+    said = [f"{metric} undefined from threshold {group['threshold'].min():.2f}"
+            + (f" to {group['threshold'].max():.2f}" if group["threshold"].max() < 1 else "") + ": left out"
+            for metric, group in missing.groupby("metric", sort=False)]
     lines = alt.Chart(long).mark_line().encode(
         x=alt.X("threshold:Q", scale=alt.Scale(domain=[0, 1])), y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("metric:N", sort=["accuracy", "precision", "recall", "f1"]),
         tooltip=["metric", alt.Tooltip("threshold:Q", format=".2f"), alt.Tooltip("value:Q", format=".3f")])
     rule = alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(color=_MARK, strokeWidth=2).encode(
         x="threshold:Q")
-    return (lines + rule).properties(title="Metrics versus threshold", height=300)
+    return (lines + rule).properties(title=alt.Title("Metrics versus threshold", subtitle=said), height=300)
 
 
 def models_chart(long: pd.DataFrame) -> alt.Chart:
@@ -77,14 +89,18 @@ def models_chart(long: pd.DataFrame) -> alt.Chart:
         y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title="held-out value"),
         color="version:N",
         tooltip=["version", "metric", alt.Tooltip("value:Q", format=".4f")],
-    ).properties(title="Held-out metrics by version (cross-validated or on a held-out split: see validation)",
-                 height=320)
+    ).properties(title="Held-out metrics by version (cross-validated or on a held-out split: the table's "
+                       "validation column says which)", height=320)
 
 
 def slices_chart(slices: pd.DataFrame) -> alt.Chart:
-    """engage.metrics.slice_table: F1 per slice, with the slice's size in the tooltip."""
-    return alt.Chart(slices).mark_bar().encode(
+    """engage.metrics.slice_table: F1 per slice, with the slice's size in the tooltip; slices whose F1 is undefined
+    are left out (not drawn as 0) and named in the subtitle."""
+    undefined = slices.loc[slices["f1"].isna(), "slice"].astype(str).tolist()
+    said = [f"left out, F1 undefined: {', '.join(undefined[:10])}{' …' if len(undefined) > 10 else ''}"
+            ] if undefined else []
+    return alt.Chart(slices.dropna(subset=["f1"])).mark_bar().encode(
         x=alt.X("f1:Q", scale=alt.Scale(domain=[0, 1])), y=alt.Y("slice:N", sort="-x", title=None),
         tooltip=["slice", "n", alt.Tooltip("precision:Q", format=".3f"), alt.Tooltip("recall:Q", format=".3f"),
                  alt.Tooltip("f1:Q", format=".3f")],
-    ).properties(title="F1 by slice")
+    ).properties(title=alt.Title("F1 by slice", subtitle=said))

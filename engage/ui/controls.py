@@ -29,6 +29,10 @@ def _copy_threshold(slider_key: str) -> None:
     state.set_threshold(st.session_state[slider_key])
 
 
+def _copy_pin(pin_key: str) -> None:
+    state.pin(st.session_state[pin_key])
+
+
 def _chooser_value(code: str | None, res: state.ScoredFile, page: str, column) -> float | None:
     if code in ("target_precision", "target_recall"):
         return column.number_input("Target", 0.01, 1.0, 0.8, 0.01, key=f"{page}_target")
@@ -40,7 +44,9 @@ def _chooser_value(code: str | None, res: state.ScoredFile, page: str, column) -
 
 
 def threshold_panel(res: state.ScoredFile, page: str) -> float:
-    """The engine's threshold choosers and a slider; the threshold is shared by every page. Returns it."""
+    """The engine's threshold choosers, a slider and a pin; the threshold is shared by every page, and a new file
+    or model starts from the model's own unless the user pinned theirs (a chooser's choice is pinned). The page
+    says which threshold is in force. Returns it."""
     names = [name for name, code in CHOOSERS.items() if code not in NEEDS_LABELS or res.labels is not None]
     left, middle, right = st.columns([2, 1, 1], vertical_alignment="bottom")
     name = left.selectbox("Set the threshold by", names, key=f"{page}_chooser",
@@ -49,12 +55,21 @@ def threshold_panel(res: state.ScoredFile, page: str) -> float:
     value = _chooser_value(code, res, page, middle)
     if right.button("Apply", key=f"{page}_apply"):
         with shown_errors():
-            chosen = res.model_threshold if code is None else choose_threshold(res.labels, res.scores, code, value)
-            state.set_threshold(chosen)
+            if code is None:
+                state.use_model_threshold(res.model_threshold)
+                state.pin(False)
+            else:
+                state.set_threshold(choose_threshold(res.labels, res.scores, code, value), by=name)
+                state.pin(True)
     slider_key = f"{page}_threshold"
     st.session_state[slider_key] = state.threshold()
     st.slider("Threshold: a message is flagged when its score is at least this", 0.0, 1.0, step=0.01,
               format="%.3f", key=slider_key, on_change=_copy_threshold, args=(slider_key,))
+    pin_key = f"{page}_pin"
+    st.session_state[pin_key] = state.pinned()
+    st.checkbox("Pin: keep this threshold for the next files and models", key=pin_key, on_change=_copy_pin,
+                args=(pin_key,), help="unpinned, a new file or a new active model starts from the model's own")
+    st.caption(f"Threshold in force: {state.threshold_in_force()}.")
     return state.threshold()
 
 

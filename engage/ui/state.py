@@ -4,8 +4,9 @@
   folder, version name and the mtime of its model.json (so a retrained or restored version reloads);
 - scores: st.cache_resource, shared by all sessions, keyed by (file sha256, model version, head weights sha256,
   encoder fingerprint, text column), so scoring the same file again runs neither the encoder nor the head;
-- the latest upload, its preview table, its messages, the scored result and the decision threshold: this
-  session's st.session_state (the Score and Evaluate pages share the result and the threshold).
+- the latest upload, its preview table, its messages, the scored result (and the upload it came from, to score it
+  again with another model), the decision threshold, who set it and whether it is pinned: this session's
+  st.session_state (the Score and Evaluate pages share the result and the threshold).
 
 Nothing here is pickled: cache_resource keeps live objects, session_state lives in memory.
 """
@@ -40,6 +41,9 @@ KEY_PREVIEW = "engage_preview"        # (sha256, DataFrame as read)
 KEY_MESSAGES = "engage_messages"      # ((sha256, text_col, label_col), Messages)
 KEY_RESULT = "engage_result"          # ScoredFile: the file scored last, shown by Score and Evaluate
 KEY_THRESHOLD = "engage_threshold"    # float: the decision threshold both pages use
+KEY_THRESHOLD_BY = "engage_threshold_by"  # None: the model's own; else how the user set it ("you", "best F1", ...)
+KEY_PINNED = "engage_threshold_pinned"    # bool: the user's threshold is kept for the next files and models
+KEY_SCORED_UPLOAD = "engage_scored_upload"  # Upload of the result, so it can be scored again without a new upload
 KEY_BY_THRESHOLD = "engage_by_threshold"  # (result key, metrics_by_threshold frame)
 SCORE_CACHE_ENTRIES = 8
 
@@ -202,10 +206,22 @@ def score(up: Upload, text_col: str, label_col: str | None,
     result = ScoredFile(up.name, up.sha256, found, scores, clf.name, clf.threshold,
                         time.perf_counter() - start, from_cache)
     previous = st.session_state.get(KEY_RESULT)
-    if previous is None or previous.model != result.model or KEY_THRESHOLD not in st.session_state:
-        set_threshold(clf.threshold)
+    same = previous is not None and previous.sha256 == result.sha256 and previous.model == result.model
+    # A threshold set for one file or model would silently apply to the next: only a pinned one carries over.
+    if KEY_THRESHOLD not in st.session_state or (not same and not pinned()):
+        use_model_threshold(clf.threshold)
     st.session_state[KEY_RESULT] = result
+    st.session_state[KEY_SCORED_UPLOAD] = up
     return result
+
+
+def score_again(res: ScoredFile, progress: Callable[[int], None] | None = None) -> ScoredFile:
+    """The result's file scored with the active model, from the upload kept in this session (after a model
+    change the upload widget is empty again, and asking for the file twice is needless)."""
+    up = st.session_state.get(KEY_SCORED_UPLOAD)
+    if up is None or up.sha256 != res.sha256:
+        raise InputError(f"{res.name} is no longer held in this session: upload it again", file=res.name)
+    return score(up, res.messages.text_col, res.messages.label_col, progress)
 
 
 def result() -> ScoredFile | None:
@@ -219,8 +235,35 @@ def threshold() -> float:
     return float(st.session_state.get(KEY_THRESHOLD, found.model_threshold if found else 0.5))
 
 
-def set_threshold(value: float) -> None:
+def set_threshold(value: float, by: str = "you") -> None:
+    """The user's threshold: `by` says how they set it (the slider: "you"; a chooser: its name)."""
     st.session_state[KEY_THRESHOLD] = float(value)
+    st.session_state[KEY_THRESHOLD_BY] = by
+
+
+def use_model_threshold(value: float) -> None:
+    st.session_state[KEY_THRESHOLD] = float(value)
+    st.session_state[KEY_THRESHOLD_BY] = None
+
+
+def pinned() -> bool:
+    return bool(st.session_state.get(KEY_PINNED, False))
+
+
+def pin(on: bool) -> None:
+    """Keep the threshold in force for the next files and models (pinning the model's own makes it the user's)."""
+    st.session_state[KEY_PINNED] = bool(on)
+    if on and st.session_state.get(KEY_THRESHOLD_BY) is None and KEY_THRESHOLD in st.session_state:
+        st.session_state[KEY_THRESHOLD_BY] = "you"
+
+
+def threshold_in_force() -> str:
+    """Which threshold applies, in words: "the model's own 0.459" or "set by you: 0.800" (and whether pinned)."""
+    value, by = threshold(), st.session_state.get(KEY_THRESHOLD_BY)
+    if by is None:
+        return f"the model's own {value:.3f}"
+    said = f"set by you: {value:.3f}" + ("" if by == "you" else f" ({by})")
+    return said + (", pinned: kept for the next files and models" if pinned() else ", for this file and model")
 
 
 def by_threshold(res: ScoredFile) -> pd.DataFrame:

@@ -115,7 +115,7 @@ def compare(trained: str) -> None:
     versions = [v for v in registry.list_models(root) if v.name in (trained, active)]
     st.subheader("New version beside the active one")
     st.dataframe(models_frame(versions, active)[_COMPARED], hide_index=True, key="train_compare",
-                 column_config=_FORMAT)
+                 column_config=_FORMAT, placeholder="")
     st.caption("As recorded at training: each version's figures come from its own held-out rows (or its "
                "cross-validation), so they are not on the same messages.")
     same = st.session_state.get(KEY_SAME_ROWS)
@@ -123,7 +123,8 @@ def compare(trained: str) -> None:
         st.markdown(f"**Both on the same {int(same[2]['rows'].iloc[0]):,} messages**: the new version's held-out "
                     "labels, which it did not train on (the active model may have, if it was trained on these "
                     "labels before). Each at its own threshold.")
-        st.dataframe(same[2], hide_index=True, key="train_same_rows", column_config=_FORMAT)
+        st.dataframe(same[2], hide_index=True, key="train_same_rows", column_config=_FORMAT,
+                     placeholder="")
     admin = access_gate.may(Action.PROMOTE)
     if st.button(f"Promote {trained} to active model", type="primary", disabled=trained == active or not admin,
                  key="train_promote", help=None if admin else "only an admin promotes a version"):

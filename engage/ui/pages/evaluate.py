@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engage.metrics import metric_table, mistakes, pr_curve, roc_curve
-from engage.summary import confusion_frame, metrics_frame, operating_point, slice_metrics
+from engage.metrics import metric_table, mistakes, pr_curve, roc_curve, undefined_metrics
+from engage.summary import (
+    confusion_frame,
+    default_slice_column,
+    metrics_frame,
+    operating_point,
+    slice_metrics,
+    slice_notes,
+)
 from engage.ui import charts, controls, state
 from engage.ui.errors import run_page, shown_errors
 
@@ -45,11 +52,13 @@ def _slices(res: state.ScoredFile, threshold: float) -> None:
     if not columns:
         st.caption("The file has no other column to slice by.")
         return
-    column = st.selectbox("Slice by", columns, index=columns.index("domain") if "domain" in columns else 0,
+    column = st.selectbox("Slice by", columns, index=columns.index(default_slice_column(frame, columns)),
                           key="evaluate_slice_col")
     with shown_errors():
         slices = slice_metrics(frame, column, res.labels, res.scores, threshold)
-        st.dataframe(slices, hide_index=True, key="evaluate_slices", column_config=_FORMAT)
+        st.dataframe(slices, hide_index=True, key="evaluate_slices", column_config=_FORMAT, placeholder="")
+        if note := slice_notes(slices):
+            st.caption(note)
         st.altair_chart(charts.slices_chart(slices))
 
 
@@ -70,7 +79,9 @@ def page() -> None:
     threshold = controls.threshold_panel(res, "evaluate")
     table = metric_table(res.labels, res.scores, threshold)
     st.subheader("Metrics")
-    st.dataframe(metrics_frame(table), hide_index=True, key="evaluate_metrics", column_config=_FORMAT)
+    st.dataframe(metrics_frame(table), hide_index=True, key="evaluate_metrics", column_config=_FORMAT, placeholder="")
+    if notes := undefined_metrics(table):
+        st.caption("Empty cells are undefined, not 0: " + "; ".join(notes) + ".")
     _charts(res, table)
     _mistakes(res, threshold)
     _slices(res, threshold)

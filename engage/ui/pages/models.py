@@ -22,8 +22,9 @@ def _active(active: str | None) -> None:
         return
     with shown_errors():
         encoder = state.active_model().classifier.encoder
-        left, middle, right = st.columns([1, 1, 2])
-        left.metric("Active model", active)
+        left, middle, right = st.columns([2, 1, 2])
+        # Not st.metric: it cuts a long version name to "engage-defa..."; markdown wraps it whole.
+        left.markdown(f"Active model  \n**`{active}`**")
         middle.metric("Device", encoder.device)
         right.metric("Encoder", f"{encoder.kind} (dim {encoder.dim})", help=encoder.handle)
         st.caption(f"Encoder: `{encoder.handle}`")
@@ -55,7 +56,8 @@ def page() -> None:
         return
     active = registry.active_name(root)
     _active(active)
-    st.dataframe(models_frame(versions, active), hide_index=True, key="models_table", column_config=_FORMAT)
+    st.dataframe(models_frame(versions, active), hide_index=True, key="models_table", column_config=_FORMAT,
+                 placeholder="")
     long = models_metrics_long(versions)
     if long.empty:
         st.caption("No version recorded held-out metrics (trained with --val-split 0).")

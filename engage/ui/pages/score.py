@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engage.errors import InputError
-from engage.reading import SUPPORTED_SUFFIXES, detect_label_column, detect_text_column
+from engage.reading import SUPPORTED_SUFFIXES, choose_text_column, detect_label_column, guessed_column_note
 from engage.scoring import FLAG_COL, SCORE_COL, scored_frame
 from engage.ui import controls, label_card, state
 from engage.ui.errors import run_page, shown_errors
@@ -22,10 +22,10 @@ def _preview(frame, up: state.Upload) -> None:
 def _columns(frame, up: state.Upload) -> tuple[str | None, str | None]:
     names = list(frame.columns)
     try:
-        text_default = detect_text_column(frame, source=up.name)
+        text_default, guessed = choose_text_column(frame, source=up.name)
     except InputError as exc:
         st.warning(f"{exc}; choose the text column below")
-        text_default = None
+        text_default, guessed = None, False
     left, right = st.columns(2)
     text_col = left.selectbox("Text column", names, index=names.index(text_default) if text_default else None,
                               placeholder="choose the column holding the messages", key=f"text_{up.sha256[:16]}")
@@ -34,6 +34,10 @@ def _columns(frame, up: state.Upload) -> tuple[str | None, str | None]:
     label = right.selectbox("Label column (optional: it enables the Evaluate page)", labels,
                             index=labels.index(label_default) if label_default in labels else 0,
                             key=f"label_{up.sha256[:16]}")
+    if guessed and text_col == text_default:
+        note = guessed_column_note(text_col)
+        st.warning(f"{note[0].upper()}{note[1:]}; if not, pick the right one under 'Text column'.",
+                   icon=":material/help:")
     return text_col, None if label == NO_LABELS else label
 
 
@@ -42,6 +46,16 @@ def _score(up: state.Upload, rows: int, text_col: str, label_col: str | None) ->
     try:
         with shown_errors():
             return state.score(up, text_col, label_col, update)
+    finally:
+        close()
+    return None
+
+
+def _score_again(res: state.ScoredFile) -> state.ScoredFile | None:
+    update, close = controls.scoring_progress(len(res.scores))
+    try:
+        with shown_errors():
+            return state.score_again(res, update)
     finally:
         close()
     return None
@@ -98,6 +112,9 @@ def page() -> None:
             res = None  # the results of another file or column would mislead under this upload
     elif res is not None:
         st.info(f"Showing the results for {res.name}; upload a file to score another.")
+        if res.model != loaded.classifier.name and st.button(
+                f"Score {res.name} again with {loaded.classifier.name}", type="primary", key="score_again"):
+            res = _score_again(res) or res
     if res is not None:
         _results(res, loaded.classifier.name)
 

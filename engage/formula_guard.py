@@ -1,0 +1,50 @@
+"""The CSV formula guard and its inverse: no cell of a CSV/TSV engage writes starts with a character a spreadsheet
+runs as a formula, and engage reads its own exports back to the exact texts.
+
+OWASP's CSV injection guidance (https://owasp.org/www-community/attacks/CSV_Injection): no cell may begin with
+= + - @ tab or carriage return; prefix such a cell with a single quote. Deciding which of those a spreadsheet would
+really evaluate ("@brand hi" is not a formula, "@A1 B2" is an intersection in Excel) would need each program's
+formula grammar, so every such cell is guarded. To make the guard reversible, a cell that already starts with
+quotes before one of those characters gets one more quote; reading drops exactly one quote from any cell of the
+form quote(s) + trigger character. The two are inverse on every string.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_GUARDED = re.compile(r"^'*[=+\-@\t\r]")       # what gets a quote on the way out
+_UNGUARD = re.compile(r"^'(?='*[=+\-@\t\r])")  # the one quote taken off on the way in
+
+
+def guard(value):
+    """A text cell a spreadsheet would run, with a leading quote; other values unchanged."""
+    if isinstance(value, str) and _GUARDED.match(value):
+        return "'" + value
+    return value
+
+
+def _text_columns(frame: pd.DataFrame) -> list:
+    return [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
+
+
+def guard_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every text cell guarded; numbers are left alone."""
+    out = frame.copy()
+    for column in _text_columns(out):
+        out[column] = out[column].map(guard)
+    return out
+
+
+def unguard_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The texts as they were before guard_frame (in place; returns the frame). Only cells that start with a quote
+    are looked at, so a file without any costs one vectorized check per column."""
+    for column in _text_columns(frame):
+        values = frame[column]
+        quoted = values.str.startswith("'", na=False)
+        if quoted.any():
+            frame.loc[quoted, column] = values[quoted].str.replace(_UNGUARD, "", regex=True)
+    return frame
