@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engage.cache import text_key
+from engage.errors import InputError
 from engage.lexical import lexical_features
 from engage.tokens import token_spans
 
@@ -44,6 +45,8 @@ _SK_WORD = re.compile(r"(?u)\b\w\w+\b")
 _SK_SPACES = re.compile(r"\s\s+")
 WORD_NGRAMS, CHAR_NGRAMS = (1, 2), (2, 5)  # as engage.lexical.lexical_features
 VARIANTS_PER_CALL = 4096  # occlusion variants per encoder call when many messages are explained at once
+# The columns `explain_file` adds to the scored columns: each row's top words for and against engageable.
+FOR_COL, AGAINST_COL = "words_for", "words_against"
 
 
 @dataclass
@@ -102,6 +105,34 @@ def explain(clf, texts: list[str]) -> list[Explanation]:
         out.append(_assemble(text, spans[i], heads, float(elmo_full[i]), elmo_parts[i], float(lex_logits[i]),
                              lex_parts[i], clf.threshold, lexical=clf.config.lexical))
     return out
+
+
+def top_words(ex: Explanation, k: int, sign: int) -> str:
+    """"refund +1.23; order +0.80": the k tokens pushing hardest for (sign +1) or against (-1) engageable."""
+    return "; ".join(f"{token} {value:+.2f}" for token, value in ex.top(k, sign))
+
+
+def explain_file(clf, in_path, out_path, *, text_col: str | None = None, top: int = 3,
+                 chunk_size: int = 500) -> dict:
+    """Read, explain, write, chunk by chunk: the scored columns (engage.scoring's contract) plus FOR_COL and
+    AGAINST_COL, written whole or not at all (engage.outputs.TableWriter)."""
+    from engage.outputs import TableWriter
+    from engage.reading import iter_messages
+    from engage.scoring import FLAG_COL, scored_frame
+
+    if chunk_size < 1 or top < 1:
+        raise InputError(f"--chunk-size and --top must be at least 1, got {chunk_size} and {top}")
+    summary = {"rows": 0, "flagged": 0}
+    with TableWriter(out_path) as writer:
+        for chunk in iter_messages(in_path, chunk_size=chunk_size, text_col=text_col, detect_labels=False):
+            explained = explain(clf, chunk.texts)
+            frame = scored_frame(chunk, np.array([e.score for e in explained]), clf.threshold)
+            frame[FOR_COL] = [top_words(e, top, +1) for e in explained]
+            frame[AGAINST_COL] = [top_words(e, top, -1) for e in explained]
+            summary["rows"] += len(frame)
+            summary["flagged"] += int(frame[FLAG_COL].sum())
+            writer.write(frame)
+    return summary | {"threshold": clf.threshold, "model": clf.name, "output": str(out_path)}
 
 
 def _assemble(text, spans, heads: HeadMath, elmo_logit, elmo_c, lex_logit, lex_c, threshold, lexical) -> Explanation:

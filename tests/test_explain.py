@@ -217,3 +217,102 @@ def _branch_logit(head, layer: str, inputs: dict) -> np.ndarray:
 
     return np.asarray(sub({k: _rows(v, 0, len(v) if not hasattr(v, "shape") else v.shape[0])
                            for k, v in inputs.items()}, training=False)).reshape(-1)
+
+
+# ---- the command line ------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cli_world(tmp_path_factory, hub_fixture):
+    """A models folder with version "m" (linear + lexical on the hub fixture), trained once for the CLI tests."""
+    import pandas as pd
+
+    from engage.reading import read_messages
+    from engage.train import train_model
+    from tests.e2e.app_world import labeled_frame
+
+    base = tmp_path_factory.mktemp("explain-cli")
+    data = base / "labeled.csv"
+    labeled_frame(60, seed=2).to_csv(data, index=False)
+    config = HeadConfig(lexical=True, elmo_branch="linear")
+    train_model(read_messages(data, label_col="engage"), load_encoder(str(hub_fixture)), config, name="m",
+                cv_folds=3, val_split=0.0, activate=True, root=base / "models")
+    return base, data, pd.read_csv(data, keep_default_na=False)
+
+
+@pytest.fixture
+def trained(cli_world, monkeypatch):
+    base, data, frame = cli_world
+    monkeypatch.setenv("ENGAGE_MODELS_DIR", str(base / "models"))
+    return data, frame
+
+
+def _last_json(capsys) -> dict:
+    import json
+
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_cli_explain_text_json_shape(trained, capsys):
+    from engage.cli import run
+    from engage.scoring import load_classifier
+
+    text = "@brand my order never arrived, can you help?"
+    assert run(["explain", text, "--top", "3", "--json"]) == 0
+    out = _last_json(capsys)
+    assert set(out) == {"text", "score", "threshold", "engageable", "logit", "base", "sum", "parts", "tokens",
+                        "model", "top"}
+    assert out["text"] == text and out["model"] == "m"
+    assert [t["token"] for t in out["tokens"]] == tokenize(text)
+    assert all(set(t) == {"token", "start", "end", "contribution", "elmo", "lexical"} for t in out["tokens"])
+    assert all(text[t["start"]:t["end"]] == t["token"] for t in out["tokens"])
+    assert len(out["top"]) == 3 and set(out["top"][0]) == {"token", "contribution"}
+    assert out["base"] + out["sum"] == pytest.approx(out["logit"], abs=1e-9)
+    assert out["sum"] == pytest.approx(sum(t["contribution"] for t in out["tokens"]), abs=1e-9)
+    assert set(out["parts"]) == {"bias", "elmo", "lexical"}
+    assert out["parts"]["lexical"]["method"] == "exact" and out["parts"]["elmo"]["method"] == "occlusion"
+    clf = load_classifier("m")
+    assert out["score"] == pytest.approx(float(clf.score([text])[0]), abs=1e-5)
+    assert out["threshold"] == clf.threshold and out["engageable"] == (out["score"] >= clf.threshold)
+
+
+def test_cli_explain_text_prints_score_threshold_and_tokens(trained, capsys):
+    from engage.cli import run
+
+    assert run(["explain", "refund please"]) == 0
+    out = capsys.readouterr().out
+    assert "against threshold" in out and "refund" in out and "please" in out and "base" in out
+
+
+def test_cli_explain_file_adds_words_for_and_against(trained, tmp_path, capsys):
+    import pandas as pd
+
+    from engage.cli import run
+    from engage.explain import AGAINST_COL, FOR_COL
+    from engage.scoring import FLAG_COL, SCORE_COL, load_classifier
+
+    data, frame = trained
+    out = tmp_path / "why.csv"
+    assert run(["explain", str(data), "--out", str(out), "--top", "2", "--json"]) == 0
+    summary = _last_json(capsys)
+    assert summary["rows"] == len(frame) and summary["output"] == str(out)
+    why = pd.read_csv(out, keep_default_na=False)
+    assert list(why.columns) == list(frame.columns) + [SCORE_COL, FLAG_COL, FOR_COL, AGAINST_COL]
+    np.testing.assert_allclose(why[SCORE_COL], load_classifier("m").score(frame["text"].tolist()), atol=1e-5)
+    assert why["text"].iloc[1].startswith("'=HYPERLINK")  # formula-safe, as every CSV output
+    for text, words in zip(frame["text"], why[FOR_COL], strict=True):
+        words = words[1:] if words.startswith("'@") else words  # "@brand ..." is formula-safe too
+        listed = [w.rsplit(" ", 1) for w in words.split("; ")] if words else []
+        assert len(listed) <= 2 and all(tok in tokenize(text) and float(v) > 0 for tok, v in listed)
+    assert why[FOR_COL].iloc[4] == "" and why[AGAINST_COL].iloc[4] == ""  # the empty message
+
+
+def test_cli_explain_bad_arguments_exit_1(trained, tmp_path, capsys):
+    from engage.cli import run
+
+    data, _ = trained
+    assert run(["explain", str(data)]) == 1
+    assert "pass --out" in capsys.readouterr().err
+    assert run(["explain", "no such file.csv", "--out", str(tmp_path / "x.csv")]) == 1
+    assert "no file" in capsys.readouterr().err
+    assert run(["explain", "hello", "--top", "0"]) == 1
+    assert run(["explain", "x" * 5000, "--top", "1"]) == 0  # too long for a file name: a text
