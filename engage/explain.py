@@ -30,6 +30,7 @@ would grow the user's cache about n-fold for texts that are never scored again.
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -92,7 +93,7 @@ def explain(clf, texts: list[str]) -> list[Explanation]:
     """Explanations for texts under clf (an engage.scoring.Classifier: encoder, config, head, threshold, cache).
     Deterministic: the same model and texts give the same numbers."""
     texts = list(texts)
-    heads = HeadMath.of(clf.head, clf.config)
+    heads = HeadMath.cached(clf.head, clf.config)
     spans = [token_spans(t) for t in texts]
     elmo_full, elmo_parts = _elmo_branch(clf, heads, texts, spans)
     if clf.config.lexical:
@@ -233,21 +234,26 @@ def lexical_contributions(texts: list[str], spans: list[list[tuple[str, int, int
 
 
 def _spread(text: str, spans, occ, cols: np.ndarray, row, weights: np.ndarray) -> np.ndarray:
+    """Each occurrence's share of its column's w_j x_j, spread over the tokens by the characters it spans."""
+    contrib = np.zeros(len(spans))
+    if not occ:
+        return contrib
     owner = np.full(len(text), -1)
     for i, (_, s, e) in enumerate(spans):
         owner[s:e] = i
-    counts: dict[int, int] = {}
-    for c in cols:
-        counts[int(c)] = counts.get(int(c), 0) + 1
-    values = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True)) if hasattr(row, "indices") else {}
-    contrib = np.zeros(len(spans))
-    for (_, _, chars), c in zip(occ, cols, strict=True):
-        share = weights[c] * values.get(int(c), 0.0) / counts[int(c)]
-        who = owner[chars]
-        who = who[who >= 0]
-        if len(who):
-            np.add.at(contrib, who, share / len(who))
-    return contrib
+    columns, inverse, counts = np.unique(cols, return_inverse=True, return_counts=True)
+    order = np.argsort(row.indices)
+    held, data = row.indices[order], row.data[order]
+    at = np.minimum(np.searchsorted(held, columns), max(len(held) - 1, 0))
+    values = np.where(held[at] == columns, data[at], 0.0) if len(held) else np.zeros(len(columns))
+    share = weights[cols] * values[inverse] / counts[inverse]  # per occurrence: w_j x_j / occurrences of j
+    lengths = np.array([len(chars) for _, _, chars in occ])
+    which = np.repeat(np.arange(len(occ)), lengths)           # per spanned character: its occurrence
+    who = owner[np.concatenate([chars for _, _, chars in occ])]
+    real = who >= 0
+    per_char = np.bincount(which[real], minlength=len(occ))   # token characters per occurrence
+    part = share[which[real]] / per_char[which[real]]
+    return contrib + np.bincount(who[real], weights=part, minlength=len(spans))
 
 
 def _occurrences(text: str) -> list[tuple[str, int, np.ndarray]]:
@@ -292,6 +298,8 @@ def _collapse(s: str) -> tuple[str, np.ndarray]:
 
 # ---- the head's weights, as numbers ----------------------------------------------------------------------------
 
+_MATH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # served head -> (its config, HeadMath)
+
 @dataclass
 class HeadMath:
     """The served head's blend and branches in numpy (engage.head.linear / mlp build the same graph in Keras;
@@ -303,6 +311,18 @@ class HeadMath:
     lex_w: np.ndarray | None
     lex_b: float
     elmo_logits: object  # vectors [N, 3, D] -> float64 [N]
+
+    @classmethod
+    def cached(cls, head, config) -> HeadMath:
+        """of(head, config), read once per loaded head: a served head's weights never change after loading (a
+        retrained version is a new head), and reading 2 x 2^18 lexical weights is a tenth of a short explanation."""
+        try:
+            held = _MATH.get(head)
+        except TypeError:  # not weak-referenceable: read it every time
+            return cls.of(head, config)
+        if held is None or held[0] is not config:
+            held = _MATH[head] = (config, cls.of(head, config))
+        return held[1]
 
     @classmethod
     def of(cls, head, config) -> HeadMath:
