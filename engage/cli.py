@@ -185,6 +185,46 @@ def cmd_score_ray(args: argparse.Namespace) -> None:
     _emit(args, lines, summary)
 
 
+def cmd_explain(args: argparse.Namespace) -> None:
+    """One text: its score and each token's contribution; a file (the argument names one that exists): every
+    row's top words for and against, written to --out."""
+    from engage.explain import explain, explain_file, top_words
+    from engage.scoring import load_classifier
+
+    is_file = _names_a_file(args.input)
+    if is_file and not args.out:
+        raise InputError(f"{args.input} is a file: pass --out OUT to write each row's top words for and against")
+    if args.out and not is_file:
+        raise InputError(f"--out explains a file, and there is no file {args.input!r} (to explain a text, leave "
+                         f"--out out)")
+    top = args.top if args.top is not None else (3 if is_file else 10)
+    if top < 1:
+        raise InputError(f"--top must be at least 1, got {top}")
+    clf = load_classifier(args.model, use_cache=not args.no_cache)
+    if is_file:
+        summary = explain_file(clf, args.input, args.out, text_col=args.text_col, top=top)
+        _emit(args, [f"explained {summary['rows']} messages with {clf.name} ({summary['flagged']} engageable at "
+                     f"threshold {summary['threshold']:.3f}); wrote {summary['output']}"], summary)
+        return
+    (ex,) = explain(clf, [args.input])
+    verdict = "engageable" if ex.flagged else "not engageable"
+    lines = [f"score {ex.score:.3f} against threshold {ex.threshold:.3f}: {verdict} (model {clf.name})",
+             f"logit {ex.logit:+.3f} = base {ex.base:+.3f} + sum of token contributions {ex.total:+.3f}"]
+    lines += [f"  {value:+.3f}  {token}" for token, value in ex.top(top)]
+    if len(ex.tokens) > top:
+        lines.append(f"  ({len(ex.tokens) - top} more tokens; --top N shows more)")
+    lines.append(f"for: {top_words(ex, 3, +1) or '-'}   against: {top_words(ex, 3, -1) or '-'}")
+    payload = ex.to_json() | {"model": clf.name, "top": [{"token": t, "contribution": c} for t, c in ex.top(top)]}
+    _emit(args, lines, payload)
+
+
+def _names_a_file(text: str) -> bool:
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # a long message is too long a file name; a NUL is no file name
+        return False
+
+
 def cmd_models(args: argparse.Namespace) -> None:
     from engage import registry
 
@@ -321,6 +361,17 @@ def build_parser() -> argparse.ArgumentParser:
     ray.add_argument("--format", choices=["parquet", "csv", "jsonl"], help="shard format (default: from OUT's "
                                                                             "suffix, else parquet)")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("explain", help="why a message scores as it does: each word's contribution")
+    p.add_argument("input", metavar="TEXT|FILE", help="a message, or a file of messages (with --out)")
+    p.add_argument("--out", help="for a file: output with each row's top words for and against (.csv, .tsv, "
+                                 ".jsonl, .parquet, .xlsx)")
+    p.add_argument("--model")
+    p.add_argument("--top", type=int, help="tokens shown for a text (default 10); for a file, words for and "
+                                           "against per row (default 3)")
+    _common(p, labels=False)
+    p.add_argument("--no-cache", action="store_true")
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("models", help="list, show or activate model versions")
     msub = p.add_subparsers(dest="action", required=True)

@@ -11,3 +11,8 @@ _TOKEN = re.compile(r"https?://\S+|[@#]?\w+(?:['’\-]\w+)*|[^\w\s]", re.UNICODE
 
 def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text or "")
+
+
+def token_spans(text: str) -> list[tuple[str, int, int]]:
+    """(token, start, end) for each token of tokenize(text), in order: where each token sits in the text."""
+    return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text or "")]

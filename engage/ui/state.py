@@ -6,7 +6,9 @@
   encoder fingerprint, text column), so scoring the same file again runs neither the encoder nor the head;
 - the latest upload, its preview table, its messages, the scored result (and the upload it came from, to score it
   again with another model), the decision threshold, who set it and whether it is pinned: this session's
-  st.session_state (the Score and Evaluate pages share the result and the threshold).
+  st.session_state (the Score and Evaluate pages share the result and the threshold);
+- explanations of the messages opened on the Score and Evaluate pages: this session's last EXPLAINED_ENTRIES,
+  keyed by (model version, head weights sha256, encoder fingerprint, text), so reopening a row costs nothing.
 
 Nothing here is pickled: cache_resource keeps live objects, session_state lives in memory.
 """
@@ -30,6 +32,7 @@ from engage import registry
 from engage.cache import EmbeddingCache
 from engage.config import cache_dir, models_dir
 from engage.errors import InputError
+from engage.explain import Explanation, explain
 from engage.labels import LabelStore, default_url
 from engage.labels.answers import check_annotator
 from engage.metrics import metrics_by_threshold
@@ -46,6 +49,8 @@ KEY_PINNED = "engage_threshold_pinned"    # bool: the user's threshold is kept f
 KEY_SCORED_UPLOAD = "engage_scored_upload"  # Upload of the result, so it can be scored again without a new upload
 KEY_BY_THRESHOLD = "engage_by_threshold"  # (result key, metrics_by_threshold frame)
 SCORE_CACHE_ENTRIES = 8
+KEY_EXPLAINED = "engage_explained"    # OrderedDict: (model, head sha, fingerprint, text) -> Explanation
+EXPLAINED_ENTRIES = 64
 
 
 @dataclass(frozen=True)
@@ -226,6 +231,26 @@ def score_again(res: ScoredFile, progress: Callable[[int], None] | None = None) 
 
 def result() -> ScoredFile | None:
     return st.session_state.get(KEY_RESULT)
+
+
+# ---------------------------------------- explanations (engage.ui.explain_panel)
+
+def explanation(model_name: str, text: str) -> Explanation:
+    """engage.explain of one text under version model_name, this session's recent ones kept."""
+    loaded = model(model_name)
+    clf = loaded.classifier
+    key = (clf.name, clf.version.meta["files"].get(clf.version.meta["head"]["weights"], ""),
+           clf.encoder.fingerprint, text)
+    held = st.session_state.setdefault(KEY_EXPLAINED, OrderedDict())
+    if key in held:
+        held.move_to_end(key)
+        return held[key]
+    with loaded.lock:
+        (found,) = explain(clf, [text])
+    held[key] = found
+    while len(held) > EXPLAINED_ENTRIES:
+        held.popitem(last=False)
+    return found
 
 
 # ---------------------------------------- threshold

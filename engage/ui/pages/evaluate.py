@@ -13,7 +13,7 @@ from engage.summary import (
     slice_metrics,
     slice_notes,
 )
-from engage.ui import charts, controls, state
+from engage.ui import charts, controls, explain_panel, state
 from engage.ui.errors import run_page, shown_errors
 
 MISTAKE_KINDS = ("false positives", "false negatives", "both")
@@ -42,7 +42,11 @@ def _mistakes(res: state.ScoredFile, threshold: float) -> None:
     if kind != "both":
         wrong = wrong[wrong["mistake"] == kind[:-1]]
     st.caption(f"{len(wrong):,} {kind}" + (f"; the first {MISTAKE_ROWS} shown" if len(wrong) > MISTAKE_ROWS else ""))
-    st.dataframe(wrong.head(MISTAKE_ROWS), hide_index=True, key="evaluate_mistakes")
+    shown = wrong.head(MISTAKE_ROWS)
+    event = st.dataframe(shown, hide_index=True, key="evaluate_mistakes", on_select="rerun",
+                         selection_mode="single-row")
+    row = explain_panel.selected_row(event, shown, res.messages.text_col, "evaluate")
+    explain_panel.show(shown, row, res.messages.text_col, res.model, threshold, "evaluate")
 
 
 def _slices(res: state.ScoredFile, threshold: float) -> None:

@@ -7,7 +7,7 @@ import streamlit as st
 from engage.errors import InputError
 from engage.reading import SUPPORTED_SUFFIXES, choose_text_column, detect_label_column, guessed_column_note
 from engage.scoring import FLAG_COL, SCORE_COL, scored_frame
-from engage.ui import controls, label_card, state
+from engage.ui import controls, explain_panel, label_card, state
 from engage.ui.errors import run_page, shown_errors
 
 NO_LABELS = "(no label column)"
@@ -80,6 +80,9 @@ def _results(res: state.ScoredFile, active: str) -> None:
     # Lazy: the browser gets the rows in view and fetches more on scroll or sort, so a million rows stay usable.
     st.dataframe(shown, hide_index=True, key="score_results", lazy=True, column_config={
         SCORE_COL: st.column_config.ProgressColumn("engage_score", min_value=0.0, max_value=1.0, format="%.3f")})
+    # A lazy table cannot report a selected row (Streamlit refuses lazy=True with on_select): rows are chosen below.
+    row = explain_panel.selected_row(None, shown, res.messages.text_col, "score")
+    explain_panel.show(shown, row, res.messages.text_col, res.model, threshold, "score")
     controls.downloads(scored, res.name)
     label_card.send_button(res, scored)
     st.caption("The same flagged rows from the command line:")
