@@ -11,8 +11,7 @@ from engage.ui import charts, controls, state
 from engage.ui.errors import run_page, shown_errors
 
 FLASH = "models_flash"
-_FORMAT = {k: st.column_config.NumberColumn(format="%.4f")
-           for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold")}
+_FORMAT = controls.metric_columns(*controls.METRIC_COLUMNS)
 
 
 def _active(active: str | None) -> None:
@@ -24,7 +23,8 @@ def _active(active: str | None) -> None:
         left, middle, right = st.columns([1, 1, 2])
         left.metric("Active model", active)
         middle.metric("Device", encoder.device)
-        right.metric("Encoder", f"{encoder.kind} (dim {encoder.dim})", help=encoder.handle)
+        kind, technical = controls.encoder_name(encoder.kind)
+        right.metric("Encoder", f"{kind} (dim {encoder.dim})", help=f"{technical}; {encoder.handle}")
         st.caption(f"Encoder: `{encoder.handle}`")
 
 
