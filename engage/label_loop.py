@@ -7,14 +7,16 @@ whenever a new model becomes active (rescore_sets).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from engage.encoders.base import Progress
 from engage.errors import InputError
-from engage.labels import LabelStore, text_hash
+from engage.labels import LabelSet, LabelStore, text_hash
 from engage.reading import Messages
 from engage.scoring import Classifier
 from engage.train import TrainResult, train_model
@@ -45,24 +47,93 @@ def import_scored(store: LabelStore, name: str, texts: Sequence[str], scores: Se
     return set_id
 
 
-def training_messages(store: LabelStore, set_id: int | None = None, extra: Messages | None = None) -> Messages:
+class NoLabels(InputError):
+    """Nothing to train from yet: no stored labels and no labeled file. Normal on a fresh install."""
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The rows training gets, and where they came from: the store's labels, the added file's rows whose text the
+    store has not labeled, and the overlap (the file's rows whose text the store has labeled: the app's label wins)."""
+    messages: Messages
+    stored: int
+    from_file: int
+    overlapping: int
+
+
+def training_data(store: LabelStore, set_id: int | None = None, extra: Messages | None = None) -> TrainingData:
     """The store's labels (one per message, see LabelStore.labeled_messages), plus the labeled rows of `extra`
-    whose text the store has not labeled: a label given in the app is the fresher judgement."""
+    whose text the store has not labeled: a label given in the app is the fresher judgement. Either side alone is
+    enough; neither raises NoLabels."""
     stored = store.labeled_messages(set_id)
     if extra is None:
         if not stored.texts:
             where = "the label store" if set_id is None else f"labeling set {set_id}"
-            raise InputError(f"no labels yet in {where}: label some messages first")
-        return stored
+            raise NoLabels(f"no labels yet in {where}: label some messages first, or add a labeled file")
+        return TrainingData(stored, len(stored.texts), 0, 0)
     if extra.labels is None:
         raise InputError("the added file needs a label column", file=extra.source)
     known = {text_hash(t) for t in stored.texts}
-    keep = [i for i, t in enumerate(extra.texts) if t.strip() and text_hash(t) not in known]
+    rows = [i for i, t in enumerate(extra.texts) if t.strip()]
+    keep = [i for i in rows if text_hash(extra.texts[i]) not in known]
+    overlap = len({text_hash(extra.texts[i]) for i in rows} & known)
     texts = stored.texts + [extra.texts[i] for i in keep]
     labels = np.concatenate([stored.labels, extra.labels[keep]]).astype(np.int8)
-    return Messages(frame=pd.DataFrame({"text": texts, "label": labels}), text_col="text", label_col="label",
-                    texts=texts, labels=labels, empty_rows=[], source=f"{stored.source} + {extra.source}",
-                    first_row=1)
+    source = f"{stored.source} + {extra.source}" if stored.texts else extra.source
+    merged = Messages(frame=pd.DataFrame({"text": texts, "label": labels}), text_col="text", label_col="label",
+                      texts=texts, labels=labels, empty_rows=[], source=source, first_row=1)
+    return TrainingData(merged, len(stored.texts), len(keep), overlap)
+
+
+def training_messages(store: LabelStore, set_id: int | None = None, extra: Messages | None = None) -> Messages:
+    """training_data's rows alone."""
+    return training_data(store, set_id, extra).messages
+
+
+MIN_TRAIN_PER_CLASS = 2  # the heads' inner folds need two of each class (engage.head.stacking.folds)
+
+
+def min_per_class(val_split: float) -> int:
+    """Labels of each class a held-out share of val_split needs: at least one of each class held out and
+    MIN_TRAIN_PER_CLASS of each left to train on, whatever the other class's count (checked against scikit-learn's
+    stratified split for shares 0.1 to 0.5)."""
+    if not val_split:
+        return MIN_TRAIN_PER_CLASS
+    return max(MIN_TRAIN_PER_CLASS + 1, math.ceil(1 / val_split),
+               math.ceil(MIN_TRAIN_PER_CLASS / (1 - val_split)))
+
+
+def labels_needed(labels: np.ndarray, val_split: float) -> dict[int, int]:
+    """How many more labels of each class (1 engageable, 0 not) training with this held-out share needs; empty
+    when there are enough."""
+    counts = np.bincount(np.asarray(labels, dtype=int), minlength=2)
+    need = min_per_class(val_split)
+    return {c: need - int(counts[c]) for c in (1, 0) if counts[c] < need}
+
+
+def same_set(store: LabelStore, name: str, texts: Sequence[str]) -> LabelSet | None:
+    """An existing labeling set with this name, or with exactly these messages (texts equal after the store's
+    normalization): importing again would make a twin."""
+    sets = store.sets()
+    named = [s for s in sets if s.name == name.strip()]
+    if named:
+        return named[-1]
+    wanted = {text_hash(t) for t in texts if str(t).strip()}
+    for found in reversed([s for s in sets if s.size == len(wanted)]):
+        if {text_hash(t) for t in store.messages(found.id)["text"]} == wanted:
+            return found
+    return None
+
+
+def distinct_name(store: LabelStore, name: str) -> str:
+    """`name`, or `name (2)`, `name (3)`, ...: the first no labeling set has."""
+    taken = {s.name for s in store.sets()}
+    name = name.strip()
+    found, n = name, 1
+    while found in taken:
+        n += 1
+        found = f"{name} ({n})"
+    return found
 
 
 def retrain(messages: Messages, clf: Classifier, *, name: str | None = None, val_split: float = 0.2,

@@ -203,10 +203,19 @@ def test_train_page_from_stored_labels_plus_a_file_then_promote(env):
                                                                          "relabeled-1")
 
 
-def test_train_page_without_labels_says_so(env):
+def test_train_page_without_labels_informs_and_trains_from_a_labeled_file_alone(env):
+    world, _, models = env
     at = _page(TRAIN)
-    assert not at.exception
-    assert any("no labels yet in the label store" in e.value for e in at.error)
+    _ok(at)  # information, not an error: a labeled file can be added
+    assert any("No labels yet in the label store" in i.value and "add a labeled file" in i.value for i in at.info)
+    at.file_uploader(key="train_file").upload("labeled.csv", world.csv.read_bytes(), "text/csv").run()
+    _ok(at)
+    assert next(m.value for m in at.metric if m.label == "Labeled messages") == "119"
+    at.text_input(key="train_name").input("from-file")
+    at.button(key="train_go").click().run()
+    _ok(at)
+    new = registry.read_model("from-file", models)
+    assert (new.meta["training_data"]["rows"], new.meta["training_data"]["source"]) == (119, "labeled.csv")
 
 
 def test_score_page_sends_the_flagged_rows_to_labeling_with_their_scores(env):

@@ -9,7 +9,16 @@ import pytest
 
 from engage.errors import InputError
 from engage.head import HeadConfig
-from engage.label_loop import retrain, training_messages
+from engage.label_loop import (
+    NoLabels,
+    distinct_name,
+    labels_needed,
+    min_per_class,
+    retrain,
+    same_set,
+    training_data,
+    training_messages,
+)
 from engage.labels import LabelStore
 from engage.reading import Messages
 from engage.scoring import load_classifier
@@ -50,6 +59,77 @@ def test_the_added_file_must_have_labels(tmp_path):
                              labels=None, empty_rows=[], source="added.csv", first_row=2)
         with pytest.raises(InputError, match="needs a label column"):
             training_messages(store, extra=unlabeled)
+
+
+def _added(texts: list[str], labels: list[int]) -> Messages:
+    return Messages(frame=pd.DataFrame({"text": texts, "label": labels}), text_col="text", label_col="label",
+                    texts=texts, labels=np.array(labels, dtype=np.int8), empty_rows=[], source="added.csv",
+                    first_row=2)
+
+
+def test_an_added_file_alone_is_enough_and_nothing_at_all_is_no_labels(tmp_path):
+    with LabelStore(f"sqlite:///{tmp_path / 'labels.sqlite'}") as store:
+        with pytest.raises(NoLabels, match="or add a labeled file"):
+            training_data(store)
+        found = training_data(store, extra=_added(["late again", "love it", "late again"], [1, 0, 1]))
+    assert found.messages.texts == ["late again", "love it", "late again"]
+    assert found.messages.labels.tolist() == [1, 0, 1]
+    assert found.messages.source == "added.csv"
+    assert (found.stored, found.from_file, found.overlapping) == (0, 3, 0)
+
+
+def test_training_data_counts_stored_file_and_overlapping_rows(tmp_path):
+    with LabelStore(f"sqlite:///{tmp_path / 'labels.sqlite'}") as store:
+        set_id = store.import_messages("s", ["Where is my refund?", "love it", "never came"])
+        for message_id, value in zip(store.messages(set_id)["message_id"], (1, 0, 1), strict=True):
+            store.label(message_id, "ana", value, set_id=set_id)
+        found = training_data(store, extra=_added(["where is my REFUND?", "love it", "new one", "other"],
+                                                  [0, 1, 1, 0]))
+    assert (found.stored, found.from_file, found.overlapping) == (3, 2, 2)
+    assert len(found.messages.texts) == found.stored + found.from_file
+
+
+@pytest.mark.parametrize("share", [0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5])
+def test_min_per_class_is_enough_for_the_held_out_split_and_its_inner_folds(share):
+    from sklearn.model_selection import train_test_split
+
+    need = min_per_class(share)
+    for majority in (need, need + 1, 3 * need, 200):
+        y = np.array([1] * need + [0] * majority)
+        train, held = train_test_split(np.arange(len(y)), test_size=share, stratify=y, random_state=0)
+        for c in (0, 1):
+            assert (y[held] == c).sum() >= 1 and (y[train] == c).sum() >= 2
+
+
+def test_labels_needed_names_the_short_class():
+    labels = np.array([1] + [0] * 14)
+    assert labels_needed(labels, 0.2) == {1: min_per_class(0.2) - 1}
+    assert labels_needed(np.array([1, 1, 0]), 0.2) == {1: min_per_class(0.2) - 2, 0: min_per_class(0.2) - 1}
+    assert labels_needed(np.array([1] * 20 + [0] * 20), 0.1) == {}
+
+
+def test_same_set_finds_a_twin_by_name_or_by_messages_and_distinct_name_avoids_it(tmp_path):
+    with LabelStore(f"sqlite:///{tmp_path / 'labels.sqlite'}") as store:
+        first = store.import_messages("inbox", ["a b", "c d"])
+        assert same_set(store, "inbox", ["x"]).id == first
+        assert same_set(store, "other name", ["C D", "a  b", ""]).id == first  # the same messages, normalized
+        assert same_set(store, "other name", ["a b"]) is None
+        assert distinct_name(store, "inbox") == "inbox (2)"
+        store.import_messages("inbox (2)", ["e"])
+        assert distinct_name(store, "inbox") == "inbox (3)"
+        assert distinct_name(store, "fresh") == "fresh"
+
+
+def test_progress_counts_labels_that_came_from_other_sets(tmp_path):
+    with LabelStore(f"sqlite:///{tmp_path / 'labels.sqlite'}") as store:
+        old = store.import_messages("old", ["a", "b", "c"])
+        for message_id in store.messages(old)["message_id"][:2]:
+            store.label(message_id, "ana", 1, set_id=old)
+        new = store.import_messages("new", ["a", "b", "z", "y"])
+        assert (store.progress(new).labeled, store.progress(new).from_other_sets) == (2, 2)
+        store.label(int(store.messages(new)["message_id"].iloc[2]), "ana", 0, set_id=new)
+        assert (store.progress(new).labeled, store.progress(new).from_other_sets) == (3, 2)
+        assert store.progress(old).from_other_sets == 0
 
 
 @pytest.fixture(scope="module")

@@ -61,6 +61,7 @@ class SetProgress:
     total: int                                   # messages in the set
     labeled: int                                 # of them, labeled by at least one annotator
     by_annotator: dict[str, AnnotatorProgress]   # each annotator's active answers on the set's messages
+    from_other_sets: int = 0                     # of the labeled, those labeled only while labeling other sets
 
 
 def _ident(value: object) -> int | None:
@@ -309,7 +310,11 @@ class LabelStore:
         by_annotator = {name: AnnotatorProgress(labeled=int(counts.get((name, "label"), 0)),
                                                 skipped=int(counts.get((name, "skip"), 0)))
                         for name in sorted(active["annotator"].unique())}
-        return SetProgress(total=int(total), labeled=int(labeled["message_id"].nunique()), by_annotator=by_annotator)
+        # Labels follow the message, not the set: a message labeled in another set counts here too.
+        here = set(labeled.loc[labeled["set_id"] == set_id, "message_id"])
+        elsewhere = set(labeled["message_id"]) - here
+        return SetProgress(total=int(total), labeled=int(labeled["message_id"].nunique()), by_annotator=by_annotator,
+                           from_other_sets=len(elsewhere))
 
     def _active_labels(self, set_id: int | None) -> pd.DataFrame:
         set_id = _ident(set_id)

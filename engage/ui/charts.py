@@ -80,11 +80,15 @@ def threshold_chart(by_threshold: pd.DataFrame, threshold: float) -> alt.LayerCh
     return (lines + rule).properties(title=alt.Title("Metrics versus threshold", subtitle=said), height=300)
 
 
+# The metrics' display names on an axis (the data keep the engine's keys): a Vega expression.
+_METRIC_LABELS = "({'roc_auc': 'ROC AUC', 'pr_auc': 'PR AUC', 'f1': 'F1'})[datum.label] || datum.label"
+
+
 def models_chart(long: pd.DataFrame) -> alt.Chart:
     """engage.summary.models_metrics_long: held-out metrics, versions side by side within each metric."""
     return alt.Chart(long).mark_bar().encode(
         x=alt.X("metric:N", sort=["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"], title=None,
-                axis=alt.Axis(labelAngle=0)),
+                axis=alt.Axis(labelAngle=0, labelExpr=_METRIC_LABELS)),
         xOffset="version:N",
         y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title="held-out value"),
         color="version:N",

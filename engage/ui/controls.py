@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -23,6 +24,30 @@ from engage.ui.errors import shown_errors
 CHOOSERS = {"the model's own threshold": None, "best F1": "best_f1", "a target precision": "target_precision",
             "a target recall": "target_recall", "a top-K capacity": "top_k"}
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# What a page calls an engine column, with the engine's key in the tooltip (the keys stay, in tables and downloads).
+METRIC_NAMES = {"roc_auc": ("ROC AUC", "roc_auc: area under the ROC curve, 0.5 is chance, 1 is a perfect ranking"),
+                "pr_auc": ("PR AUC", "pr_auc: average precision, the area under the precision-recall curve"),
+                "f1": ("F1", "f1: the harmonic mean of precision and recall")}
+ENCODER_NAMES = {"bilm": ("ELMo (ours, biLM)", "encoder kind bilm: options.json + weights.hdf5 run by engage's "
+                                                "own TensorFlow 2 biLM"),
+                 "hub": ("ELMo (TensorFlow Hub)", "encoder kind hub: a TensorFlow Hub ELMo module")}
+
+
+def metric_columns(*keys: str) -> dict:
+    """st.dataframe column_config for metric columns: 4 decimals, human names for the jargon ones."""
+    config = {}
+    for key in keys:
+        label, help_ = METRIC_NAMES.get(key, (None, None))
+        config[key] = st.column_config.NumberColumn(label, help=help_, format="%.4f")
+    return config
+
+
+METRIC_COLUMNS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold")
+
+
+def encoder_name(kind: str) -> tuple[str, str]:
+    """(what the page says, the technical name for its tooltip) of an encoder kind."""
+    return ENCODER_NAMES.get(kind, (kind, f"encoder kind {kind}"))
 
 
 def _copy_threshold(slider_key: str) -> None:
@@ -101,6 +126,18 @@ def flag_counts(res: state.ScoredFile, threshold: float) -> dict:
     return counts
 
 
+def language_note(res: state.ScoredFile) -> None:
+    """Says which messages look non-English: the ELMo encoders read English, so their scores mean less."""
+    rows = np.flatnonzero(state.foreign(res))
+    if not len(rows):
+        return
+    shown = ", ".join(str(res.messages.row_number(int(i))) for i in rows[:10]) + (" …" if len(rows) > 10 else "")
+    many = len(rows) > 1
+    st.info(f"{len(rows):,} message{'s' if many else ''} look{'' if many else 's'} non-English (row"
+            f"{'s' if many else ''} {shown}): {'their scores are' if many else 'its score is'} less reliable, since "
+            "the model's ELMo reads English only.", icon=":material/translate:")
+
+
 def downloads(scored: pd.DataFrame, source_name: str) -> None:
     """Flagged rows and all rows, as formula-safe CSV and as Excel; files are built only when clicked."""
     stem = Path(source_name).stem or "messages"
@@ -124,8 +161,9 @@ def _builder(frame: pd.DataFrame, excel: bool) -> Callable[[], bytes]:
 
 def model_caption(loaded: state.LoadedModel) -> None:
     clf = loaded.classifier
-    st.caption(f"Model **{clf.name}** · encoder {clf.encoder.kind} `{clf.encoder.handle}` · "
-               f"device {clf.encoder.device} · its threshold {clf.threshold:.3f}")
+    name, technical = encoder_name(clf.encoder.kind)
+    st.caption(f"Model **{clf.name}** · encoder {name} `{clf.encoder.handle}` · "
+               f"device {clf.encoder.device} · its threshold {clf.threshold:.3f}", help=technical)
 
 
 def require_model() -> state.LoadedModel | None:

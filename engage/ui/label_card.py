@@ -33,6 +33,8 @@ KEY_PROBLEM = "label_problem"    # an error raised in a button callback, shown o
 KEY_NOTE = "label_note"          # what the last undo did
 KEY_FLASH = "label_flash"        # a success message that survives a rerun
 KEY_SENT = "label_sent"          # set id the Score page just created, picked on the Label page
+KEY_TWIN = "label_twin"          # (file sha256, text column, set name, id of the existing set like it)
+KEY_SEND_TWIN = "score_send_twin"  # (result key, set name, id of the existing set like it)
 SHORTCUTS = {"yes": "E", "no": "N", "skip": "S", "undo": "U"}
 
 # Runs in the browser. The server draws the next message before the browser shows it; an answer key pressed in
@@ -80,16 +82,40 @@ _ANSWER_GUARD = (_ANSWER_GUARD.replace("KEYS", json.dumps([SHORTCUTS[k].lower() 
                  .replace("GUARD_MS", str(GUARD_MS)))
 
 
+# Runs in the browser too. A selectbox (the set, the queue order) keeps the focus after a choice, and Streamlit's
+# shortcuts ignore keys typed into an input: "E" would search the dropdown instead of answering. So once a choice
+# is made (an option clicked, Enter or Escape in the box), the box gives the focus back to the page, a few times
+# over the next moments (the dropdown may take it back as it closes). Text inputs are never touched: typing a name
+# or a set name works as ever. Static text, as above.
+_KEYS_BACK = """<script>
+(() => {
+  if (window.__engageKeysBack) return;
+  window.__engageKeysBack = true;
+  const box = () => {
+    const el = document.activeElement;
+    return el && el.matches('input[role="combobox"]') && el.getAttribute("aria-expanded") !== "true" ? el : null;
+  };
+  const blur = () => { const el = box(); if (el) el.blur(); };
+  const release = () => [0, 50, 200, 500].forEach((ms) => setTimeout(blur, ms));
+  document.addEventListener("click", (ev) => { if (ev.target.closest('[role="option"]')) release(); }, true);
+  document.addEventListener("keydown", (ev) => {
+    if ((ev.key === "Enter" || ev.key === "Escape") && ev.target.matches('input[role="combobox"]')) release();
+  }, true);
+})();
+</script>"""
+
+
 def answer_guard() -> None:
-    """Installs the answer guard in this browser tab (once; later calls change nothing)."""
-    st.html(_ANSWER_GUARD, unsafe_allow_javascript=True)
+    """Installs the page's scripts in this browser tab (once; later calls change nothing): the answer guard, and
+    the keys handed back to the card after a selectbox choice."""
+    st.html(_ANSWER_GUARD + _KEYS_BACK, unsafe_allow_javascript=True)
 
 
 # ---------------------------------------- who labels
 
 def ask_annotator() -> str | None:
     """The annotator of this browser session: the signed-in address when sign-in is set up (never typed), else a
-    name asked once, then kept in st.session_state."""
+    name asked once, then kept in the session and the page's URL (state.annotator)."""
     if (who := access_gate.signed_in()) is not None:
         st.caption(f"Labeling as **{access_gate.plain(who.email)}**")
         return who.email
@@ -98,7 +124,7 @@ def ask_annotator() -> str | None:
         left, right = st.columns([4, 1], vertical_alignment="center")
         left.caption(f"Labeling as **{name}**")
         if right.button("Change name", key="label_name_change", type="tertiary"):
-            del st.session_state[state.KEY_ANNOTATOR]
+            state.forget_annotator()
             st.rerun()
         return name
     with st.form("label_name_form"):
@@ -136,11 +162,51 @@ def import_panel(store: LabelStore, expanded: bool) -> None:
         if text_col is not None and st.button("Import", type="primary", key="label_import"):
             who = access_gate.require(Action.IMPORT)
             found = read_messages(up.data, name=up.name, text_col=text_col, detect_labels=False)
-            set_id = store.import_messages(name, found.texts, source=up.name, actor=who.actor)
-            _score_new_set(store, set_id)
-            st.session_state[KEY_SENT] = set_id
-            st.session_state[KEY_FLASH] = f"Imported {len(found.texts):,} rows of {up.name} as set '{name}'."
-            st.rerun()
+            twin = label_loop.same_set(store, name, found.texts)
+            if twin is None:
+                _import(store, name, found.texts, up.name, who.actor)  # reruns the page
+            else:
+                st.session_state[KEY_TWIN] = (up.sha256, text_col, name, twin.id)
+        held = st.session_state.get(KEY_TWIN)
+        if held is not None and held[:3] == (up.sha256, text_col, name):
+            choice = twin_choice(store, held[3], name, "label")
+            if choice == "anyway":
+                found = read_messages(up.data, name=up.name, text_col=text_col, detect_labels=False)
+                _import(store, label_loop.distinct_name(store, name), found.texts, up.name,
+                        access_gate.require(Action.IMPORT).actor)
+            elif choice == "open":
+                st.session_state[KEY_SENT] = held[3]
+                st.session_state.pop(KEY_TWIN)
+                st.rerun()
+
+
+def _import(store: LabelStore, name: str, texts: list[str], source: str, actor: str) -> None:
+    set_id = store.import_messages(name, texts, source=source, actor=actor)
+    _score_new_set(store, set_id)
+    st.session_state.pop(KEY_TWIN, None)
+    st.session_state[KEY_SENT] = set_id
+    st.session_state[KEY_FLASH] = f"Imported {len(texts):,} rows of {source} as set '{name}'."
+    st.rerun()
+
+
+def twin_choice(store: LabelStore, twin_id: int, name: str, where: str) -> str | None:
+    """Warns that a set like the one about to be made exists; "open" (the existing set), "anyway" (a new set
+    under a distinct name) or None (no choice yet)."""
+    twin = next((s for s in store.sets() if s.id == twin_id), None)
+    if twin is None:  # deleted meanwhile: nothing to warn about
+        return "anyway"
+    same = ("already holds exactly these messages" if twin.name != name.strip()
+            else f"has the same name ({twin.size:,} messages)")
+    st.warning(f"Labeling set '{twin.name}' (#{twin.id}, made {twin.created_at:%Y-%m-%d %H:%M} UTC) {same}. "
+               "Making another gives two sets that look alike; labels follow the message, so a label given in "
+               "either counts in both.", icon=":material/content_copy:")
+    left, right = st.columns(2)
+    if left.button(f"Open '{twin.name}'", key=f"{where}_twin_open", type="primary"):
+        return "open"
+    if right.button(f"Make a new set anyway, as '{label_loop.distinct_name(store, name)}'",
+                    key=f"{where}_twin_anyway"):
+        return "anyway"
+    return None
 
 
 def _score_new_set(store: LabelStore, set_id: int) -> None:
@@ -259,6 +325,9 @@ def progress(store: LabelStore, set_id: int, annotator: str) -> None:
     done = store.progress(set_id)
     st.progress(done.labeled / max(done.total, 1),
                 text=f"{done.labeled:,} of {done.total:,} messages labeled (by anyone)")
+    if done.from_other_sets:
+        st.caption(f"{done.from_other_sets:,} already labeled in other sets: labels follow the message, so a "
+                   "message labeled once counts in every set that holds it.")
     if done.by_annotator:  # a line, not a table: this runs after every label, and a table costs a lot more
         st.caption("Per annotator: " + " · ".join(
             f"{'**' + name + '**' if name == annotator else name} {p.labeled:,} labeled, {p.skipped:,} skipped"
@@ -306,15 +375,34 @@ def send_button(res: state.ScoredFile, scored: pd.DataFrame) -> None:
     """Sends the rows the Score page shows (all, or flagged only) to labeling with their scores."""
     flagged = bool(st.session_state.get("score_flagged_only"))
     rows = np.flatnonzero(scored[FLAG_COL].to_numpy()) if flagged else np.arange(len(res.scores))
-    if not st.button(f"Send these {len(rows):,} rows to labeling", key="score_send_to_labeling",
-                     disabled=len(rows) == 0, help="a new labeling set, with these scores for the queue order"):
-        return
+    clicked = st.button(f"Send these {len(rows):,} rows to labeling", key="score_send_to_labeling",
+                        disabled=len(rows) == 0, help="a new labeling set, with these scores for the queue order")
     name = f"{Path(res.name).stem} ({'flagged' if flagged else 'all'} rows, {res.model})"
+    store = state.label_store()
+    texts = [res.messages.texts[i] for i in rows]
+    held = st.session_state.get(KEY_SEND_TWIN)
+    if clicked:
+        held = None
+        with shown_errors():
+            twin = label_loop.same_set(store, name, texts)
+            if twin is not None:
+                held = st.session_state[KEY_SEND_TWIN] = (res.key, flagged, name, twin.id)
+    elif held is None or held[:3] != (res.key, flagged, name):
+        return
+    if held is not None:
+        choice = twin_choice(store, held[3], name, "score")
+        if choice == "open":
+            st.session_state.pop(KEY_SEND_TWIN)
+            st.session_state[KEY_SENT] = held[3]
+            st.switch_page(LABEL_PAGE)
+        if choice != "anyway":
+            return
+        name = label_loop.distinct_name(store, name)
+    st.session_state.pop(KEY_SEND_TWIN, None)
     with shown_errors():
         who = access_gate.require(Action.IMPORT)
-        set_id = label_loop.import_scored(state.label_store(), name, [res.messages.texts[i] for i in rows],
-                                          res.scores[rows], res.model, res.model_threshold, source=res.name,
-                                          actor=who.actor)
+        set_id = label_loop.import_scored(store, name, texts, res.scores[rows], res.model, res.model_threshold,
+                                          source=res.name, actor=who.actor)
         st.session_state[KEY_SENT] = set_id
         st.success(f"Labeling set '{name}' is ready.", icon=":material/check:")
         st.page_link(LABEL_PAGE, label="Label them now", icon=":material/label:")

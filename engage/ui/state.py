@@ -4,6 +4,7 @@
   folder, version name and the mtime of its model.json (so a retrained or restored version reloads);
 - scores: st.cache_resource, shared by all sessions, keyed by (file sha256, model version, head weights sha256,
   encoder fingerprint, text column), so scoring the same file again runs neither the encoder nor the head;
+- who labels: session_state, mirrored in the Label page's URL (?annotator=NAME) so a reload keeps it;
 - the latest upload, its preview table, its messages, the scored result (and the upload it came from, to score it
   again with another model), the decision threshold, who set it and whether it is pinned: this session's
   st.session_state (the Score and Evaluate pages share the result and the threshold);
@@ -35,6 +36,7 @@ from engage.errors import InputError
 from engage.explain import Explanation, explain
 from engage.labels import LabelStore, default_url
 from engage.labels.answers import check_annotator
+from engage.language import non_english
 from engage.metrics import metrics_by_threshold
 from engage.reading import Messages, messages_from_table, read_table
 from engage.scoring import Classifier, load_classifier
@@ -48,6 +50,7 @@ KEY_THRESHOLD_BY = "engage_threshold_by"  # None: the model's own; else how the 
 KEY_PINNED = "engage_threshold_pinned"    # bool: the user's threshold is kept for the next files and models
 KEY_SCORED_UPLOAD = "engage_scored_upload"  # Upload of the result, so it can be scored again without a new upload
 KEY_BY_THRESHOLD = "engage_by_threshold"  # (result key, metrics_by_threshold frame)
+KEY_NON_ENGLISH = "engage_non_english"    # (result key, bool array: which messages look non-English)
 SCORE_CACHE_ENTRIES = 8
 KEY_EXPLAINED = "engage_explained"    # OrderedDict: (model, head sha, fingerprint, text) -> Explanation
 EXPLAINED_ENTRIES = 64
@@ -301,10 +304,21 @@ def by_threshold(res: ScoredFile) -> pd.DataFrame:
     return frame
 
 
+def foreign(res: ScoredFile) -> np.ndarray:
+    """engage.language.non_english of the result's messages, computed once per result."""
+    held = st.session_state.get(KEY_NON_ENGLISH)
+    if held is not None and held[0] == res.key:
+        return held[1]
+    flags = non_english(res.messages.texts)
+    st.session_state[KEY_NON_ENGLISH] = (res.key, flags)
+    return flags
+
+
 # ---------------------------------------- labeling (the Label and Train pages)
 
 KEY_ANNOTATOR = "engage_annotator"    # str: who labels in this browser session, asked once
 KEY_TAB = "engage_tab"                # str: this browser session's id, so two tabs never hold the same message
+QUERY_ANNOTATOR = "annotator"         # the Label page's URL query parameter holding the annotator's name
 
 
 @st.cache_resource(show_spinner=False)
@@ -319,11 +333,28 @@ def label_store() -> LabelStore:
 
 
 def annotator() -> str | None:
-    return st.session_state.get(KEY_ANNOTATOR)
+    """Who labels: this session's name, else the one in the page's URL (?annotator=NAME), so a reload or a
+    bookmark keeps it for the browser. The URL is kept in step, since leaving the page drops its query."""
+    name = st.session_state.get(KEY_ANNOTATOR)
+    if name is None:
+        try:
+            name = check_annotator(st.query_params.get(QUERY_ANNOTATOR, ""))
+        except InputError:
+            return None
+        st.session_state[KEY_ANNOTATOR] = name
+    if st.query_params.get(QUERY_ANNOTATOR) != name:
+        st.query_params[QUERY_ANNOTATOR] = name
+    return name
 
 
 def set_annotator(name: str) -> None:
     st.session_state[KEY_ANNOTATOR] = check_annotator(name)
+    st.query_params[QUERY_ANNOTATOR] = st.session_state[KEY_ANNOTATOR]
+
+
+def forget_annotator() -> None:
+    st.session_state.pop(KEY_ANNOTATOR, None)
+    st.query_params.pop(QUERY_ANNOTATOR, None)
 
 
 def tab_id() -> str:

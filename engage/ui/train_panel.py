@@ -23,8 +23,8 @@ ALL_SETS = "every labeling set"
 KEY_TRAINED = "train_trained"    # name of the version this session trained last
 KEY_FLASH = "train_flash"
 KEY_SAME_ROWS = "train_same_rows"  # (new version, active version, both scored on the new one's held-out rows)
-_FORMAT = {k: st.column_config.NumberColumn(format="%.4f")
-           for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold")}
+KEY_CLICKED = "train_clicked"    # time.perf_counter() when Train was clicked: the wait is reported from there
+_FORMAT = controls.metric_columns(*controls.METRIC_COLUMNS)
 _COMPARED = ["name", "active", "training_data", "training_rows", "heldout_rows", "threshold", "accuracy",
              "precision", "recall", "f1", "roc_auc", "pr_auc"]
 
@@ -58,14 +58,48 @@ def extra_file() -> Messages | None:
     return messages_from_table(frame, name=up.name, text_col=text_col, label_col=label_col, require_labels=True)
 
 
-def data_summary(data: Messages) -> None:
+def training_data(store: LabelStore, set_id: int | None, extra: Messages | None) -> label_loop.TrainingData | None:
+    """The rows to train from, or None after saying (as information, not an error) that there are none yet."""
+    try:
+        return label_loop.training_data(store, set_id, extra)
+    except label_loop.NoLabels:
+        where = "the label store" if set_id is None else "this labeling set"
+        st.info(f"No labels yet in {where}. Label messages on the Label page, or add a labeled file above to train "
+                "from it alone.", icon=":material/info:")
+        return None
+
+
+def data_summary(data: label_loop.TrainingData) -> None:
+    labels = data.messages.labels
     a, b, c = st.columns(3)
-    a.metric("Labeled messages", f"{len(data.texts):,}")
-    b.metric("Engageable", f"{int(data.labels.sum()):,}")
-    c.metric("Not engageable", f"{int(len(data.labels) - data.labels.sum()):,}")
+    a.metric("Labeled messages", f"{len(labels):,}")
+    b.metric("Engageable", f"{int(labels.sum()):,}")
+    c.metric("Not engageable", f"{int(len(labels) - labels.sum()):,}")
+    if data.from_file or data.overlapping:
+        st.caption(f"{data.stored:,} labeled in the app · {data.from_file:,} from the added file · "
+                   f"{data.overlapping:,} of the file's messages also labeled in the app: merged, the app's label "
+                   "kept (it is the fresher judgement)")
 
 
-def _progress(total: int, config: HeadConfig) -> tuple[Callable[[int], None], Callable[[int, dict], None]]:
+def enough_labels(labels, val_split: float) -> bool:
+    """Whether training with this held-out share can run; if not, says how many more labels of which class."""
+    short = label_loop.labels_needed(labels, val_split)
+    if not short:
+        return True
+    need = label_loop.min_per_class(val_split)
+    names = {1: "engageable", 0: "not engageable"}
+    more = " and ".join(f"{n:,} more {names[c]}" for c, n in short.items())
+    st.warning(f"Not enough labels yet: with {val_split:.0%} held out for metrics, training needs at least {need} "
+               f"messages of each class (some to hold out, some to train on). Label {more} message"
+               f"{'s' if sum(short.values()) > 1 else ''}, or add a labeled file.", icon=":material/info:")
+    return False
+
+
+def clicked() -> None:
+    st.session_state[KEY_CLICKED] = time.perf_counter()
+
+
+def _progress(total: int, config: HeadConfig) -> tuple[Callable[[int], None], Callable[[int, dict], None], tuple]:
     epochs = config.epochs
     encode_bar = st.progress(0.0, text=f"Encoding {total:,} messages…")
     epoch_bar = st.progress(0.0, text=f"Training the head: {epochs} epochs" if config.trains_in_epochs
@@ -86,25 +120,34 @@ def _progress(total: int, config: HeadConfig) -> tuple[Callable[[int], None], Ca
                            text=f"Epoch {index + 1} of {epochs} · loss {(logs or {}).get('loss', float('nan')):.4f}"
                                 f"{val}")
 
-    return encoded, epoch
+    return encoded, epoch, (encode_bar, epoch_bar)
 
 
 def train(data: Messages, loaded: state.LoadedModel, name: str, val_split: float) -> None:
     access_gate.require(Action.TRAIN)
-    encoded, epoch = _progress(len(data.texts), loaded.classifier.config)
-    with loaded.lock:  # the encoder is shared with every session's scoring
-        result = label_loop.retrain(data, loaded.classifier, name=name.strip() or None, val_split=val_split,
-                                    progress=encoded, on_epoch=epoch)
-        held = result.heldout_index
-        if len(held):  # both versions on the same rows, once, while the encoder is ours
-            new = Classifier(result.version, loaded.classifier.encoder, loaded.classifier.cache)
-            both = label_loop.side_by_side([data.texts[i] for i in held], data.labels[held],
-                                           [loaded.classifier, new])
-            st.session_state[KEY_SAME_ROWS] = (result.version.name, loaded.classifier.name, both)
+    started = st.session_state.pop(KEY_CLICKED, time.perf_counter())
+    encoded, epoch, bars = _progress(len(data.texts), loaded.classifier.config)
+    try:
+        with loaded.lock:  # the encoder is shared with every session's scoring
+            result = label_loop.retrain(data, loaded.classifier, name=name.strip() or None, val_split=val_split,
+                                        progress=encoded, on_epoch=epoch)
+            held = result.heldout_index
+            if len(held):  # both versions on the same rows, once, while the encoder is ours
+                new = Classifier(result.version, loaded.classifier.encoder, loaded.classifier.cache)
+                both = label_loop.side_by_side([data.texts[i] for i in held], data.labels[held],
+                                               [loaded.classifier, new])
+                st.session_state[KEY_SAME_ROWS] = (result.version.name, loaded.classifier.name, both)
+    except Exception:
+        for bar in bars:  # the error is shown in their place, not under bars frozen part way
+            bar.empty()
+        raise
     encoded(0)  # all texts may have come from the cache
     st.session_state[KEY_TRAINED] = result.version.name
-    st.session_state[KEY_FLASH] = (f"Trained {result.version.name} on {result.n_texts:,} messages in "
-                                   f"{result.seconds['total']:.1f} s ({result.n_computed:,} newly encoded).")
+    # The wait from the click (lock, encoding, fitting, both versions on the held-out rows), not the engine's part.
+    waited = time.perf_counter() - started
+    st.session_state[KEY_FLASH] = (f"Trained {result.version.name} on {result.n_texts:,} messages in {waited:.1f} s "
+                                   f"from the click ({result.seconds['total']:.1f} s of it encoding and fitting; "
+                                   f"{result.n_computed:,} newly encoded).")
     st.rerun()
 
 

@@ -138,3 +138,28 @@ def test_a_second_answer_before_the_next_message_shows_answers_nothing(browser, 
     answers = _answers(db_url, set_id)
     assert answers["text"].tolist() == [first for first, _ in rounds]  # one answer per round, on what was shown
     assert rounds[-1][1] not in answers["text"].tolist()  # the message now on the card waits for its answer
+
+
+def test_keys_answer_again_after_the_queue_order_is_changed_with_the_mouse(browser, label_server, e2e_world):
+    """A selectbox keeps the focus after a choice, and a key typed into it is a search, not an answer: after a
+    control change the page hands the keys back to the card (label_card's page script)."""
+    app, db_url = label_server
+    set_id, _ = make_set(e2e_world, db_url, "order-change")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        open_label_page(page, app, "order-keys")
+        page.locator(".st-key-label_order").get_by_role("combobox").click()  # the mouse, as a person would
+        page.get_by_role("option", name="file order").click()
+        page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached")
+        page.wait_for_timeout(500)
+        first = shown(page)
+        page.screenshot(path=str(ARTIFACTS / "keys-after-queue-order-before-key.png"))
+        page.keyboard.press("e")
+        wait_next(page, first, timeout_ms=10_000)
+        page.screenshot(path=str(ARTIFACTS / "keys-after-queue-order-after-key.png"))
+    finally:
+        context.close()
+    answers = _answers(db_url, set_id)
+    assert answers[["text", "kind", "value"]].values.tolist() == [[first, "label", 1]]

@@ -18,8 +18,7 @@ from engage.ui.errors import run_page, shown_errors
 
 MISTAKE_KINDS = ("false positives", "false negatives", "both")
 MISTAKE_ROWS = 500
-_FORMAT = {k: st.column_config.NumberColumn(format="%.4f")
-           for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold")}
+_FORMAT = controls.metric_columns(*controls.METRIC_COLUMNS)
 
 
 def _charts(res: state.ScoredFile, table: dict) -> None:

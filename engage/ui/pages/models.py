@@ -12,8 +12,7 @@ from engage.ui import access_gate, audit_panel, charts, controls, state
 from engage.ui.errors import run_page, shown_errors
 
 FLASH = "models_flash"
-_FORMAT = {k: st.column_config.NumberColumn(format="%.4f")
-           for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold")}
+_FORMAT = controls.metric_columns(*controls.METRIC_COLUMNS)
 
 
 def _active(active: str | None) -> None:
@@ -26,7 +25,8 @@ def _active(active: str | None) -> None:
         # Not st.metric: it cuts a long version name to "engage-defa..."; markdown wraps it whole.
         left.markdown(f"Active model  \n**`{active}`**")
         middle.metric("Device", encoder.device)
-        right.metric("Encoder", f"{encoder.kind} (dim {encoder.dim})", help=encoder.handle)
+        kind, technical = controls.encoder_name(encoder.kind)
+        right.metric("Encoder", f"{kind} (dim {encoder.dim})", help=f"{technical}; {encoder.handle}")
         st.caption(f"Encoder: `{encoder.handle}`")
 
 

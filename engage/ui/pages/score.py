@@ -73,6 +73,7 @@ def _results(res: state.ScoredFile, active: str) -> None:
         st.info(f"{len(empty):,} empty message{'s' if len(empty) > 1 else ''} score{'' if len(empty) > 1 else 's'} "
                 f"0 (row{'s' if len(empty) > 1 else ''} {', '.join(map(str, empty[:10]))}"
                 f"{' …' if len(empty) > 10 else ''}).")
+    controls.language_note(res)
     threshold = controls.threshold_panel(res, "score")
     controls.flag_counts(res, threshold)
     scored = scored_frame(res.messages, res.scores, threshold)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engage import label_loop
 from engage.ui import controls, state, train_panel
 from engage.ui.errors import run_page, shown_errors
 
@@ -21,13 +20,15 @@ def page() -> None:
     store = state.label_store()
     set_id = train_panel.pick_source(store)
     with shown_errors():
-        data = label_loop.training_messages(store, set_id, train_panel.extra_file())
-        train_panel.data_summary(data)
-        left, right = st.columns(2)
-        name = left.text_input("Version name", placeholder="automatic: engage-DATE-TIME", key="train_name")
-        val_split = right.slider("Held out for metrics", 0.1, 0.5, 0.2, 0.05, key="train_val_split")
-        if st.button("Train", type="primary", key="train_go"):
-            train_panel.train(data, loaded, name, val_split)
+        data = train_panel.training_data(store, set_id, train_panel.extra_file())
+        if data is not None:
+            train_panel.data_summary(data)
+            left, right = st.columns(2)
+            name = left.text_input("Version name", placeholder="automatic: engage-DATE-TIME", key="train_name")
+            val_split = right.slider("Held out for metrics", 0.1, 0.5, 0.2, 0.05, key="train_val_split")
+            ready = train_panel.enough_labels(data.messages.labels, val_split)
+            if st.button("Train", type="primary", key="train_go", disabled=not ready, on_click=train_panel.clicked):
+                train_panel.train(data.messages, loaded, name, val_split)
     if (trained := st.session_state.get(train_panel.KEY_TRAINED)) is not None:
         with shown_errors():
             train_panel.compare(trained)

@@ -1,0 +1,55 @@
+"""Which messages look non-English, so a page can say their scores are less reliable: the shipped ELMo (and Google's)
+read English only, and a score on other text is close to noise.
+
+A cheap heuristic, no dependency and no model: a message is flagged when most of its letters are not Latin (Cyrillic,
+Arabic, CJK, ...), or when it is in Latin script, has a few words, none of them a common English word and some of
+them common words of another language (Spanish, French, German, Portuguese, Italian, Dutch). Short or ambiguous
+text ("happy friday everyone", emoji, hashtags) is never flagged: a false alarm costs more trust than a miss.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+import numpy as np
+
+MIN_LETTERS = 4        # fewer letters than this: nothing to judge
+MIN_WORDS = 3          # Latin-script text needs this many words to be judged by its words
+LATIN_SHARE = 0.5      # below this share of Latin letters, the text is not English
+
+_ENGLISH = frozenset("""a about after all am an and any are as at be been but by can could did do does for from get
+got had has have he her him his how i if in into is it its just me my no not now of on or our out please she so
+some than that the their them then there they this to too up us was we were what when where which who why will with
+would you your""".split())
+_OTHER = frozenset("""el la los las un una y o pero que de del en con por para es son está estoy mi mis tu su muy
+no sí nunca gracias hola pedido le les des et ou mais est sont je tu il nous vous mon ma mes ne pas très avec pour
+dans sur merci bonjour commande der die das und oder aber ist sind ich du er wir ihr mein meine nicht sehr mit für
+auf danke hallo bestellung o os as um uma e mas não é muito obrigado olá com il lo gli di che è sono io ho grazie
+ciao ordine het een en maar niet ik jij wij zijn mijn bedankt""".split()) - _ENGLISH
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_MARKUP = re.compile(r"[@#]\w+|https?://\S+")  # handles, hashtags and links say nothing about the language
+
+
+def _is_latin(ch: str) -> bool:
+    return ch.isascii() or unicodedata.name(ch, "").startswith("LATIN")
+
+
+def looks_non_english(text: str) -> bool:
+    """Whether one message looks written in a language other than English (see the module's rule)."""
+    plain = _MARKUP.sub(" ", text or "")
+    letters = [ch for ch in plain if ch.isalpha()]
+    if len(letters) < MIN_LETTERS:
+        return False
+    if sum(map(_is_latin, letters)) / len(letters) < LATIN_SHARE:
+        return True
+    words = [w.lower() for w in _WORD.findall(plain)]
+    if len(words) < MIN_WORDS or any(w in _ENGLISH for w in words):
+        return False
+    return any(w in _OTHER for w in words)
+
+
+def non_english(texts: Sequence[str]) -> np.ndarray:
+    """looks_non_english for every text: bool [N]."""
+    return np.fromiter((looks_non_english(t) for t in texts), dtype=bool, count=len(texts))
