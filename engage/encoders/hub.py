@@ -173,6 +173,7 @@ class HubEncoder:
         signatures = self._module.signatures
         self.signature = "tokens" if "tokens" in signatures else "default"
         self._fn = signatures[self.signature]
+        self._sentences = None if self.signature == "tokens" else self._single_input()
         self.device = tf_device()
         self.fingerprint = module_fingerprint(self.folder, self.kind, max_tokens)
         self.dim = self._dim()
@@ -191,6 +192,17 @@ class HubEncoder:
             raise InputError(f"The module in {self.folder} has neither a 'tokens' nor a 'default' signature, "
                              f"so it is not a TensorFlow Hub ELMo module. {how_to_provide(self.handle)}")
         return module
+
+    def _single_input(self) -> str:
+        """The name of the `default` signature's one input: google/elmo/3 calls it `default`, but a TF2
+        SavedModel names it after its function's argument (`text`, `sentences`, ...); a signature is called by
+        keyword, so the name must be its own."""
+        _, inputs = self._fn.structured_input_signature
+        if len(inputs) != 1:
+            raise InputError(f"The 'default' signature of the module in {self.folder} takes {len(inputs)} inputs "
+                             f"({', '.join(inputs) or 'none'}); an ELMo's takes one, the sentences. "
+                             f"{how_to_provide(self.handle)}")
+        return next(iter(inputs))
 
     def _dim(self) -> int:
         outputs = self._fn.structured_outputs
@@ -211,7 +223,7 @@ class HubEncoder:
             padded = [t + [""] * (longest - len(t)) for t in token_lists]
             return self._fn(tokens=tf.constant(padded, dtype=tf.string, shape=(len(padded), longest)),
                             sequence_len=tf.constant([len(t) for t in token_lists], dtype=tf.int32))
-        return self._fn(default=tf.constant([" ".join(t) for t in token_lists], dtype=tf.string))
+        return self._fn(**{self._sentences: tf.constant([" ".join(t) for t in token_lists], dtype=tf.string)})
 
     def _batch_means(self, token_lists: list[list[str]]) -> np.ndarray:
         import tensorflow as tf
