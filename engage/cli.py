@@ -6,16 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import traceback
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported anywhere
-
-from engage.errors import InputError  # noqa: E402
+from engage import tf_startup
+from engage.errors import InputError
 
 EXIT_OK, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2
 
@@ -216,6 +214,8 @@ def _common(p: argparse.ArgumentParser, *, data: bool = True, labels: bool = Tru
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="engage", description="Find the messages a brand must answer.")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's start-up log (hidden by default); may also follow the command")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a classifier version on a labeled file")
@@ -311,7 +311,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _take_verbose(argv: list[str] | None) -> tuple[bool, list[str]]:
+    """--verbose anywhere before a lone "--" (engage --verbose train ... or engage train ... --verbose)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    end = argv.index("--") if "--" in argv else len(argv)
+    head = [a for a in argv[:end] if a != "--verbose"]
+    return len(head) < end, head + argv[end:]
+
+
 def run(argv: list[str] | None, handler: Callable[[argparse.Namespace], None] | None = None) -> int:
+    verbose, argv = _take_verbose(argv)
+    tf_startup.configure(verbose)  # before anything imports TensorFlow
     args = build_parser().parse_args(argv)
     try:
         (handler or args.func)(args)
