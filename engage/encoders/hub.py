@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engage.config import DEFAULT_HUB_HANDLE, default_encoder_handle
+from engage.config import DEFAULT_HUB_HANDLE, PROJECT_ROOT, default_encoder_handle
 from engage.encoders.base import Progress, length_batches, tf_device
 from engage.errors import InputError
 from engage.tokens import tokenize
@@ -28,6 +28,7 @@ NETWORK_TIMEOUT_S = 5.0        # to decide the network is unreachable
 DOWNLOAD_SOCKET_TIMEOUT_S = 60.0  # per blocking read while downloading, so a stalled download ends
 LAYER_KEYS = ("word_emb", "lstm_outputs1", "lstm_outputs2")
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+SHIPPED_ELMO = PROJECT_ROOT / "models" / "elmo-tweets"  # the offline ELMo the project ships (its model card there)
 
 
 def _sha1(handle: str) -> str:
@@ -46,7 +47,16 @@ def how_to_provide(handle: str) -> str:
     return (f"To provide the module, download {url}{sep}tf-hub-format=compressed on a machine with internet "
             f"access, unpack it into a folder (mkdir elmo && tar xzf the_downloaded_file -C elmo), copy that "
             f"folder here and pass it with --encoder elmo or ENGAGE_ELMO_HANDLE=elmo (or put its contents in "
-            f"$TFHUB_CACHE_DIR/{_sha1(url)}).")
+            f"$TFHUB_CACHE_DIR/{_sha1(url)}).{shipped_elmo_hint()}")
+
+
+def shipped_elmo_hint() -> str:
+    """The sentence naming the ELMo engage ships, which needs no download (empty if this install lacks it)."""
+    if not (SHIPPED_ELMO / "options.json").is_file():
+        return ""
+    return (f" Or use the ELMo engage ships, which needs no network: --encoder models/elmo-tweets (in "
+            f"{PROJECT_ROOT}; the folder is {SHIPPED_ELMO}), or engage train --like engage-default for the "
+            f"shipped model's whole recipe.")
 
 
 def _is_http(handle: str) -> bool:
