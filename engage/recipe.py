@@ -33,12 +33,14 @@ class Recipe:
 
     def with_flags(self, *, encoder: str | None = None, max_tokens: int | None = None, head: dict | None = None,
                    threshold_method: str | None = None, threshold_value: float | None = None) -> Recipe:
-        """This recipe with each given (not None) setting replacing its own; head: HeadConfig fields."""
+        """This recipe with each given (not None) setting replacing its own; head: HeadConfig fields. A threshold
+        method given without a value does not inherit this recipe's value (another rule's target means nothing)."""
+        if threshold_value is None and threshold_method is None:
+            threshold_value = self.threshold_value
         return replace(self, encoder=encoder or self.encoder,
                        max_tokens=self.max_tokens if max_tokens is None else max_tokens,
                        head=replace(self.head, **(head or {})),
-                       threshold_method=threshold_method or self.threshold_method,
-                       threshold_value=self.threshold_value if threshold_value is None else threshold_value)
+                       threshold_method=threshold_method or self.threshold_method, threshold_value=threshold_value)
 
 
 def recipe_of(name: str, root: str | Path | None = None) -> Recipe:

@@ -23,6 +23,7 @@ QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "GRPC_VERBOSITY": "ERROR", "GLOG_minlo
 VERBOSE_ENV = {"TF_CPP_MIN_LOG_LEVEL": "0"}
 _PREINIT = "All log messages before absl::InitializeLog() is called are written to STDERR"
 _ABSL_INFO = re.compile(r"^[IW]\d{4} \d+:\d+:\d+\.\d+ +\d+ [\w./-]+:\d+\] ")  # I0000 00:00:17.5 4007 x.cc:31]
+_ANY_LOG = re.compile(r"^[IWEF]\d{4} ")
 
 
 def configure(verbose: bool = False) -> None:
@@ -37,9 +38,19 @@ def configure(verbose: bool = False) -> None:
         sys.meta_path.insert(0, _QuietFinder())
 
 
-def is_noise(line: str) -> bool:
-    """A line TensorFlow's native side logs at start-up at info or warning level."""
-    return _PREINIT in line or bool(_ABSL_INFO.match(line))
+def without_noise(text: str) -> str:
+    """text less TensorFlow's native start-up lines at info or warning level, with their continuation lines
+    (cpu_feature_guard's message takes two); an error line, a traceback or any other text stays."""
+    kept, dropping = [], False
+    for line in text.splitlines(keepends=True):
+        if _PREINIT in line or _ABSL_INFO.match(line):
+            dropping = True
+        elif dropping and not (_ANY_LOG.match(line) or line.startswith("Traceback") or not line.strip()):
+            pass  # the rest of a dropped message
+        else:
+            dropping = False
+            kept.append(line)
+    return "".join(kept)
 
 
 @contextmanager
@@ -57,10 +68,9 @@ def filtered_native_stderr():
             os.dup2(saved, 2)
             os.close(saved)
             captured.seek(0)
-            kept = [line for line in captured.read().decode("utf-8", "replace").splitlines(keepends=True)
-                    if not is_noise(line)]
+            kept = without_noise(captured.read().decode("utf-8", "replace"))
             if kept:
-                sys.stderr.write("".join(kept))
+                sys.stderr.write(kept)
                 sys.stderr.flush()
 
 

@@ -70,7 +70,7 @@ def test_explicit_flags_win_over_like(capsys, labeled, hub_fixture):
     assert (config["elmo_branch"], config["epochs"], config["seed"]) == ("mlp", 1, 3)
     assert config["lexical"] is True  # not overridden: still the version's
     assert _meta("mine")["encoder"]["max_tokens"] == 16
-    assert _meta("mine")["threshold"]["method"] == "best_f1"
+    assert _meta("mine")["threshold"]["method"] == "best_f1" and _meta("mine")["threshold"]["target"] is None
 
 
 def test_like_an_unknown_version_is_a_one_line_input_error(capsys, labeled):

@@ -43,3 +43,21 @@ def test_tensorflow_start_up_is_quiet_by_default_and_shown_with_verbose(tmp_path
     assert loud.returncode == 0, loud.stderr
     assert ABSL_LINE.search(loud.stderr), loud.stderr  # TensorFlow's own C++ log lines
     assert "trained loud on 30 messages" in loud.stdout
+
+
+def test_noise_filter_drops_start_up_lines_and_their_continuations_only():
+    from engage.tf_startup import without_noise
+
+    captured = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1796127853.682496   31596 cpu_feature_guard.cc:227] This TensorFlow binary is optimized\n"
+        "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow.\n"
+        "I0000 00:00:1796126019.538345    7118 cudart_stub.cc:31] Could not find cuda drivers on your machine\n"
+        "E0000 00:00:1796125839.288362    4007 cuda_platform.cc:52] failed call to cuInit: something real\n"
+        "Traceback (most recent call last):\n"
+        "ImportError: libfoo.so: cannot open shared object file\n")
+    assert without_noise(captured) == (
+        "E0000 00:00:1796125839.288362    4007 cuda_platform.cc:52] failed call to cuInit: something real\n"
+        "Traceback (most recent call last):\n"
+        "ImportError: libfoo.so: cannot open shared object file\n")
+    assert without_noise("a warning of our own\n") == "a warning of our own\n"
