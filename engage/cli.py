@@ -6,16 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import traceback
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported anywhere
-
-from engage.errors import InputError  # noqa: E402
+from engage import tf_startup
+from engage.errors import InputError
 
 EXIT_OK, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2
 
@@ -85,24 +83,36 @@ def _cv_folds(args: argparse.Namespace) -> int:
     return 0 if args.val_split else 5
 
 
+# train's head flags that default to None, so that --like's value stands unless the flag is given
+_HEAD_FLAGS = ("epochs", "batch_size", "learning_rate", "seed", "elmo_branch")
+_HEAD_SWITCHES = ("early_stopping", "class_weight", "lexical", "normalize")  # given: on; not given: --like's or off
+
+
+def _train_recipe(args: argparse.Namespace):
+    from engage.recipe import Recipe, recipe_of
+
+    base = recipe_of(args.like) if args.like else Recipe.default()
+    head = {k: getattr(args, k) for k in _HEAD_FLAGS if getattr(args, k) is not None}
+    head |= {k: True for k in _HEAD_SWITCHES if getattr(args, k)}
+    return base.with_flags(encoder=args.encoder, max_tokens=args.max_tokens, head=head,
+                           threshold_method=args.threshold_method, threshold_value=args.threshold_value)
+
+
 def cmd_train(args: argparse.Namespace) -> None:
-    from engage.config import default_encoder_handle
     from engage.encoders import load_encoder
-    from engage.head import HeadConfig
     from engage.train import train_model
 
     messages = _read(args, require_labels=True)
-    encoder = load_encoder(args.encoder or default_encoder_handle(), max_tokens=args.max_tokens)
-    config = HeadConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                        early_stopping=args.early_stopping, class_weight=args.class_weight, seed=args.seed,
-                        lexical=args.lexical, normalize=args.normalize, elmo_branch=args.elmo_branch)
+    recipe = _train_recipe(args)
+    encoder = load_encoder(recipe.encoder, max_tokens=recipe.max_tokens)
+    config = recipe.head
     with _progress(len(messages.texts), "encoding") as update:
         result = train_model(messages, encoder, config, name=args.name, val_split=args.val_split,
-                             cv_folds=_cv_folds(args), threshold_method=args.threshold_method,
-                             threshold_value=args.threshold_value,
+                             cv_folds=_cv_folds(args), threshold_method=recipe.threshold_method,
+                             threshold_value=recipe.threshold_value,
                              activate=args.activate, cache=_cache(args), progress=update)
     payload = {"model": result.version.name, "path": str(result.version.path), "active": args.activate,
-               "encoder": encoder.handle, "device": encoder.device, "texts": result.n_texts,
+               "like": recipe.like, "encoder": encoder.handle, "device": encoder.device, "texts": result.n_texts,
                "encoder_computed": result.n_computed, "empty_messages": result.n_empty,
                "truncated": result.n_truncated, "threshold": result.version.meta["threshold"]["value"],
                "heldout_metrics": result.heldout, "seconds": result.seconds}
@@ -294,17 +304,23 @@ def _common(p: argparse.ArgumentParser, *, data: bool = True, labels: bool = Tru
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="engage", description="Find the messages a brand must answer.")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's start-up log (hidden by default); may also follow the command")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a classifier version on a labeled file")
     p.add_argument("data", help="CSV, TSV, XLSX, Parquet or JSON Lines file with a label column")
     _common(p)
+    p.add_argument("--like", metavar="NAME",
+                   help="the encoder, head and threshold settings of version NAME (e.g. engage-default, the shipped "
+                        "model); flags given as well win")
     p.add_argument("--encoder", help="ELMo: TF Hub handle or folder, or a folder with options.json + weights.hdf5 "
-                                     "(default: $ENGAGE_ELMO_HANDLE or https://tfhub.dev/google/elmo/3)")
-    p.add_argument("--max-tokens", type=int, default=64, help="truncate messages to this many tokens")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--learning-rate", type=float, default=1e-3)
+                                     "(default: --like's, else $ENGAGE_ELMO_HANDLE or https://tfhub.dev/google/elmo/3; "
+                                     "offline: models/elmo-tweets, the shipped one)")
+    p.add_argument("--max-tokens", type=int, help="truncate messages to this many tokens (default 64)")
+    p.add_argument("--epochs", type=int, help="default 5")
+    p.add_argument("--batch-size", type=int, help="default 32")
+    p.add_argument("--learning-rate", type=float, help="default 0.001")
     p.add_argument("--cv-folds", type=int, default=None,
                    help="K-fold cross-validation for the threshold and the reported metrics, then the final model "
                         "trains on every row (default 5; 0 = off)")
@@ -315,13 +331,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--class-weight", action="store_true", help="weigh classes to balance them")
     p.add_argument("--lexical", action="store_true", help="add the hashed word/char n-gram branch (stacked)")
     p.add_argument("--normalize", action="store_true", help="standardize each ELMo layer before the mix")
-    p.add_argument("--elmo-branch", choices=["mlp", "linear"], default="mlp",
-                   help="mlp: the seed's scalar mix + Dense(256); linear: logistic regression on the standardized "
-                        "layers, blended with --lexical by stacking (the shipped model's head)")
-    p.add_argument("--threshold-method", default="best_f1",
-                   choices=["fixed", "best_f1", "target_precision", "target_recall", "top_k"])
+    p.add_argument("--elmo-branch", choices=["mlp", "linear"],
+                   help="mlp (default): the seed's scalar mix + Dense(256); linear: logistic regression on the "
+                        "standardized layers, blended with --lexical by stacking (the shipped model's head)")
+    p.add_argument("--threshold-method", choices=["fixed", "best_f1", "target_precision", "target_recall", "top_k"],
+                   help="default best_f1")
     p.add_argument("--threshold-value", type=float, help="fixed threshold, target, or K")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, help="default 0")
     p.add_argument("--name", help="version name (default: engage-<UTC time>)")
     p.add_argument("--activate", action="store_true", help="make this the active model")
     p.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")
@@ -411,7 +427,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _take_verbose(argv: list[str] | None) -> tuple[bool, list[str]]:
+    """--verbose anywhere before a lone "--" (engage --verbose train ... or engage train ... --verbose)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    end = argv.index("--") if "--" in argv else len(argv)
+    head = [a for a in argv[:end] if a != "--verbose"]
+    return len(head) < end, head + argv[end:]
+
+
 def run(argv: list[str] | None, handler: Callable[[argparse.Namespace], None] | None = None) -> int:
+    verbose, argv = _take_verbose(argv)
+    tf_startup.configure(verbose)  # before anything imports TensorFlow
     args = build_parser().parse_args(argv)
     try:
         (handler or args.func)(args)

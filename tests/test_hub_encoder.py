@@ -38,6 +38,7 @@ def modules(tmp_path_factory) -> dict[str, Path]:
         "tf2": make_tf2_fixture(root / "tf2"),
         "tf1_seed1": make_tf1_hub_fixture(root / "tf1_seed1", seed=1),
         "tf2_default_only": make_tf2_fixture(root / "tf2_default_only", signatures=("default",)),
+        "tf2_text_input": make_tf2_fixture(root / "tf2_text_input", signatures=("default",), default_input="text"),
     }
 
 
@@ -111,6 +112,13 @@ def test_default_signature_path(modules, tf1_encoder):
     assert encoder.signature == "default"
     np.testing.assert_allclose(encoder.layer_means(TEXTS), tf1_encoder.layer_means(TEXTS), atol=1e-6)
     assert encoder.layer_means(["one"]).shape == (1, 3, DEFAULT_DIM)
+
+
+def test_default_signature_called_by_its_own_input_name(modules, tf1_encoder):
+    # A TF2 SavedModel may name the default signature's one input anything: here "text", not "default".
+    encoder = HubEncoder(str(modules["tf2_text_input"]))
+    assert list(encoder._fn.structured_input_signature[1]) == ["text"]
+    np.testing.assert_allclose(encoder.layer_means(TEXTS), tf1_encoder.layer_means(TEXTS), atol=1e-6)
 
 
 def test_batch_of_one_and_batching_do_not_change_results(modules, tf1_encoder):

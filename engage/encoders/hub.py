@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engage.config import DEFAULT_HUB_HANDLE, default_encoder_handle
+from engage.config import DEFAULT_HUB_HANDLE, PROJECT_ROOT, default_encoder_handle
 from engage.encoders.base import Progress, length_batches, tf_device
 from engage.errors import InputError
 from engage.tokens import tokenize
@@ -28,6 +28,7 @@ NETWORK_TIMEOUT_S = 5.0        # to decide the network is unreachable
 DOWNLOAD_SOCKET_TIMEOUT_S = 60.0  # per blocking read while downloading, so a stalled download ends
 LAYER_KEYS = ("word_emb", "lstm_outputs1", "lstm_outputs2")
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+SHIPPED_ELMO = PROJECT_ROOT / "models" / "elmo-tweets"  # the offline ELMo the project ships (its model card there)
 
 
 def _sha1(handle: str) -> str:
@@ -46,7 +47,16 @@ def how_to_provide(handle: str) -> str:
     return (f"To provide the module, download {url}{sep}tf-hub-format=compressed on a machine with internet "
             f"access, unpack it into a folder (mkdir elmo && tar xzf the_downloaded_file -C elmo), copy that "
             f"folder here and pass it with --encoder elmo or ENGAGE_ELMO_HANDLE=elmo (or put its contents in "
-            f"$TFHUB_CACHE_DIR/{_sha1(url)}).")
+            f"$TFHUB_CACHE_DIR/{_sha1(url)}).{shipped_elmo_hint()}")
+
+
+def shipped_elmo_hint() -> str:
+    """The sentence naming the ELMo engage ships, which needs no download (empty if this install lacks it)."""
+    if not (SHIPPED_ELMO / "options.json").is_file():
+        return ""
+    return (f" Or use the ELMo engage ships, which needs no network: --encoder models/elmo-tweets (in "
+            f"{PROJECT_ROOT}; the folder is {SHIPPED_ELMO}), or engage train --like engage-default for the "
+            f"shipped model's whole recipe.")
 
 
 def _is_http(handle: str) -> bool:
@@ -173,6 +183,7 @@ class HubEncoder:
         signatures = self._module.signatures
         self.signature = "tokens" if "tokens" in signatures else "default"
         self._fn = signatures[self.signature]
+        self._sentences = None if self.signature == "tokens" else self._single_input()
         self.device = tf_device()
         self.fingerprint = module_fingerprint(self.folder, self.kind, max_tokens)
         self.dim = self._dim()
@@ -191,6 +202,17 @@ class HubEncoder:
             raise InputError(f"The module in {self.folder} has neither a 'tokens' nor a 'default' signature, "
                              f"so it is not a TensorFlow Hub ELMo module. {how_to_provide(self.handle)}")
         return module
+
+    def _single_input(self) -> str:
+        """The name of the `default` signature's one input: google/elmo/3 calls it `default`, but a TF2
+        SavedModel names it after its function's argument (`text`, `sentences`, ...); a signature is called by
+        keyword, so the name must be its own."""
+        _, inputs = self._fn.structured_input_signature
+        if len(inputs) != 1:
+            raise InputError(f"The 'default' signature of the module in {self.folder} takes {len(inputs)} inputs "
+                             f"({', '.join(inputs) or 'none'}); an ELMo's takes one, the sentences. "
+                             f"{how_to_provide(self.handle)}")
+        return next(iter(inputs))
 
     def _dim(self) -> int:
         outputs = self._fn.structured_outputs
@@ -211,7 +233,7 @@ class HubEncoder:
             padded = [t + [""] * (longest - len(t)) for t in token_lists]
             return self._fn(tokens=tf.constant(padded, dtype=tf.string, shape=(len(padded), longest)),
                             sequence_len=tf.constant([len(t) for t in token_lists], dtype=tf.int32))
-        return self._fn(default=tf.constant([" ".join(t) for t in token_lists], dtype=tf.string))
+        return self._fn(**{self._sentences: tf.constant([" ".join(t) for t in token_lists], dtype=tf.string)})
 
     def _batch_means(self, token_lists: list[list[str]]) -> np.ndarray:
         import tensorflow as tf

@@ -18,7 +18,7 @@ from tests.e2e.app_world import ACTIVE_VERSION, OTHER_VERSION
 from tests.e2e.conftest import ARTIFACTS, start_app, stop_app
 from tests.fixtures.oidc_provider import OIDCProvider
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ADMIN, ANNOTATOR, STRANGER = "boss@acme.example", "ana@acme.example", "mallory@elsewhere.example"
 PASSWORDS = {ADMIN: "boss-pw", ANNOTATOR: "ana-pw", STRANGER: "mallory-pw"}
@@ -74,6 +74,7 @@ def _sign_in(page, url: str, provider: OIDCProvider, email: str) -> None:
     page.fill("input[name=password]", PASSWORDS[email])
     page.get_by_role("button", name="Sign in to the provider").click()
     page.wait_for_url(f"{url}/**", timeout=WAIT_MS)
+    page.get_by_text("Signed in as").wait_for(timeout=WAIT_MS)  # the app has run for the signed-in session
     _settled(page)
 
 
@@ -212,6 +213,7 @@ def test_admin_activates_by_clicking_and_the_audit_names_them(team_app, provider
                                                                              OTHER_VERSION)
         page.get_by_role("heading", name="Audit trail").wait_for(timeout=WAIT_MS)
         # the versions table and the audit trail (a canvas grid: its cells are checked by the AppTests)
+        page.locator('[data-testid="stDataFrame"]').nth(1).wait_for(timeout=WAIT_MS)  # drawn after the heading
         assert page.locator('[data-testid="stDataFrame"]').count() == 2
     finally:
         registry.activate(ACTIVE_VERSION, models)

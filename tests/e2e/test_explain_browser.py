@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.test_app_browser import _no_exception, _settled, _shot, _upload_and_score
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 XSS = ["<img src=x onerror=alert(1)>", "<script>alert(1)</script> my refund never came"]
 
