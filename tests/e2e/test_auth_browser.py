@@ -74,7 +74,7 @@ def _sign_in(page, url: str, provider: OIDCProvider, email: str) -> None:
     page.fill("input[name=password]", PASSWORDS[email])
     page.get_by_role("button", name="Sign in to the provider").click()
     page.wait_for_url(f"{url}/**", timeout=WAIT_MS)
-    page.get_by_text("Signed in as").wait_for(timeout=WAIT_MS)  # the app has run for the signed-in session
+    page.get_by_test_id("stCaptionContainer").get_by_text("Signed in as").wait_for(timeout=WAIT_MS)  # app ran
     _settled(page)
 
 
