@@ -24,7 +24,7 @@ from engage import registry
 from engage.cache import EmbeddingCache, cached_layer_means
 from engage.encoders.base import Encoder, Progress
 from engage.errors import InputError
-from engage.head import HeadConfig, describe, head_inputs, predict, save_head, settle_choices, train_head
+from engage.head import HeadConfig, describe, head_inputs, predict, save_head, settle_choices, share_work, train_head
 from engage.metrics import metric_table
 from engage.reading import Messages
 from engage.thresholds import choose_threshold
@@ -105,6 +105,7 @@ def cross_validated_scores(config: HeadConfig, inputs: dict, y: np.ndarray, fold
     """Every row's score from a head trained on the other folds (same seed, so the same call gives the same
     scores)."""
     config = settle_choices(config, inputs, y)
+    inputs = share_work(config, inputs)
     scores = np.empty(len(y), dtype=np.float64)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=config.seed)
     for fit_idx, held_idx in splitter.split(np.zeros(len(y)), y):
@@ -131,7 +132,7 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
     vectors, n_computed = cached_layer_means(encoder, texts, cache, progress)
     t_encode = time.perf_counter() - t0
     train_idx, val_idx = _split(len(texts), y, val_split, config.seed)
-    inputs = head_inputs(config, vectors, texts)
+    inputs = share_work(config, head_inputs(config, vectors, texts))
     val = (_rows(inputs, val_idx), y[val_idx]) if len(val_idx) else None
     scores, fitting = None, config
     if cv_folds:

@@ -17,7 +17,7 @@ import numpy as np
 
 from engage.head.config import HeadConfig
 from engage.head.layers import Standardize, set_logit, set_statistics, statistics
-from engage.head.lexical_branch import lexical_logit, lexical_regression
+from engage.head.lexical_branch import ROW_SPACE, lexical_logit, lexical_regression
 from engage.head.stacking import fit_blend, folds, out_of_fold_logits
 
 ELMO_CS = (0.01, 0.03, 0.1, 0.3, 1.0)  # the grid the linear ELMo branch's C is picked from
@@ -62,7 +62,7 @@ def train(config: HeadConfig, inputs: dict, y: np.ndarray, val: tuple[dict, np.n
     chosen = float(config.elmo_c if config.elmo_c is not None else elmo.C_)
     set_logit(served.get_layer("elmo_logit"), elmo)
     if config.lexical:
-        lexical_oof, lexical = lexical_regression(config, inputs["lexical"], y)
+        lexical_oof, lexical = lexical_regression(config, inputs["lexical"], y, inputs.get(ROW_SPACE))
         set_logit(served.get_layer("lexical_logit"), lexical)
         # C was picked on all rows; reusing it for the out-of-fold logits costs one choice of leakage, not 5x the time.
         elmo_oof = out_of_fold_logits(config, elmo_estimator(config, chosen, y), flat, y)
