@@ -87,12 +87,15 @@ def lexical_regression(config: HeadConfig, features, y: np.ndarray,
     (of a superset's, sliced to them), else computed here."""
     from sklearn.linear_model import LogisticRegression
 
-    def make() -> LogisticRegression:
-        return LogisticRegression(C=config.lexical_c, max_iter=3000,
+    def make(tol: float = 1e-4) -> LogisticRegression:
+        return LogisticRegression(C=config.lexical_c, max_iter=3000, tol=tol,
                                   class_weight="balanced" if config.class_weight else None)
 
     space = space if space is not None else RowSpace(features)
-    oof = out_of_fold_logits(config, make(), space.z, y)
     fit = make().fit(space.z, y)
+    # The folds' fits start from `fit` (engage.head.stacking). L-BFGS stopped at the default gradient tolerance
+    # from there ends too close to where it started (logits up to 0.85 off the optimum on the complaints data, cold
+    # fits 0.3); at 1e-5 they are within 0.03 of it, in fewer steps than cold fits at 1e-4.
+    oof = out_of_fold_logits(config, make(tol=1e-5), space.z, y, start=fit)
     coef = space.weights(fit.coef_[0])[None, :]
     return oof.astype("float32")[:, None], LinearFit(coef, fit.intercept_)

@@ -14,11 +14,12 @@ from dataclasses import replace
 
 import keras
 import numpy as np
+from joblib import parallel_config
 
 from engage.head.config import HeadConfig
 from engage.head.layers import Standardize, set_logit, set_statistics, statistics
 from engage.head.lexical_branch import ROW_SPACE, lexical_logit, lexical_regression
-from engage.head.stacking import fit_blend, folds, out_of_fold_logits
+from engage.head.stacking import WORKERS, fit_blend, folds, out_of_fold_logits
 
 ELMO_CS = (0.01, 0.03, 0.1, 0.3, 1.0)  # the grid the linear ELMo branch's C is picked from
 
@@ -58,14 +59,15 @@ def train(config: HeadConfig, inputs: dict, y: np.ndarray, val: tuple[dict, np.n
     served = model(config, vectors.shape[-1])
     set_statistics(served.get_layer("standardize"), vectors)
     flat = _standardized(vectors)
-    elmo = elmo_estimator(config, config.elmo_c, y).fit(flat, y)
+    with parallel_config(backend="threading", n_jobs=WORKERS):  # C's inner folds, when C is chosen here
+        elmo = elmo_estimator(config, config.elmo_c, y).fit(flat, y)
     chosen = float(config.elmo_c if config.elmo_c is not None else elmo.C_)
     set_logit(served.get_layer("elmo_logit"), elmo)
     if config.lexical:
         lexical_oof, lexical = lexical_regression(config, inputs["lexical"], y, inputs.get(ROW_SPACE))
         set_logit(served.get_layer("lexical_logit"), lexical)
         # C was picked on all rows; reusing it for the out-of-fold logits costs one choice of leakage, not 5x the time.
-        elmo_oof = out_of_fold_logits(config, elmo_estimator(config, chosen, y), flat, y)
+        elmo_oof = out_of_fold_logits(config, elmo_estimator(config, chosen, y), flat, y, start=elmo)
         set_logit(served.get_layer("blend"), fit_blend(elmo_oof, lexical_oof[:, 0], y))
     return served, {"elmo_c": [chosen]}
 
@@ -78,7 +80,8 @@ def settle(config: HeadConfig, inputs: dict, y: np.ndarray) -> HeadConfig:
     if config.elmo_c is not None:
         return config
     flat = _standardized(inputs["layers"])
-    return replace(config, elmo_c=float(elmo_estimator(config, None, y).fit(flat, y).C_))
+    with parallel_config(backend="threading", n_jobs=WORKERS):  # its folds side by side, as engage.head.stacking's
+        return replace(config, elmo_c=float(elmo_estimator(config, None, y).fit(flat, y).C_))
 
 
 def _standardized(vectors: np.ndarray) -> np.ndarray:
