@@ -5,8 +5,9 @@ The threshold and the reported metrics come from one of two places:
   best-F1 threshold picked on a few hundred of them is noisy;
 - K-fold cross-validation (`cv_folds`): K extra heads, each scoring the fold it did not see, so that every row gets
   an honest score; the threshold is chosen on all of them and the final head is then trained on every row.
-  Choices a head makes on its own rows (the linear branch's C) are made once on every row and shared by the K
-  heads and the final one (engage.head.settle_choices): one choice of leakage into the scores, K choices less.
+  Choices a head makes on its own rows (the linear branch's C and its blend) are made once on every row and shared
+  by the K heads and the final one (engage.head.settle_choices): one choice of leakage into the scores, K choices
+  less; and the lexical Gram matrix is factorized once for all of them (engage.head.share_work), exactly.
 """
 
 from __future__ import annotations

@@ -81,10 +81,10 @@ class RowSpace:
         return np.asarray(self._basis_rows.T @ sla.solve_triangular(self._triangle, u, lower=True, trans="T"))
 
 
-def lexical_regression(config: HeadConfig, features, y: np.ndarray,
-                       space: RowSpace | None = None) -> tuple[np.ndarray, LinearFit]:
-    """(out-of-fold logits float32 [N, 1], the regression fitted on all rows). space: the RowSpace of these rows
-    (of a superset's, sliced to them), else computed here."""
+def lexical_regression(config: HeadConfig, features, y: np.ndarray, space: RowSpace | None = None,
+                       out_of_fold: bool = True) -> tuple[np.ndarray | None, LinearFit]:
+    """(out-of-fold logits float32 [N, 1], or None without out_of_fold; the regression fitted on all rows).
+    space: the RowSpace of these rows (of a superset's, sliced to them), else computed here."""
     from sklearn.linear_model import LogisticRegression
 
     def make(tol: float = 1e-4) -> LogisticRegression:
@@ -93,9 +93,11 @@ def lexical_regression(config: HeadConfig, features, y: np.ndarray,
 
     space = space if space is not None else RowSpace(features)
     fit = make().fit(space.z, y)
+    coef = LinearFit(space.weights(fit.coef_[0])[None, :], fit.intercept_)
+    if not out_of_fold:
+        return None, coef
     # The folds' fits start from `fit` (engage.head.stacking). L-BFGS stopped at the default gradient tolerance
     # from there ends too close to where it started (logits up to 0.85 off the optimum on the complaints data, cold
     # fits 0.3); at 1e-5 they are within 0.03 of it, in fewer steps than cold fits at 1e-4.
     oof = out_of_fold_logits(config, make(tol=1e-5), space.z, y, start=fit)
-    coef = space.weights(fit.coef_[0])[None, :]
-    return oof.astype("float32")[:, None], LinearFit(coef, fit.intercept_)
+    return oof.astype("float32")[:, None], coef
