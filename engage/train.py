@@ -5,8 +5,9 @@ The threshold and the reported metrics come from one of two places:
   best-F1 threshold picked on a few hundred of them is noisy;
 - K-fold cross-validation (`cv_folds`): K extra heads, each scoring the fold it did not see, so that every row gets
   an honest score; the threshold is chosen on all of them and the final head is then trained on every row.
-  Choices a head makes on its own rows (the linear branch's C) are made once on every row and shared by the K
-  heads and the final one (engage.head.settle_choices): one choice of leakage into the scores, K choices less.
+  Choices a head makes on its own rows (the linear branch's C and its blend) are made once on every row and shared
+  by the K heads and the final one (engage.head.settle_choices): one choice of leakage into the scores, K choices
+  less; and the lexical Gram matrix is factorized once for all of them (engage.head.share_work), exactly.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from engage import registry
 from engage.cache import EmbeddingCache, cached_layer_means
 from engage.encoders.base import Encoder, Progress
 from engage.errors import InputError
-from engage.head import HeadConfig, describe, head_inputs, predict, save_head, settle_choices, train_head
+from engage.head import HeadConfig, describe, head_inputs, predict, save_head, settle_choices, share_work, train_head
 from engage.metrics import metric_table
 from engage.reading import Messages
 from engage.thresholds import choose_threshold
@@ -105,6 +106,7 @@ def cross_validated_scores(config: HeadConfig, inputs: dict, y: np.ndarray, fold
     """Every row's score from a head trained on the other folds (same seed, so the same call gives the same
     scores)."""
     config = settle_choices(config, inputs, y)
+    inputs = share_work(config, inputs)
     scores = np.empty(len(y), dtype=np.float64)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=config.seed)
     for fit_idx, held_idx in splitter.split(np.zeros(len(y)), y):
@@ -131,7 +133,7 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
     vectors, n_computed = cached_layer_means(encoder, texts, cache, progress)
     t_encode = time.perf_counter() - t0
     train_idx, val_idx = _split(len(texts), y, val_split, config.seed)
-    inputs = head_inputs(config, vectors, texts)
+    inputs = share_work(config, head_inputs(config, vectors, texts))
     val = (_rows(inputs, val_idx), y[val_idx]) if len(val_idx) else None
     scores, fitting = None, config
     if cv_folds:

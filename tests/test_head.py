@@ -225,3 +225,25 @@ def test_the_lexical_rows_coordinates_are_an_isometry_even_with_repeated_message
     w = space.weights(u)
     np.testing.assert_allclose(dense @ w, space.z @ u, atol=1e-8)  # the same logits
     np.testing.assert_allclose(np.linalg.norm(w), np.linalg.norm(u), rtol=1e-8)  # the same L2 penalty
+
+
+def test_settled_choices_and_shared_work_give_the_head_train_would_fit():
+    from engage.head import settle_choices, share_work
+
+    cfg = HeadConfig(elmo_branch="linear", lexical=True, lexical_features=2**12)
+    inputs = head_inputs(cfg, X, TEXTS)
+    own, _ = train_head(cfg, inputs, Y)
+    shared = share_work(cfg, inputs)
+    settled = settle_choices(cfg, shared, Y)
+    assert settled.elmo_c is not None and settled.blend is not None
+    assert settle_choices(settled, shared, Y) == settled  # idempotent
+    assert "blend" not in settled.to_json()  # a choice of one training run, never written to model.json
+    head, _ = train_head(settled, shared, Y)
+    # The same fits (same folds, same starts); the blend is the one train() fits, reached by the same steps.
+    np.testing.assert_allclose(predict(head, inputs), predict(own, inputs), atol=1e-6)
+    # A subset's fit in the shared row space (sliced) is the fit in its own row space: the same optimum.
+    rows = np.arange(0, N, 2)
+    part = {k: v[rows] for k, v in shared.items()}
+    alone, _ = train_head(settled, {k: inputs[k][rows] for k in inputs}, Y[rows])
+    sliced, _ = train_head(settled, part, Y[rows])
+    np.testing.assert_allclose(predict(sliced, inputs), predict(alone, inputs), atol=1e-3)

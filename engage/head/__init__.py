@@ -13,10 +13,10 @@ from engage.head.config import ELMO_BRANCHES, RETIRED, HeadConfig
 from engage.head.layers import Standardize
 from engage.head.linear import ELMO_CS
 from engage.head.mlp import ScalarMix, Scale
-from engage.head.model import build_head, describe, settle_choices, train_head
+from engage.head.model import build_head, describe, settle_choices, share_work, train_head
 from engage.head.serving import head_inputs, predict
 from engage.head.weights import load_head, save_head
 
 __all__ = ["ELMO_BRANCHES", "ELMO_CS", "RETIRED", "HeadConfig", "Scale", "ScalarMix", "Standardize", "build_head",
            "describe", "head_inputs", "load_head", "predict", "save_head", "settle_choices",
-           "train_head"]
+           "share_work", "train_head"]

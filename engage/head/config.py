@@ -22,6 +22,9 @@ RETIRED: dict[str, str] = {
                   "exact logistic regression (lexical_c) since",
 }
 
+# Fields that hold a choice made for one training run (engage.head.settle_choices), never written to model.json.
+UNSTORED = ("blend",)
+
 
 @dataclass
 class HeadConfig:
@@ -44,6 +47,9 @@ class HeadConfig:
     elmo_branch: str = "mlp"    # "mlp": the seed's mix + Dense(256) (engage.head.mlp); "linear": engage.head.linear
     elmo_c: float | None = None  # C of the linear ELMo branch; None: chosen by inner cross-validation
     extra: dict = field(default_factory=dict)
+    # The linear head's blend (ELMo weight, lexical weight, intercept) when settle_choices has fitted it for the
+    # heads of one training run; None: fitted on the rows' out-of-fold logits. Never stored (UNSTORED).
+    blend: tuple[float, float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.elmo_branch not in ELMO_BRANCHES:
@@ -56,7 +62,7 @@ class HeadConfig:
         return ELMO_BRANCHES[self.elmo_branch]
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k not in UNSTORED}
 
     @classmethod
     def from_json(cls, data: dict, source: str | None = None) -> HeadConfig:
@@ -64,7 +70,7 @@ class HeadConfig:
         a RETIRED key is dropped by name; a missing key takes its default."""
         if not isinstance(data, dict):
             raise InputError(f"the head's config is a {type(data).__name__}, not an object", file=source)
-        known = cls.__dataclass_fields__
+        known = [k for k in cls.__dataclass_fields__ if k not in UNSTORED]
         unknown = sorted(k for k in data if k not in known and k not in RETIRED)
         if unknown:
             raise InputError(f"the head's config has {'an unknown key' if len(unknown) == 1 else 'unknown keys'} "

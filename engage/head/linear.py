@@ -14,11 +14,12 @@ from dataclasses import replace
 
 import keras
 import numpy as np
+from joblib import parallel_config
 
 from engage.head.config import HeadConfig
 from engage.head.layers import Standardize, set_logit, set_statistics, statistics
-from engage.head.lexical_branch import lexical_logit, lexical_regression
-from engage.head.stacking import fit_blend, folds, out_of_fold_logits
+from engage.head.lexical_branch import ROW_SPACE, LinearFit, lexical_logit, lexical_regression
+from engage.head.stacking import WORKERS, fit_blend, folds, out_of_fold_logits
 
 ELMO_CS = (0.01, 0.03, 0.1, 0.3, 1.0)  # the grid the linear ELMo branch's C is picked from
 
@@ -58,27 +59,49 @@ def train(config: HeadConfig, inputs: dict, y: np.ndarray, val: tuple[dict, np.n
     served = model(config, vectors.shape[-1])
     set_statistics(served.get_layer("standardize"), vectors)
     flat = _standardized(vectors)
-    elmo = elmo_estimator(config, config.elmo_c, y).fit(flat, y)
+    with parallel_config(backend="threading", n_jobs=WORKERS):  # C's inner folds, when C is chosen here
+        elmo = elmo_estimator(config, config.elmo_c, y).fit(flat, y)
     chosen = float(config.elmo_c if config.elmo_c is not None else elmo.C_)
     set_logit(served.get_layer("elmo_logit"), elmo)
     if config.lexical:
-        lexical_oof, lexical = lexical_regression(config, inputs["lexical"], y)
+        settled = config.blend is not None
+        lexical_oof, lexical = lexical_regression(config, inputs["lexical"], y, inputs.get(ROW_SPACE),
+                                                  out_of_fold=not settled)
         set_logit(served.get_layer("lexical_logit"), lexical)
-        # C was picked on all rows; reusing it for the out-of-fold logits costs one choice of leakage, not 5x the time.
-        elmo_oof = out_of_fold_logits(config, elmo_estimator(config, chosen, y), flat, y)
-        set_logit(served.get_layer("blend"), fit_blend(elmo_oof, lexical_oof[:, 0], y))
+        set_logit(served.get_layer("blend"), _settled_blend(config.blend) if settled
+                  else _blend(config, chosen, elmo, flat, lexical_oof[:, 0], y))
     return served, {"elmo_c": [chosen]}
 
 
+def _blend(config: HeadConfig, c: float, elmo, flat: np.ndarray, lexical_oof: np.ndarray, y: np.ndarray):
+    """The blend fitted on both branches' out-of-fold logits; elmo: the ELMo fit on all rows at C = c."""
+    # C was picked on all rows; reusing it for the out-of-fold logits costs one choice of leakage, not 5x the time.
+    elmo_oof = out_of_fold_logits(config, elmo_estimator(config, c, y), flat, y, start=elmo)
+    return fit_blend(elmo_oof, lexical_oof, y)
+
+
+def _settled_blend(blend: tuple[float, float, float]) -> LinearFit:
+    return LinearFit(np.array([blend[:2]], dtype=np.float64), np.array([blend[2]], dtype=np.float64))
+
+
 def settle(config: HeadConfig, inputs: dict, y: np.ndarray) -> HeadConfig:
-    """config with the choice train() would make on these rows made now: elmo_c, when it is None, picked by the
-    same inner cross-validation. Training K cross-validation heads on K subsets with it settled skips K such
-    choices (each as costly as all the other fits together), at the price of one choice of leakage into their
-    scores, the same trade train() makes for its out-of-fold logits."""
-    if config.elmo_c is not None:
+    """config with the choices train() would make on these rows made now: elmo_c, when it is None, picked by the
+    same inner cross-validation, and with `lexical` the blend, fitted on these rows' out-of-fold logits as train()
+    fits it. Training K cross-validation heads on K subsets with them settled skips K such choices and K rounds of
+    out-of-fold fits (together 3/4 of a head's cost), at the price of one choice of leakage into their scores (C,
+    and three blend weights fitted on logits that are themselves out-of-fold), the same trade train() makes for its
+    out-of-fold logits. A head trained on all these rows with them settled is the head train() would fit."""
+    if config.elmo_c is not None and (not config.lexical or config.blend is not None):
         return config
     flat = _standardized(inputs["layers"])
-    return replace(config, elmo_c=float(elmo_estimator(config, None, y).fit(flat, y).C_))
+    with parallel_config(backend="threading", n_jobs=WORKERS):  # its folds side by side, as engage.head.stacking's
+        elmo = elmo_estimator(config, config.elmo_c, y).fit(flat, y)
+    config = replace(config, elmo_c=float(config.elmo_c if config.elmo_c is not None else elmo.C_))
+    if not config.lexical:
+        return config
+    lexical_oof, _ = lexical_regression(config, inputs["lexical"], y, inputs.get(ROW_SPACE))
+    blend = _blend(config, config.elmo_c, elmo, flat, lexical_oof[:, 0], y)
+    return replace(config, blend=(*(float(w) for w in blend.coef_[0]), float(blend.intercept_[0])))
 
 
 def _standardized(vectors: np.ndarray) -> np.ndarray:

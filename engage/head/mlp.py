@@ -22,7 +22,7 @@ import numpy as np
 
 from engage.head.config import HeadConfig
 from engage.head.layers import Standardize, set_logit, set_statistics
-from engage.head.lexical_branch import lexical_logit, lexical_regression
+from engage.head.lexical_branch import ROW_SPACE, lexical_logit, lexical_regression
 
 
 class ScalarMix(keras.layers.Layer):
@@ -98,7 +98,7 @@ def train(config: HeadConfig, inputs: dict, y: np.ndarray, val: tuple[dict, np.n
         set_statistics(serving.get_layer("standardize"), inputs["layers"])
     fit_x, val_data = {"layers": inputs["layers"]}, None
     if config.lexical:
-        oof, regression = lexical_regression(config, inputs["lexical"], y)
+        oof, regression = lexical_regression(config, inputs["lexical"], y, inputs.get(ROW_SPACE))
         fit_x["lexical_oof"] = oof
         set_logit(serving.get_layer("lexical_logit"), regression)
     if val is not None:

@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_limits
 
 from engage.head import linear, mlp
 from engage.head.config import HeadConfig
+from engage.head.lexical_branch import ROW_SPACE, RowSpace
 
 # elmo_branch (the names in engage.head.config.ELMO_BRANCHES) -> its module, which has
 # models(config, dim), train(config, inputs, y, val, on_epoch), settle(config, inputs, y) and describe(config).
@@ -43,3 +44,13 @@ def settle_choices(config: HeadConfig, inputs: dict, y: np.ndarray) -> HeadConfi
     heads trained on subsets of them (cross-validation) do not each make it again. Idempotent."""
     with threadpool_limits(1, user_api="blas"):
         return BRANCHES[config.elmo_branch].settle(config, inputs, y)
+
+
+def share_work(config: HeadConfig, inputs: dict) -> dict:
+    """inputs with what every head trained on a subset of their rows would compute from them again added once: the
+    lexical RowSpace (the Gram matrix of the n-gram rows and its factor, exact for any subset: see
+    engage.head.lexical_branch). Slicing the result by rows slices it too; predict ignores it."""
+    if not config.lexical or ROW_SPACE in inputs:
+        return inputs
+    with threadpool_limits(1, user_api="blas"):
+        return inputs | {ROW_SPACE: RowSpace(inputs["lexical"])}

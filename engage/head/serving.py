@@ -9,6 +9,8 @@ import scipy.sparse as sp
 from engage.head.config import HeadConfig
 from engage.lexical import lexical_features
 
+SERVED = ("layers", "lexical")  # the inputs the serving model reads; anything else in an inputs dict is for training
+
 
 def head_inputs(config: HeadConfig, vectors: np.ndarray, texts: list[str]) -> dict:
     inputs: dict = {"layers": vectors}
@@ -19,6 +21,7 @@ def head_inputs(config: HeadConfig, vectors: np.ndarray, texts: list[str]) -> di
 
 def predict(model: keras.Model, inputs: dict, batch_size: int = 2048) -> np.ndarray:
     """Probabilities, float64 [N]. Calls the model directly per batch: faster than predict() for small inputs."""
+    inputs = {k: v for k, v in inputs.items() if k in SERVED}
     n = inputs["layers"].shape[0]
     out = np.empty(n, dtype=np.float64)
     for start in range(0, n, batch_size):
