@@ -7,12 +7,13 @@ whenever a new model becomes active (rescore_sets).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from engage.encoders.base import Progress
+from engage.encoders.base import Encoder, Progress
 from engage.errors import InputError
 from engage.labels import LabelStore, text_hash
 from engage.reading import Messages
@@ -65,11 +66,28 @@ def training_messages(store: LabelStore, set_id: int | None = None, extra: Messa
                     first_row=1)
 
 
+def adapt_encoder(messages: Messages, clf: Classifier, out: Path, *, time_limit_s: float,
+                  progress: Callable[[int, int, float], None] | None = None,
+                  log: Callable[[str], None] = lambda _: None) -> Encoder:
+    """The classifier's ELMo adapted to these messages' texts (engage adapt), loaded as an encoder: for retrain."""
+    from engage.encoders import is_bilm_folder, load_encoder
+    from engage.encoders.bilm.adapt import adapt_texts, texts_source
+
+    base = clf.encoder.handle
+    if clf.encoder.kind != "bilm" or not is_bilm_folder(base):
+        raise InputError(f"adapting needs an ELMo folder with options.json + weights.hdf5; model '{clf.name}' "
+                         f"runs on {base}")
+    adapt_texts(messages.texts, [texts_source(messages.source, messages.texts)], base, out,
+                time_limit_s=time_limit_s, progress=progress, log=log)
+    return load_encoder(str(out), max_tokens=clf.encoder.max_tokens)
+
+
 def retrain(messages: Messages, clf: Classifier, *, name: str | None = None, val_split: float = 0.2,
-            root=None, progress: Progress | None = None, on_epoch=None) -> TrainResult:
-    """A new version (not activated) on the classifier's encoder, head config and threshold rule."""
+            root=None, progress: Progress | None = None, on_epoch=None, encoder: Encoder | None = None) -> TrainResult:
+    """A new version (not activated) on the classifier's encoder (or `encoder`, e.g. adapt_encoder's), head config
+    and threshold rule."""
     rule = clf.version.meta["threshold"]
-    return train_model(messages, clf.encoder, clf.config, name=name or None, val_split=val_split,
+    return train_model(messages, encoder or clf.encoder, clf.config, name=name or None, val_split=val_split,
                        threshold_method=rule.get("method") or "best_f1", threshold_value=rule.get("target"),
                        cache=clf.cache, root=root, progress=progress, on_epoch=on_epoch)
 

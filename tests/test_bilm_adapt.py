@@ -88,6 +88,34 @@ def test_adaptation_lowers_heldout_perplexity_and_writes_an_encoder(base, messag
 
 
 @pytest.mark.slow
+def test_a_version_trained_on_the_adapted_encoder_records_it(base, messages, tmp_path):
+    """The app's path: a classifier on the base biLM, its ELMo adapted to the training messages, a new version on
+    the adapted one; model.json says what the encoder was adapted from and on what, and the version loads."""
+    from engage import label_loop, registry
+    from engage.head import HeadConfig
+    from engage.reading import read_messages
+    from engage.scoring import load_classifier
+    from engage.train import train_model
+
+    models = tmp_path / "models"
+    data = read_messages(messages[0], label_col="engage")
+    config = HeadConfig(elmo_branch="linear")
+    train_model(data, BilmEncoder(str(base)), config, name="v1", root=models, val_split=0.2)
+    clf = load_classifier("v1", root=models, use_cache=False)
+    steps: list[int] = []
+    encoder = label_loop.adapt_encoder(data, clf, models / "v2-elmo", time_limit_s=120,
+                                       progress=lambda s, n, t: steps.append(s))
+    assert steps and encoder.fingerprint != clf.encoder.fingerprint
+    label_loop.retrain(data, clf, name="v2", root=models, encoder=encoder)
+    meta = registry.read_model("v2", models).meta["encoder"]
+    assert meta["fingerprint"] == encoder.fingerprint and meta["handle"] == "v2-elmo"
+    assert meta["adapted"]["base_encoder"] == str(base)
+    assert meta["adapted"]["data"][0]["rows"] == 300 and meta["adapted"]["data"][0]["file"] == data.source
+    assert "adapted" not in registry.read_model("v1", models).meta["encoder"]
+    assert load_classifier("v2", root=models, use_cache=False).score(["@bank fix my bill ?"]).shape == (1,)
+
+
+@pytest.mark.slow
 def test_resume_is_exact(base, messages, tmp_path):
     whole = _adapt(base, messages, tmp_path / "whole", epochs=1.0)
     half = _adapt(base, messages, tmp_path / "split", epochs=0.5)

@@ -11,7 +11,8 @@ Choices, and why:
   made over the new texts' words (min count 2, by falling frequency) and initialized at W = the token layer's vector
   of each word (char CNN + highway + projection of its characters: the space the LSTMs read, and what the top
   layer would predict against in a tied model; ours was trained untied, so it is a start, not an answer) and
-  b = log unigram frequency (the best bias-only model). It is then fitted alone, on the frozen base biLM's top
+  b = log unigram frequency (the best bias-only model), the rows scaled to the one length that predicts best
+  (raw, the dot products are hundreds: perplexity 1e8). It is then fitted alone, on the frozen base biLM's top
   layers (a convex problem: multinomial logistic regression), for softmax_epochs. The held-out perplexity after
   that fit is "before": the base model's own best on these texts, so that before minus after is what adapting the
   biLM bought, not what fitting a softmax bought.
@@ -115,8 +116,9 @@ def _sha256(path: Path) -> str:
 
 
 def token_layer_init(bilm: BiLM, vocab: Vocabulary, counts: Counter[str]) -> tuple[np.ndarray, np.ndarray]:
-    """W [V, P]: each word's token-layer vector (the sentence markers' rows are the markers' own vectors);
-    b [V]: log unigram frequency (add-one, so a word the split never counted still gets a finite bias)."""
+    """W [V, P]: each word's token-layer vector, scaled to unit length (the length is set by fit_scale; the
+    sentence markers' rows are the markers' own vectors); b [V]: log unigram frequency (add-one, so a word the
+    split never counted still gets a finite bias)."""
     width = bilm.opts.max_chars
     rows = []
     for word in vocab.words:
@@ -129,21 +131,42 @@ def token_layer_init(bilm: BiLM, vocab: Vocabulary, counts: Counter[str]) -> tup
     ids = np.stack(rows).astype(np.int32)
     w = np.concatenate([bilm.token_embedding(tf.constant(ids[i:i + 4096])).numpy()
                         for i in range(0, len(ids), 4096)])
+    w /= np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-6)
     n = np.array([counts.get(word, 0) + 1.0 for word in vocab.words])
     return w.astype(np.float32), np.log(n / n.sum()).astype(np.float32)
 
 
-def fit_softmax(trainer: Trainer, sentences: Sequence[Sequence[str]], vocab: Vocabulary, epochs: int,
-                seed: int) -> None:
-    """The softmax alone on the frozen biLM's top layers: the features once, then Adam on the exact loss."""
+def top_vectors(trainer: Trainer, sentences: Sequence[Sequence[str]],
+                vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray]:
+    """The frozen biLM's top-layer vectors of every prediction (both directions) and their target ids."""
     xs, ts = [], []
     vectors = tf.function(trainer.top_vectors, input_signature=trainer.eval_step.input_signature, autograph=False)
     for batch in length_batches([len(s) + 2 for s in sentences], EVAL_BATCH_TOKENS, max_batch=EVAL_BATCH_TOKENS):
         x, t = vectors(*pad_batch([sentences[i] for i in batch], vocab))
         xs.append(x.numpy())
         ts.append(t.numpy())
-    x_all, t_all = np.concatenate(xs), np.concatenate(ts)
-    head = trainer.head
+    return np.concatenate(xs), np.concatenate(ts)
+
+
+def _mean_loss(x: np.ndarray, t: np.ndarray, w: np.ndarray, b: np.ndarray) -> float:
+    total = 0.0
+    for i in range(0, len(t), EVAL_BATCH_TOKENS):
+        logits = tf.matmul(x[i:i + EVAL_BATCH_TOKENS], w, transpose_b=True) + b
+        total += float(tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(t[i:i + EVAL_BATCH_TOKENS],
+                                                                                    logits)))
+    return total / len(t)
+
+
+def fit_scale(x: np.ndarray, t: np.ndarray, w: np.ndarray, b: np.ndarray, seed: int) -> float:
+    """The one length of the unit token-layer rows that predicts best (grid over 1e-3 .. 10, on up to 20,000
+    positions): without it the raw dot products are hundreds and the softmax starts absurdly sure."""
+    pick = np.random.default_rng(seed + 3).permutation(len(t))[:20_000]
+    losses = {float(s): _mean_loss(x[pick], t[pick], s * w, b) for s in np.logspace(-3, 1, 13)}
+    return min(losses, key=losses.get)
+
+
+def fit_softmax(head: SoftmaxHead, x_all: np.ndarray, t_all: np.ndarray, epochs: int, seed: int) -> None:
+    """The softmax alone on fixed features (the frozen biLM's top layers): Adam on the exact loss."""
     optimizer = keras.optimizers.Adam(learning_rate=SOFTMAX_LR)
 
     @tf.function(autograph=False)
@@ -168,14 +191,31 @@ def fit_softmax(trainer: Trainer, sentences: Sequence[Sequence[str]], vocab: Voc
 
 
 def adapt(files: Sequence[str | Path], encoder_dir: str | Path, out_dir: str | Path, *,
-          text_col: str | None = None, epochs: float = 10.0, batch_size: int = 32, max_tokens: int = 40,
-          heldout_fraction: float = 0.1, min_count: int = 2, max_vocab: int = 20_000, n_negative: int = 1024,
-          softmax_epochs: int = 5, eval_every: int | None = None, patience: int = 3, seed: int = 0,
-          resume: bool = True, time_limit_s: float | None = None, dropout: float = 0.1,
-          learning_rate: float = 0.05, clip_norm: float = 10.0, log: Callable[[str], None] = print,
-          progress: Callable[[int, int, float], None] | None = None) -> dict[str, Any]:
-    """Continue the LM training of the biLM in encoder_dir on the files' texts; write out_dir/{options.json,
-    weights.hdf5 (the best held-out perplexity's), README.md (model card), adapt.json, vocab.txt, checkpoints/}.
+          text_col: str | None = None, **settings: Any) -> dict[str, Any]:
+    """adapt_texts on every message of the files (any format engage reads; text column detected or text_col)."""
+    texts, sources = read_texts(files, text_col)
+    return adapt_texts(texts, sources, encoder_dir, out_dir, **settings)
+
+
+def texts_source(name: str, texts: Sequence[str]) -> SourceFile:
+    """Messages that are not one file (the app's labeling set and added file), as the model card states them:
+    sha256 over the texts, each ended by a newline."""
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode("utf-8") + b"\n")
+    return SourceFile(name, digest.hexdigest(), len(texts), sum(1 for t in texts if t.strip()))
+
+
+def adapt_texts(texts: Sequence[str], sources: Sequence[SourceFile], encoder_dir: str | Path,
+                out_dir: str | Path, *, epochs: float = 10.0, batch_size: int = 32, max_tokens: int = 40,
+                heldout_fraction: float = 0.1, min_count: int = 2, max_vocab: int = 20_000, n_negative: int = 1024,
+                softmax_epochs: int = 5, eval_every: int | None = None, patience: int = 3, seed: int = 0,
+                resume: bool = True, time_limit_s: float | None = None, dropout: float = 0.1,
+                learning_rate: float = 0.05, clip_norm: float = 10.0, log: Callable[[str], None] = print,
+                progress: Callable[[int, int, float], None] | None = None) -> dict[str, Any]:
+    """Continue the LM training of the biLM in encoder_dir on the texts (sources: what the model card lists);
+    write out_dir/{options.json, weights.hdf5 (the best held-out perplexity's), README.md (model card), adapt.json,
+    vocab.txt, checkpoints/}.
 
     progress(step, total_steps, elapsed_s) is called after every step. Returns the adapt.json summary.
     """
@@ -187,13 +227,15 @@ def adapt(files: Sequence[str | Path], encoder_dir: str | Path, out_dir: str | P
         raise InputError("adapt: --out must be a new folder, not the encoder's own", file=str(out))
     options = read_options(encoder_dir / OPTIONS_FILE)
     bilm = load_bilm(encoder_dir)
-    texts, sources = read_texts(files, text_col)
+    texts = list(dict.fromkeys(t for t in texts if t.strip()))  # read_texts has done this; other callers may not
+    if not texts:
+        raise InputError("there is no message text to adapt on")
     rng = np.random.default_rng(seed)
     held = set(rng.permutation(len(texts))[: int(round(heldout_fraction * len(texts)))].tolist())
     train = split_messages([x for i, x in enumerate(texts) if i not in held], max_tokens)
     heldout = split_messages([x for i, x in enumerate(texts) if i in held], max_tokens)
     if not train:
-        raise InputError("the files have no tokens to adapt on", file=", ".join(str(p) for p in files))
+        raise InputError("the messages have no tokens to adapt on", file=", ".join(x.file for x in sources))
 
     out.mkdir(parents=True, exist_ok=True)
     ckpt_dir = out / CHECKPOINT_DIR
@@ -253,7 +295,7 @@ def adapt(files: Sequence[str | Path], encoder_dir: str | Path, out_dir: str | P
         "epochs": epochs, "batch_size": batch_size, "max_tokens": max_tokens, "heldout_fraction": heldout_fraction,
         "min_count": min_count, "max_vocab": max_vocab, "n_negative": n_negative, "softmax_epochs": softmax_epochs,
         "eval_every": every, "patience": patience, "seed": seed, "dropout": dropout, "learning_rate": learning_rate,
-        "clip_norm": clip_norm, "text_col": text_col})
+        "clip_norm": clip_norm})
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=1), encoding="utf-8")
     (out / CARD_FILE).write_text(model_card(summary), encoding="utf-8")
     log(f"done: held-out perplexity {summary['heldout_perplexity_before']:.1f} before, "
@@ -267,13 +309,15 @@ def _start(trainer: Trainer, train: list[list[str]], heldout: list[list[str]], v
            log: Callable[[str], None]) -> None:
     """The softmax, initialized then fitted on the frozen base biLM; its held-out perplexity is "before"."""
     w, b = token_layer_init(trainer.bilm, vocab, counts)
-    trainer.head.w.assign(w)
+    x, t = top_vectors(trainer, train, vocab)
+    scale = fit_scale(x, t, w, b, seed)
+    trainer.head.w.assign(scale * w)
     trainer.head.b.assign(b)
     evaluated = train if not heldout else heldout
     initial = heldout_perplexity(trainer, evaluated, vocab)
-    log(f"softmax from the token layer and log unigram frequencies: held-out perplexity {initial:.1f}; fitting it "
-        f"on the frozen base biLM ({softmax_epochs} epochs)")
-    fit_softmax(trainer, train, vocab, softmax_epochs, seed)
+    log(f"softmax from the token layer (rows of length {scale:.3g}) and log unigram frequencies: held-out "
+        f"perplexity {initial:.1f}; fitting it on the frozen base biLM ({softmax_epochs} epochs)")
+    fit_softmax(trainer.head, x, t, softmax_epochs, seed)
     before = heldout_perplexity(trainer, evaluated, vocab)
     log(f"before adaptation (base biLM, fitted softmax): held-out perplexity {before:.1f} "
         f"(uniform {len(vocab.words)})")
@@ -337,6 +381,21 @@ def _summary(state: dict[str, tf.Variable], status: dict[str, Any], total_steps:
         "settings": settings,
         "paths": {name: str(out / name) for name in (OPTIONS_FILE, WEIGHTS_FILE, CARD_FILE, SUMMARY_FILE)},
     }
+
+
+def adaptation_record(handle: str) -> dict[str, Any] | None:
+    """What a classifier's model.json records of an adapted encoder (None for any other encoder): the base model,
+    the adaptation files (name, rows, sha256) and the held-out perplexities."""
+    path = Path(handle) / SUMMARY_FILE if "://" not in handle else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        return {key: summary[key] for key in ("base_encoder", "base_weights_sha256", "data",
+                                               "heldout_perplexity_before", "heldout_perplexity_after",
+                                               "best_step", "steps", "wall_time_s")}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"adapt.json: unreadable ({exc!r})", file=str(path)) from None
 
 
 def model_card(summary: dict[str, Any]) -> str:
