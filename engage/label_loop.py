@@ -78,7 +78,7 @@ def adapt_encoder(messages: Messages, clf: Classifier, out: Path, *, time_limit_
         raise InputError(f"adapting needs an ELMo folder with options.json + weights.hdf5; model '{clf.name}' "
                          f"runs on {base}")
     adapt_texts(messages.texts, [texts_source(messages.source, messages.texts)], base, out,
-                time_limit_s=time_limit_s, progress=progress, log=log)
+                time_limit_s=time_limit_s, progress=progress, log=log, keep_checkpoints=False)
     return load_encoder(str(out), max_tokens=clf.encoder.max_tokens)
 
 

@@ -106,6 +106,7 @@ def test_a_version_trained_on_the_adapted_encoder_records_it(base, messages, tmp
     encoder = label_loop.adapt_encoder(data, clf, models / "v2-elmo", time_limit_s=120,
                                        progress=lambda s, n, t: steps.append(s))
     assert steps and encoder.fingerprint != clf.encoder.fingerprint
+    assert not (models / "v2-elmo" / "checkpoints").exists()  # the app never resumes: 4x the weights saved
     label_loop.retrain(data, clf, name="v2", root=models, encoder=encoder)
     meta = registry.read_model("v2", models).meta["encoder"]
     assert meta["fingerprint"] == encoder.fingerprint and meta["handle"] == "v2-elmo"

@@ -12,7 +12,9 @@ Choices, and why:
   of each word (char CNN + highway + projection of its characters: the space the LSTMs read, and what the top
   layer would predict against in a tied model; ours was trained untied, so it is a start, not an answer) and
   b = log unigram frequency (the best bias-only model), the rows scaled to the one length that predicts best
-  (raw, the dot products are hundreds: perplexity 1e8). It is then fitted alone, on the frozen base biLM's top
+  (raw, the dot products are hundreds: perplexity 1e8). On the shipped model that length is about zero (the
+  grid's 0.001: the untied top layer does not predict in the token layer's space), so in practice the start is
+  the unigram model and the next step does the work. It is then fitted alone, on the frozen base biLM's top
   layers (a convex problem: multinomial logistic regression), for softmax_epochs. The held-out perplexity after
   that fit is "before": the base model's own best on these texts, so that before minus after is what adapting the
   biLM bought, not what fitting a softmax bought.
@@ -29,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -158,10 +161,10 @@ def _mean_loss(x: np.ndarray, t: np.ndarray, w: np.ndarray, b: np.ndarray) -> fl
 
 
 def fit_scale(x: np.ndarray, t: np.ndarray, w: np.ndarray, b: np.ndarray, seed: int) -> float:
-    """The one length of the unit token-layer rows that predicts best (grid over 1e-3 .. 10, on up to 20,000
+    """The one length of the unit token-layer rows that predicts best (grid: 0, 1e-3 .. 10, on up to 20,000
     positions): without it the raw dot products are hundreds and the softmax starts absurdly sure."""
     pick = np.random.default_rng(seed + 3).permutation(len(t))[:20_000]
-    losses = {float(s): _mean_loss(x[pick], t[pick], s * w, b) for s in np.logspace(-3, 1, 13)}
+    losses = {float(s): _mean_loss(x[pick], t[pick], s * w, b) for s in [0.0, *np.logspace(-3, 1, 13)]}
     return min(losses, key=losses.get)
 
 
@@ -212,7 +215,8 @@ def adapt_texts(texts: Sequence[str], sources: Sequence[SourceFile], encoder_dir
                 softmax_epochs: int = 5, eval_every: int | None = None, patience: int = 3, seed: int = 0,
                 resume: bool = True, time_limit_s: float | None = None, dropout: float = 0.1,
                 learning_rate: float = 0.05, clip_norm: float = 10.0, log: Callable[[str], None] = print,
-                progress: Callable[[int, int, float], None] | None = None) -> dict[str, Any]:
+                progress: Callable[[int, int, float], None] | None = None,
+                keep_checkpoints: bool = True) -> dict[str, Any]:
     """Continue the LM training of the biLM in encoder_dir on the texts (sources: what the model card lists);
     write out_dir/{options.json, weights.hdf5 (the best held-out perplexity's), README.md (model card), adapt.json,
     vocab.txt, checkpoints/}.
@@ -298,6 +302,8 @@ def adapt_texts(texts: Sequence[str], sources: Sequence[SourceFile], encoder_dir
         "clip_norm": clip_norm})
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=1), encoding="utf-8")
     (out / CARD_FILE).write_text(model_card(summary), encoding="utf-8")
+    if not keep_checkpoints:  # 4x the weights' size; the app never resumes (a new folder per version)
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
     log(f"done: held-out perplexity {summary['heldout_perplexity_before']:.1f} before, "
         f"{summary['heldout_perplexity_after']:.1f} after (best at step {summary['best_step']}), "
         f"{summary['wall_time_s']:.0f} s; wrote {out}")
@@ -413,8 +419,8 @@ def model_card(summary: dict[str, Any]) -> str:
 
 Made by `engage adapt`: the base biLM's forward and backward language-model training, continued on the texts
 below. Files: `options.json` + `weights.hdf5` in the official AllenNLP/bilm-tf layout (use it as any ELMo:
-`engage train DATA --encoder THIS_FOLDER`), `adapt.json` (the run's summary), `vocab.txt` + `checkpoints/`
-(the adaptation's softmax vocabulary and state, for resuming; not needed to encode).
+`engage train DATA --encoder THIS_FOLDER`), `adapt.json` (the run's summary), `vocab.txt` + `checkpoints/` when
+kept (the adaptation's softmax vocabulary and state, for resuming; not needed to encode).
 
 ## Base model
 - `{base}`, weights.hdf5 sha256 `{summary['base_weights_sha256']}`.
