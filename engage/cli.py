@@ -287,6 +287,20 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
     _emit(args, [f"wrote {args.out}"], summary)
 
 
+def cmd_adapt(args: argparse.Namespace) -> None:
+    from engage.encoders.bilm.adapt import adapt
+
+    summary = adapt(args.files, args.encoder, args.out, text_col=args.text_col, epochs=args.epochs,
+                    batch_size=args.batch_size, max_tokens=args.max_tokens, heldout_fraction=args.heldout_fraction,
+                    min_count=args.min_count, eval_every=args.eval_every, patience=args.patience, seed=args.seed,
+                    resume=not args.no_resume, time_limit_s=args.time_limit, learning_rate=args.learning_rate,
+                    log=lambda line: print(line, file=sys.stderr, flush=True))
+    lines = [f"held-out perplexity {summary['heldout_perplexity_before']:.1f} before, "
+             f"{summary['heldout_perplexity_after']:.1f} after; wrote {args.out} "
+             f"(train on it: engage train DATA --encoder {args.out})"]
+    _emit(args, lines, summary)
+
+
 def cmd_export_hub(args: argparse.Namespace) -> None:
     from engage.encoders.bilm.export import export_hub
 
@@ -418,6 +432,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-resume", action="store_true")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_pretrain)
+
+    p = sub.add_parser("adapt", help="continue an ELMo biLM's LM training on your own messages (any file engage "
+                                     "reads, labeled or not)")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--encoder", required=True, help="folder with options.json + weights.hdf5 (e.g. "
+                                                   "models/elmo-tweets)")
+    p.add_argument("--out", required=True, help="new folder for the adapted options.json + weights.hdf5")
+    p.add_argument("--text-col", help="column holding the message (default: detected)")
+    p.add_argument("--epochs", type=float, default=10.0, help="at most this many passes (early stop may end it)")
+    p.add_argument("--time-limit", type=float, help="stop (and keep the best so far) after this many seconds")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--max-tokens", type=int, default=40)
+    p.add_argument("--heldout-fraction", type=float, default=0.1, help="messages held out for perplexity")
+    p.add_argument("--min-count", type=int, default=2, help="softmax vocabulary: words seen at least this often")
+    p.add_argument("--eval-every", type=int, help="held-out perplexity every N steps (default: twice an epoch)")
+    p.add_argument("--patience", type=int, default=3, help="stop after this many evaluations without a gain")
+    p.add_argument("--learning-rate", type=float, default=0.05, help="Adagrad")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-resume", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_adapt)
 
     p = sub.add_parser("export-hub", help="save a biLM as a TensorFlow Hub ELMo SavedModel")
     p.add_argument("src", help="folder with options.json + weights.hdf5")

@@ -8,13 +8,14 @@ whenever a new model becomes active (rescore_sets).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from engage.encoders.base import Progress
+from engage.encoders.base import Encoder, Progress
 from engage.errors import InputError
 from engage.labels import LabelSet, LabelStore, text_hash
 from engage.reading import Messages
@@ -136,11 +137,28 @@ def distinct_name(store: LabelStore, name: str) -> str:
     return found
 
 
+def adapt_encoder(messages: Messages, clf: Classifier, out: Path, *, time_limit_s: float,
+                  progress: Callable[[int, int, float], None] | None = None,
+                  log: Callable[[str], None] = lambda _: None) -> Encoder:
+    """The classifier's ELMo adapted to these messages' texts (engage adapt), loaded as an encoder: for retrain."""
+    from engage.encoders import is_bilm_folder, load_encoder
+    from engage.encoders.bilm.adapt import adapt_texts, texts_source
+
+    base = clf.encoder.handle
+    if clf.encoder.kind != "bilm" or not is_bilm_folder(base):
+        raise InputError(f"adapting needs an ELMo folder with options.json + weights.hdf5; model '{clf.name}' "
+                         f"runs on {base}")
+    adapt_texts(messages.texts, [texts_source(messages.source, messages.texts)], base, out,
+                time_limit_s=time_limit_s, progress=progress, log=log, keep_checkpoints=False)
+    return load_encoder(str(out), max_tokens=clf.encoder.max_tokens)
+
+
 def retrain(messages: Messages, clf: Classifier, *, name: str | None = None, val_split: float = 0.2,
-            root=None, progress: Progress | None = None, on_epoch=None) -> TrainResult:
-    """A new version (not activated) on the classifier's encoder, head config and threshold rule."""
+            root=None, progress: Progress | None = None, on_epoch=None, encoder: Encoder | None = None) -> TrainResult:
+    """A new version (not activated) on the classifier's encoder (or `encoder`, e.g. adapt_encoder's), head config
+    and threshold rule."""
     rule = clf.version.meta["threshold"]
-    return train_model(messages, clf.encoder, clf.config, name=name or None, val_split=val_split,
+    return train_model(messages, encoder or clf.encoder, clf.config, name=name or None, val_split=val_split,
                        threshold_method=rule.get("method") or "best_f1", threshold_value=rule.get("target"),
                        cache=clf.cache, root=root, progress=progress, on_epoch=on_epoch)
 

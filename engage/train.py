@@ -24,6 +24,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from engage import registry
 from engage.cache import EmbeddingCache, cached_layer_means
 from engage.encoders.base import Encoder, Progress
+from engage.encoders.bilm.adapt import adaptation_record
 from engage.errors import InputError
 from engage.head import HeadConfig, describe, head_inputs, predict, save_head, settle_choices, share_work, train_head
 from engage.metrics import metric_table
@@ -150,9 +151,12 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
             threshold = choose_threshold(labels, scores, threshold_method, threshold_value)
         heldout = metric_table(labels, scores, threshold) | {"at_0.5": metric_table(labels, scores, 0.5)}
         heldout["method"] = f"{cv_folds}-fold cross-validation" if cv_folds else "held-out split"
+    encoder_meta = {"kind": encoder.kind, "handle": registry.stored_handle(encoder.handle, root),
+                    "fingerprint": encoder.fingerprint, "dim": encoder.dim, "max_tokens": encoder.max_tokens}
+    if (adapted := adaptation_record(encoder.handle)) is not None:
+        encoder_meta["adapted"] = adapted  # the encoder is an `engage adapt` output: its base and its data
     meta = {
-        "encoder": {"kind": encoder.kind, "handle": registry.stored_handle(encoder.handle, root),
-                    "fingerprint": encoder.fingerprint, "dim": encoder.dim, "max_tokens": encoder.max_tokens},
+        "encoder": encoder_meta,
         "head": {"architecture": describe(config),
                  "config": config.to_json(), "weights": HEAD_FILE},
         "threshold": {"value": threshold, "method": threshold_method, "target": threshold_value},

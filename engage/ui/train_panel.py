@@ -11,6 +11,7 @@ import streamlit as st
 from engage import label_loop, registry
 from engage.access import Action
 from engage.config import models_dir
+from engage.encoders.base import Encoder
 from engage.head import HeadConfig
 from engage.labels import LabelStore
 from engage.reading import SUPPORTED_SUFFIXES, Messages, detect_label_column, detect_text_column, messages_from_table
@@ -123,17 +124,48 @@ def _progress(total: int, config: HeadConfig) -> tuple[Callable[[int], None], Ca
     return encoded, epoch, (encode_bar, epoch_bar)
 
 
-def train(data: Messages, loaded: state.LoadedModel, name: str, val_split: float) -> None:
+def adapt_option() -> float | None:
+    """The "adapt ELMo first" expander: its time budget in seconds, or None when off."""
+    with st.expander("Adapt ELMo to these messages first"):
+        on = st.checkbox("Adapt before training", key="train_adapt")
+        minutes = st.slider("Time budget (minutes)", 1, 60, 10, key="train_adapt_minutes")
+        st.caption(f"Continues ELMo's language-model training on these messages' texts (not their labels), keeps "
+                   f"the weights with the lowest held-out perplexity, then trains on the adapted ELMo: at most "
+                   f"{minutes} min before training starts. It is not the default: see the README for what it "
+                   f"bought on our benchmarks.")
+    return 60.0 * minutes if on else None
+
+
+def _adapted(data: Messages, loaded: state.LoadedModel, name: str, budget_s: float) -> Encoder:
+    bar = st.progress(0.0, text=f"Adapting ELMo to {len(data.texts):,} messages (at most {budget_s / 60:.0f} min)…")
+    shown = {"at": 0.0}
+
+    def progress(step: int, total: int, elapsed: float) -> None:
+        if elapsed - shown["at"] < 0.5 and step < total:
+            return
+        shown["at"] = elapsed
+        left = max(0.0, min(budget_s - elapsed, elapsed / max(step, 1) * (total - step)))
+        bar.progress(min(max(step / total, elapsed / budget_s), 1.0),
+                     text=f"Adapting ELMo: step {step:,} of at most {total:,} · about {left / 60:.1f} min left")
+
+    return label_loop.adapt_encoder(data, loaded.classifier, models_dir() / f"{name}-elmo", time_limit_s=budget_s,
+                                    progress=progress)
+
+
+def train(data: Messages, loaded: state.LoadedModel, name: str, val_split: float,
+          adapt_s: float | None = None) -> None:
     access_gate.require(Action.TRAIN)
     started = st.session_state.pop(KEY_CLICKED, time.perf_counter())
+    name = registry.check_name(name.strip() or registry.new_name())  # before it names the adapted ELMo's folder
+    encoder = _adapted(data, loaded, name, adapt_s) if adapt_s else None  # its own biLM: no lock needed
     encoded, epoch, bars = _progress(len(data.texts), loaded.classifier.config)
     try:
         with loaded.lock:  # the encoder is shared with every session's scoring
-            result = label_loop.retrain(data, loaded.classifier, name=name.strip() or None, val_split=val_split,
-                                        progress=encoded, on_epoch=epoch)
+            result = label_loop.retrain(data, loaded.classifier, name=name, val_split=val_split,
+                                        progress=encoded, on_epoch=epoch, encoder=encoder)
             held = result.heldout_index
             if len(held):  # both versions on the same rows, once, while the encoder is ours
-                new = Classifier(result.version, loaded.classifier.encoder, loaded.classifier.cache)
+                new = Classifier(result.version, encoder or loaded.classifier.encoder, loaded.classifier.cache)
                 both = label_loop.side_by_side([data.texts[i] for i in held], data.labels[held],
                                                [loaded.classifier, new])
                 st.session_state[KEY_SAME_ROWS] = (result.version.name, loaded.classifier.name, both)
@@ -143,11 +175,15 @@ def train(data: Messages, loaded: state.LoadedModel, name: str, val_split: float
         raise
     encoded(0)  # all texts may have come from the cache
     st.session_state[KEY_TRAINED] = result.version.name
-    # The wait from the click (lock, encoding, fitting, both versions on the held-out rows), not the engine's part.
+    adapted = result.version.meta["encoder"].get("adapted")
+    on = "" if adapted is None else (f" on ELMo adapted to these messages (held-out perplexity "
+                                     f"{adapted['heldout_perplexity_before']:.1f} → "
+                                     f"{adapted['heldout_perplexity_after']:.1f})")
+    # The wait from the click (adapting, lock, encoding, fitting, both versions on the held-out rows).
     waited = time.perf_counter() - started
-    st.session_state[KEY_FLASH] = (f"Trained {result.version.name} on {result.n_texts:,} messages in {waited:.1f} s "
-                                   f"from the click ({result.seconds['total']:.1f} s of it encoding and fitting; "
-                                   f"{result.n_computed:,} newly encoded).")
+    st.session_state[KEY_FLASH] = (f"Trained {result.version.name}{on} on {result.n_texts:,} messages in "
+                                   f"{waited:.1f} s from the click ({result.seconds['total']:.1f} s of it encoding "
+                                   f"and fitting; {result.n_computed:,} newly encoded).")
     st.rerun()
 
 

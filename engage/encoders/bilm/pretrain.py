@@ -125,7 +125,7 @@ def _schedule(lengths: np.ndarray, batch_size: int, seed: int, start: int) -> It
         epoch, skip = epoch + 1, 0
 
 
-def _pad(sentences: Sequence[Sequence[str]], vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pad_batch(sentences: Sequence[Sequence[str]], vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """tokens (bytes [B, T], padded with b""), lengths [B], word ids with markers [B, T + 2] (0 past the end)."""
     longest = max(len(s) for s in sentences)
     tokens = np.full((len(sentences), longest), b"", dtype=object)
@@ -216,6 +216,12 @@ class Trainer(tf.Module):
         self.optimizer.apply_gradients(zip(grads, self.variables_to_train, strict=True))
         return loss, norm
 
+    def top_vectors(self, tokens, lengths, word_ids) -> tuple[tf.Tensor, tf.Tensor]:
+        """Without dropout: every real position's top-layer vector [N, P] and its target id [N], both
+        directions stacked (the softmax is shared): what fitting a softmax alone on a frozen biLM needs."""
+        pairs = self._targets(tokens, lengths, word_ids, 0.0, None)
+        return tf.concat([x for x, _ in pairs], 0), tf.concat([t for _, t in pairs], 0)
+
     def _eval_step(self, tokens, lengths, word_ids):
         """Summed exact cross-entropy over both directions, and the number of predictions per direction."""
         pairs = self._targets(tokens, lengths, word_ids, 0.0, None)
@@ -229,7 +235,7 @@ def heldout_perplexity(trainer: Trainer, sentences: Sequence[Sequence[str]], voc
         return None
     total, count = 0.0, 0
     for batch in length_batches([len(x) + 2 for x in sentences], EVAL_BATCH_TOKENS, max_batch=EVAL_BATCH_TOKENS):
-        loss, n = trainer.eval_step(*_pad([sentences[i] for i in batch], vocab))
+        loss, n = trainer.eval_step(*pad_batch([sentences[i] for i in batch], vocab))
         total += float(loss)
         count += 2 * int(n)
     return math.exp(total / count)
@@ -285,13 +291,13 @@ def pretrain(corpus: Sequence[str | Path], options_path: str | Path, out_dir: st
         log(f"resume=False: starting over (existing checkpoints in {ckpt_dir} will be replaced)")
 
     lengths = np.array([len(s) for s in train])
-    per_epoch = len(_batches(lengths, batch_size, np.random.default_rng(seed)))
+    per_epoch = steps_per_epoch(lengths, batch_size, seed)
     total_steps = max(1, int(math.ceil(epochs * per_epoch)))
-    softmax = f"sampled softmax, {trainer.n_negative} negatives" if trainer.n_negative else "full softmax"
+    softmax = softmax_name(trainer)
     log(f"pretraining: {len(train)} training and {len(heldout)} held-out messages, vocabulary {len(vocab.words)}, "
         f"{total_steps} steps of {batch_size} ({per_epoch} per epoch), {softmax}")
 
-    status = _train_loop(trainer, train, vocab, lengths, batch_size, seed, step, tokens_seen, total_steps,
+    status = train_loop(trainer, train, vocab, lengths, batch_size, seed, step, tokens_seen, total_steps,
                          manager, started, time_limit_s, log)
     manager.save(checkpoint_number=int(step))
     ppl = heldout_perplexity(trainer, heldout, vocab)
@@ -324,14 +330,24 @@ def pretrain(corpus: Sequence[str | Path], options_path: str | Path, out_dir: st
     return summary
 
 
-def _train_loop(trainer: Trainer, train: list[list[str]], vocab: Vocabulary, lengths: np.ndarray,
+def steps_per_epoch(lengths: np.ndarray, batch_size: int, seed: int) -> int:
+    return len(_batches(lengths, batch_size, np.random.default_rng(seed)))
+
+
+def softmax_name(trainer: Trainer) -> str:
+    return f"sampled softmax, {trainer.n_negative} negatives" if trainer.n_negative else "full softmax"
+
+
+def train_loop(trainer: Trainer, train: list[list[str]], vocab: Vocabulary, lengths: np.ndarray,
                 batch_size: int, seed: int, step: tf.Variable, tokens_seen: tf.Variable, total_steps: int,
                 manager: tf.train.CheckpointManager, started: float, time_limit_s: float | None,
-                log: Callable[[str], None]) -> dict[str, Any]:
+                log: Callable[[str], None], after_step: Callable[[], bool] | None = None) -> dict[str, Any]:
+    """The training steps from `step` to total_steps, shared by pretraining and adaptation. after_step runs after
+    every step (adaptation evaluates and checkpoints there) and returns True to stop early."""
     last_log = last_ckpt = time.monotonic()
     window_loss, window_steps, window_tokens = 0.0, 0, 0
     loss = float("nan")
-    timed_out = False
+    timed_out = stopped = False
     schedule = _schedule(lengths, batch_size, seed, int(step))
     while int(step) < total_steps:
         if time_limit_s is not None and time.monotonic() - started > time_limit_s:
@@ -339,7 +355,7 @@ def _train_loop(trainer: Trainer, train: list[list[str]], vocab: Vocabulary, len
             log(f"time limit of {time_limit_s:.0f} s reached at step {int(step)}")
             break
         batch = next(schedule)
-        tokens, lens, ids = _pad([train[i] for i in batch], vocab)
+        tokens, lens, ids = pad_batch([train[i] for i in batch], vocab)
         loss_t, _ = trainer.train_step(tokens, lens, ids, tf.constant([seed, int(step)], tf.int32))
         loss = float(loss_t)
         if not math.isfinite(loss):
@@ -357,7 +373,10 @@ def _train_loop(trainer: Trainer, train: list[list[str]], vocab: Vocabulary, len
         if now - last_ckpt >= CHECKPOINT_EVERY_S:
             manager.save(checkpoint_number=int(step))
             last_ckpt = now
-    return {"loss": loss, "timed_out": timed_out}
+        if after_step is not None and after_step():
+            stopped = True
+            break
+    return {"loss": loss, "timed_out": timed_out, "stopped": stopped}
 
 
 def _check_args(epochs: float, batch_size: int, max_tokens: int, heldout_fraction: float, n_negative: int,
