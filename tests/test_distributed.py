@@ -361,6 +361,7 @@ def test_a_node_lost_mid_job_still_gives_every_row_exactly_once(cluster, models,
     assert removed, f"no node was removed while it was scoring, with most rows to do: {seen} {list(removable)}"
     assert 0 < removed["rows"] < len(big) // 2
     assert manifest["rows_by_node"][removed["node"]] > 0  # an actor on the removed node scored rows
+    assert any(rows for node, rows in manifest["rows_by_node"].items() if node != removed["node"])  # and the rest
     scored = _shards(tmp_path / "out")
     assert manifest["rows_in"] == manifest["rows_out"] == len(big) == len(scored)
     assert scored["id"].tolist() == big["id"].tolist()  # every row exactly once, in input order
