@@ -3,7 +3,8 @@ bad input in one of several files, Ctrl-C, a node lost mid-job, and joining a Ra
 
 Every Ray here stays on loopback (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0, see ../shared/docs/ray-facts.md), runs
 without dashboard or usage stats, on at most 2 CPUs, with its own auth token file (never ~/.ray). The tests that
-start a cluster of their own come first: the others share one Ray for the module.
+start a Ray of their own come first: the others share one cluster for the module, and the one that takes a node
+away from it comes last.
 """
 
 from __future__ import annotations
@@ -192,61 +193,26 @@ def test_joins_a_ray_started_apart_through_address(ray_env, models, tmp_path, ca
     assert not ray.is_initialized() and not _group_alive(head.pid)
 
 
-# ---------------------------------------- one cluster of two nodes on 127.0.0.1 for the rest of the module
+# ---------------------------------------- one cluster on 127.0.0.1 for the rest of the module
 
 @pytest.fixture(scope="module")
 def cluster(ray_env):
+    """A head that only runs the driver (no CPU) and two worker nodes of one CPU each: every scoring actor runs on
+    a node that a test may remove."""
     import ray
     from ray.cluster_utils import Cluster
 
     assert not ray.is_initialized()
+    store = 200 * 1024 * 1024
     made = Cluster(initialize_head=True, connect=True,
-                   head_node_args={"num_cpus": 1, "node_ip_address": "127.0.0.1", "include_dashboard": False,
-                                   "object_store_memory": 200 * 1024 * 1024})
-    made.add_node(num_cpus=1, node_ip_address="127.0.0.1", object_store_memory=200 * 1024 * 1024)
+                   head_node_args={"num_cpus": 0, "node_ip_address": "127.0.0.1", "include_dashboard": False,
+                                   "object_store_memory": store})
+    for _ in range(2):
+        made.add_node(num_cpus=1, node_ip_address="127.0.0.1", object_store_memory=store)
     made.wait_for_nodes()
     yield made
     ray.shutdown()
     made.shutdown()
-
-
-def _worker_node(cluster):
-    return next(node for node in cluster.list_all_nodes() if node is not cluster.head_node)
-
-
-@pytest.mark.slow
-def test_a_node_lost_mid_job_still_gives_every_row_exactly_once(cluster, models, tmp_path):
-    from engage.distributed import RayJob, score_on_ray
-
-    frame = pd.read_csv(models.csv, dtype=str, keep_default_na=False)
-    big = pd.concat([frame.assign(text=frame["text"] + f" ~{k}", id=frame["id"] + f"-{k}") for k in range(50)],
-                    ignore_index=True)  # 6,000 distinct messages
-    source = tmp_path / "big.csv"
-    big.to_csv(source, index=False)
-    doomed = _worker_node(cluster)
-    removed = threading.Event()
-    out = tmp_path / "out"
-
-    def remove_once_scoring() -> None:  # the first shard is written: scoring is under way, take a node away
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and not list(out.glob("part-*")):
-            time.sleep(0.05)
-        if list(out.glob("part-*")):
-            cluster.remove_node(doomed)
-            removed.set()
-
-    remover = threading.Thread(target=remove_once_scoring, daemon=True)
-    remover.start()
-    try:
-        manifest = score_on_ray(RayJob([str(source)], str(out), workers=2, batch_size=50))
-    finally:
-        remover.join(timeout=60)
-        cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1", object_store_memory=200 * 1024 * 1024)
-        cluster.wait_for_nodes()
-    assert removed.is_set(), "the job ended before a node could be removed"
-    scored = _shards(out)
-    assert manifest["rows_in"] == manifest["rows_out"] == len(big) == len(scored)
-    assert scored["id"].tolist() == big["id"].tolist()  # every row exactly once, in input order
 
 
 @pytest.mark.slow
@@ -288,8 +254,9 @@ def test_same_rows_and_scores_as_the_local_engine(cluster, models, tmp_path, cap
     out = tmp_path / out_name
     given = [str(paths[0].parent)] if kind == "csv" else [str(paths[0].parent / f"*.{kind}")] \
         if kind == "jsonl" else [str(p) for p in paths]
+    workers = [] if kind == "csv" else ["--workers", "1"]  # csv: the default pool of up to 2 actors
     capsys.readouterr()
-    assert run(["score", *given, "--out", str(out), "--engine", "ray", "--json"]) == 0
+    assert run(["score", *given, "--out", str(out), "--engine", "ray", "--json", *workers]) == 0
     summary = _last_json(capsys.readouterr().out)
     fmt = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}[kind]
     local = _local(paths, tmp_path, {"csv": ".csv", "jsonl": ".jsonl", "parquet": ".parquet"}[kind])
@@ -320,7 +287,7 @@ def test_unknown_label_in_the_second_file_names_file_and_row(cluster, models, tm
     second.loc[7, "engage"] = "maybe"
     second.to_csv(paths[1], index=False)
     out = tmp_path / "out"
-    assert run(["score", *map(str, paths), "--out", str(out), "--engine", "ray"]) == 1
+    assert run(["score", *map(str, paths), "--out", str(out), "--engine", "ray", "--workers", "1"]) == 1
     err = _error_line(capsys.readouterr().err)
     assert err.startswith(f"error: {paths[1]}, row 9, column 'engage': unknown label value(s) 'maybe'")
     assert not (out / "manifest.json").exists()
@@ -337,10 +304,67 @@ def test_undecodable_bytes_deep_in_the_second_file_name_file_and_row(cluster, mo
     paths[1].write_bytes(b"\n".join(lines))
     assert len(text) > 64 * 1024
     out = tmp_path / "out"
-    assert run(["score", *map(str, paths), "--out", str(out), "--engine", "ray"]) == 1
+    assert run(["score", *map(str, paths), "--out", str(out), "--engine", "ray", "--workers", "1"]) == 1
     err = _error_line(capsys.readouterr().err)
     assert err.startswith(f"error: {paths[1]}, row {len(lines) - 4}: bytes that are not utf-8")
     assert not (out / "manifest.json").exists()
+
+
+# ---------------------------------------- last of the cluster's tests: it takes a node away
+
+def _progress_counter(ray, done: threading.Event, before: set[str]):
+    """The new job's progress actor (named engage-progress-<id> so that it can be watched from outside)."""
+    while not done.wait(0.2):
+        names = [n for n in ray.util.list_named_actors() if n.startswith("engage-progress-") and n not in before]
+        if names:
+            return ray.get_actor(names[0])
+    return None
+
+
+@pytest.mark.slow
+def test_a_node_lost_mid_job_still_gives_every_row_exactly_once(cluster, models, tmp_path):
+    import ray
+
+    from engage.distributed import RayJob, score_on_ray
+
+    frame = pd.read_csv(models.csv, dtype=str, keep_default_na=False)
+    big = pd.concat([frame.assign(text=frame["text"] + f" ~{k}", id=frame["id"] + f"-{k}") for k in range(50)],
+                    ignore_index=True)  # 6,000 distinct messages
+    source = tmp_path / "big.csv"
+    big.to_csv(source, index=False)
+    removable = {node.node_id: node for node in cluster.list_all_nodes() if node is not cluster.head_node}
+    removed: dict = {}
+    seen: dict = {}
+    done = threading.Event()
+    before = set(ray.util.list_named_actors())
+
+    def remove_the_scoring_node() -> None:
+        """Once a node has scored rows and most are still to do, take that node away (its actor with it)."""
+        counter = _progress_counter(ray, done, before)
+        while counter is not None and not done.is_set():
+            seen.update(ray.get(counter.read.remote(), timeout=30))
+            busy = [node for node, rows in seen["rows_by_node"].items() if rows and node in removable]
+            if busy:
+                if seen["rows"] < len(big) // 2:
+                    cluster.remove_node(removable[busy[0]])
+                    removed.update(node=busy[0], rows=seen["rows"])
+                return
+            time.sleep(0.1)
+
+    remover = threading.Thread(target=remove_the_scoring_node, daemon=True)
+    remover.start()
+    try:
+        manifest = score_on_ray(RayJob([str(source)], str(tmp_path / "out"), workers=2, batch_size=50))
+    finally:
+        done.set()
+        remover.join(timeout=60)
+    assert removed, f"no node was removed while it was scoring, with most rows to do: {seen} {list(removable)}"
+    assert 0 < removed["rows"] < len(big) // 2
+    assert manifest["rows_by_node"][removed["node"]] > 0  # an actor on the removed node scored rows
+    assert any(rows for node, rows in manifest["rows_by_node"].items() if node != removed["node"])  # and the rest
+    scored = _shards(tmp_path / "out")
+    assert manifest["rows_in"] == manifest["rows_out"] == len(big) == len(scored)
+    assert scored["id"].tolist() == big["id"].tolist()  # every row exactly once, in input order
 
 
 def test_missing_text_column_and_excel_are_clear_errors(models, tmp_path, capsys):

@@ -8,6 +8,7 @@ import os
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,19 +49,21 @@ class ProgressCounter:
         self.rows = self.computed = self.truncated = 0
         self.actors: dict[str, str] = {}
         self.nodes: set[str] = set()
+        self.by_node: dict[str, int] = {}
 
     def hello(self, actor: str, device: str, node: str) -> None:
         self.actors[actor] = device
         self.nodes.add(node)
 
-    def add(self, rows: int, computed: int, truncated: int) -> None:
+    def add(self, rows: int, computed: int, truncated: int, node: str = "") -> None:
         self.rows += rows
+        self.by_node[node] = self.by_node.get(node, 0) + rows
         self.computed += computed
         self.truncated += truncated
 
     def read(self) -> dict:
         return {"rows": self.rows, "computed": self.computed, "truncated": self.truncated,
-                "actors": dict(self.actors), "nodes": sorted(self.nodes)}
+                "actors": dict(self.actors), "nodes": sorted(self.nodes), "rows_by_node": dict(self.by_node)}
 
 
 def score_on_ray(job: RayJob) -> dict:
@@ -93,7 +96,8 @@ def score_on_ray(job: RayJob) -> dict:
             stop.set()
             if reporter.is_alive():
                 reporter.join(timeout=10)
-        seen = _read_counter(ray, counter)
+            seen = _read_counter(ray, counter)
+            _end_counter(ray, counter)
     return _finish(job, plan, bundle, fmt, sink.result, seen, time.monotonic() - start)
 
 
@@ -151,14 +155,25 @@ def _counter(ray):
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
-    return ray.remote(num_cpus=0, max_restarts=0)(ProgressCounter).options(scheduling_strategy=here).remote()
+    # named, so that a job's progress can be watched from outside it (the node-loss test does)
+    name = f"engage-progress-{uuid.uuid4().hex}"
+    return ray.remote(num_cpus=0, max_restarts=0)(ProgressCounter).options(scheduling_strategy=here,
+                                                                          name=name).remote()
 
 
 def _read_counter(ray, counter) -> dict:
     try:
         return ray.get(counter.read.remote(), timeout=30)
     except Exception:  # progress is informational: a lost counter never fails a finished job
-        return {"rows": None, "computed": None, "truncated": None, "actors": {}, "nodes": []}
+        return {"rows": None, "computed": None, "truncated": None, "actors": {}, "nodes": [], "rows_by_node": {}}
+
+
+def _end_counter(ray, counter) -> None:
+    """A failed or interrupted job leaves no actor of its own behind (on a long-lived cluster they would pile up)."""
+    try:
+        ray.kill(counter)
+    except Exception:  # never hide the job's own error behind this one
+        pass
 
 
 def _report(counter, job: RayJob, stop: threading.Event) -> None:
@@ -270,7 +285,8 @@ def _finish(job: RayJob, plan: ReadingPlan, bundle: ModelBundle, fmt: str, writt
                 "model": bundle.name, "model_fingerprint": bundle.fingerprint, "encoder": bundle.encoder_handle,
                 "threshold": threshold, "flagged_only": job.flagged_only, "format": fmt,
                 "seconds": round(seconds, 3), "workers": job.workers, "gpus_per_worker": job.gpus_per_worker,
-                "actors": len(seen["actors"]), "nodes": seen["nodes"], "devices": sorted(set(seen["actors"].values())),
+                "actors": len(seen["actors"]), "nodes": seen["nodes"],
+                "rows_by_node": seen["rows_by_node"], "devices": sorted(set(seen["actors"].values())),
                 "encoder_computed": seen["computed"], "truncated": seen["truncated"],
                 "inputs": list(plan.files), "text_col": plan.text_col, "label_col": plan.label_col,
                 "order": "input order: files as listed, rows as in each file; shards in name order",

@@ -54,9 +54,9 @@ class Scorer:
         self.threshold = threshold
         self.progress = progress
         self._truncated = 0
+        self.node = ray.get_runtime_context().get_node_id()
         if progress is not None:
-            node = ray.get_runtime_context().get_node_id()
-            progress.hello.remote(f"{socket.gethostname()}:{os.getpid()}", self.clf.encoder.device, node)
+            progress.hello.remote(f"{socket.gethostname()}:{os.getpid()}", self.clf.encoder.device, self.node)
 
     def __call__(self, table):
         from engage.scoring import score_messages
@@ -76,7 +76,7 @@ class Scorer:
         out = pd.concat(parts, ignore_index=True) if parts else frame
         if self.progress is not None:
             truncated, self._truncated = self.clf.encoder.n_truncated - self._truncated, self.clf.encoder.n_truncated
-            self.progress.add.remote(len(out), computed, truncated)
+            self.progress.add.remote(len(out), computed, truncated, self.node)
         return out
 
 
