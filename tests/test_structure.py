@@ -23,8 +23,28 @@ def test_engine_never_imports_streamlit():
     assert engine and not offenders
 
 
+def _joblib_loads(path: Path) -> bool:
+    """joblib is scikit-learn's parallel runner too; only its load (and dump) touch pickles."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "joblib":
+            if any(a.name not in ("parallel_config", "Parallel", "delayed") for a in node.names):
+                return True
+        elif isinstance(node, ast.Import) and any(a.name.split(".")[0] == "joblib" for a in node.names):
+            return True  # the whole module: joblib.load would be one attribute away
+    return False
+
+
 def test_nothing_unpickles():
     code = list((ROOT / "engage").rglob("*.py")) + [ROOT / "streamlit_app.py"]
-    offenders = [str(p) for p in code if {"pickle", "joblib", "dill"} & _imports(p)
+    offenders = [str(p) for p in code if {"pickle", "dill"} & _imports(p) or _joblib_loads(p)
                  or "allow_pickle=True" in p.read_text(encoding="utf-8")]
     assert not offenders
+
+
+def test_the_pickle_check_catches_a_joblib_load(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("from joblib import load\n", encoding="utf-8")
+    fine = tmp_path / "fine.py"
+    fine.write_text("from joblib import parallel_config\n", encoding="utf-8")
+    assert _joblib_loads(bad) and not _joblib_loads(fine)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.e2e.test_app_browser import _no_exception, _settled, _shot, _upload_and_score
@@ -16,8 +17,16 @@ XSS = ["<img src=x onerror=alert(1)>", "<script>alert(1)</script> my refund neve
 
 def _choose(page, option: str) -> None:
     box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Why this score")
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    wanted = page.get_by_role("option", name=option, exact=True)
+    for _ in range(5):  # a click that lands while the page reruns closes the list again: open it anew (bounded)
+        box.locator('input[role="combobox"]').click()
+        try:
+            wanted.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            _settled(page)
+    wanted.click()
     _settled(page)
 
 
