@@ -360,7 +360,9 @@ def test_a_node_lost_mid_job_still_gives_every_row_exactly_once(cluster, models,
         remover.join(timeout=60)
     assert removed, f"no node was removed while it was scoring, with most rows to do: {seen} {list(removable)}"
     assert 0 < removed["rows"] < len(big) // 2
-    assert manifest["rows_by_node"][removed["node"]] > 0  # an actor on the removed node scored rows
+    # An actor on the removed node had scored rows when it went (seen live; the manifest may credit none to it,
+    # as what it scored but had not yet written is scored again elsewhere).
+    assert seen["rows_by_node"][removed["node"]] > 0
     assert any(rows for node, rows in manifest["rows_by_node"].items() if node != removed["node"])  # and the rest
     scored = _shards(tmp_path / "out")
     assert manifest["rows_in"] == manifest["rows_out"] == len(big) == len(scored)
