@@ -64,6 +64,7 @@ from engage.encoders.bilm.pretrain import (
 )
 from engage.encoders.bilm.weights import OPTIONS_FILE, WEIGHTS_FILE, load_bilm, read_options, save_weights_hdf5
 from engage.errors import InputError
+from engage.registry import sha256_file
 
 SUMMARY_FILE = "adapt.json"
 CARD_FILE = "README.md"
@@ -101,18 +102,10 @@ def read_texts(paths: Sequence[str | Path], text_col: str | None = None) -> tupl
                     if text not in seen:
                         seen.add(text)
                         texts.append(text)
-        sources.append(SourceFile(Path(path).name, _sha256(Path(path)), rows, kept))
+        sources.append(SourceFile(Path(path).name, sha256_file(Path(path)), rows, kept))
     if not texts:
         raise InputError("the files have no message text to adapt on", file=", ".join(str(p) for p in paths))
     return texts, sources
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fin:
-        for chunk in iter(lambda: fin.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # ------------------------------------------------------------------ the softmax
@@ -364,7 +357,7 @@ def _summary(state: dict[str, tf.Variable], status: dict[str, Any], total_steps:
     base_card = encoder_dir / CARD_FILE
     return {
         "base_encoder": str(encoder_dir),
-        "base_weights_sha256": _sha256(encoder_dir / WEIGHTS_FILE),
+        "base_weights_sha256": sha256_file(encoder_dir / WEIGHTS_FILE),
         "base_title": base_card.read_text(encoding="utf-8").split("\n", 1)[0].lstrip("# ").strip()
         if base_card.is_file() else None,
         "data": [asdict(s) for s in sources],
