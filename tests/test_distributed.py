@@ -322,6 +322,22 @@ def _progress_counter(ray, done: threading.Event, before: set[str]):
 
 
 @pytest.mark.slow
+def test_the_progress_counter_lives_on_the_drivers_node(cluster):
+    # a counter on a scoring node would be lost with that node, and the manifest's figures with it
+    import ray
+
+    from engage.distributed.job import _counter
+
+    driver = ray.get_runtime_context().get_node_id()
+    for _ in range(4):
+        counter = _counter(ray)
+        node = ray.get(counter.__ray_call__.remote(lambda _self: ray.get_runtime_context().get_node_id()),
+                       timeout=60)
+        ray.kill(counter)
+        assert node == driver
+
+
+@pytest.mark.slow
 def test_a_node_lost_mid_job_still_gives_every_row_exactly_once(cluster, models, tmp_path):
     import ray
 
@@ -363,7 +379,8 @@ def test_a_node_lost_mid_job_still_gives_every_row_exactly_once(cluster, models,
     # An actor on the removed node had scored rows when it went (seen live; the manifest may credit none to it,
     # as what it scored but had not yet written is scored again elsewhere).
     assert seen["rows_by_node"][removed["node"]] > 0
-    assert any(rows for node, rows in manifest["rows_by_node"].items() if node != removed["node"])  # and the rest
+    assert any(rows for node, rows in manifest["rows_by_node"].items() if node != removed["node"]), str(
+        {k: manifest[k] for k in ("rows_by_node", "nodes", "actors", "encoder_computed")}) + str(seen) + str(removed)
     scored = _shards(tmp_path / "out")
     assert manifest["rows_in"] == manifest["rows_out"] == len(big) == len(scored)
     assert scored["id"].tolist() == big["id"].tolist()  # every row exactly once, in input order

@@ -279,6 +279,24 @@ def test_concurrent_openers_migrate_once(db_url, migration_runs):
     assert sorted(migration_runs) == list(range(1, SCHEMA_VERSION + 1))  # each step once, by whichever opener
 
 
+def test_opening_a_new_sqlite_file_waits_for_another_openers_lock(tmp_path):
+    # The switch to WAL mode is refused at once ("database is locked", busy_timeout not applied) while another
+    # connection holds a write lock: the opener must wait for it, as every other statement does.
+    import sqlite3
+
+    path = tmp_path / "labels.sqlite"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.5, lambda: holder.execute("ROLLBACK"))
+    release.start()
+    try:
+        with LabelStore(f"sqlite:///{path}") as opened:
+            assert opened.schema_version == SCHEMA_VERSION
+    finally:
+        release.join()
+        holder.close()
+
+
 def test_sqlite_file_is_wal_with_a_busy_timeout(tmp_path):
     with LabelStore(f"sqlite:///{tmp_path / 'deep' / 'dir' / 'labels.sqlite'}") as store:
         with store.engine.connect() as conn:

@@ -154,7 +154,9 @@ def _quiet_console() -> None:
 def _counter(ray):
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
+    # On the driver's node, which lives as long as the job: a soft affinity is not kept for a zero-CPU actor (Ray
+    # placed it on any node), and a counter lost with a scoring node took the job's figures with it.
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     # named, so that a job's progress can be watched from outside it (the node-loss test does)
     name = f"engage-progress-{uuid.uuid4().hex}"
     return ray.remote(num_cpus=0, max_restarts=0)(ProgressCounter).options(scheduling_strategy=here,
