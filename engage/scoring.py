@@ -9,6 +9,7 @@ import pandas as pd
 
 from engage import registry
 from engage.cache import EmbeddingCache, cached_layer_means
+from engage.contract import FLAG_COL, SCORE_COL
 from engage.encoders import load_encoder
 from engage.encoders.base import Encoder, Progress
 from engage.errors import InputError
@@ -16,10 +17,6 @@ from engage.head import HeadConfig, head_inputs, load_head, predict
 from engage.metrics import decide
 from engage.outputs import TableWriter
 from engage.reading import Messages, iter_messages
-
-# The scoring contract: every scored table (CLI files, app downloads, Ray shards) is the input columns plus these.
-SCORE_COL = "engage_score"
-FLAG_COL = "engageable"
 
 
 class Classifier:

@@ -413,3 +413,14 @@ def test_the_local_engine_never_imports_ray(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT,
                           env=os.environ | {"PYTHONPATH": str(ROOT)})
     assert done.stdout.split() == ["False", "False", "False"], done.stderr[-2000:]
+
+
+def test_writing_a_shard_loads_no_tensorflow(tmp_path):
+    """The shard writers only move scored rows: a TensorFlow import in each (seconds of CPU) is Ray's fixed cost."""
+    code = ("import sys, types, pyarrow as pa; from engage.distributed.sink import ShardSink; "
+            f"sink = ShardSink({str(tmp_path / 'out')!r}, 'csv', 'text', False); sink.on_write_start(); "
+            "block = pa.table({'text': ['hi'], 'engage_score': [0.9], 'engageable': [True]}); "
+            "print(sink.write([block], types.SimpleNamespace(task_idx=0))['shards'], 'tensorflow' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT,
+                          env=os.environ | {"PYTHONPATH": str(ROOT)})
+    assert done.stdout.split() == ["['part-00000.csv']", "False"], done.stderr[-2000:]

@@ -17,6 +17,7 @@ import pyarrow.fs as pafs
 from ray.data.block import BlockAccessor
 from ray.data.datasource import Datasink
 
+from engage.contract import FLAG_COL
 from engage.outputs import neutralize_formulas
 
 MANIFEST = "manifest.json"
@@ -78,8 +79,6 @@ class ShardSink(Datasink):
         fs.create_dir(base, recursive=True)
 
     def write(self, blocks, ctx) -> dict:
-        from engage.scoring import FLAG_COL  # here, on the worker: the driver never loads TensorFlow
-
         frames = [BlockAccessor.for_block(b).to_pandas() for b in blocks]
         frames = [f for f in frames if len(f)]
         counts = {"rows_in": 0, "rows_out": 0, "flagged": 0, "empty_messages": 0, "shards": []}
