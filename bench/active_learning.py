@@ -2,16 +2,17 @@
 
     .venv/bin/python bench/active_learning.py [--pool TRAIN.csv] [--test TEST.csv] [--label-col engage]
         [--model engage-default] [--orders uncertain random] [--seeds 3] [--first-seed 0] [--start 50] [--round 50]
-        [--dense-until 600] [--growth 1.5] [--max-labels N] [--out bench/results]
+        [--dense-until 500] [--growth 1.5] [--max-labels N] [--validation version|cv|heldout] [--out bench/results]
 
 A simulated annotator labels the pool (default: the complaints train split) through the app's own code: the pool
 is imported as a labeling set in a real LabelStore (a temporary SQLite file), the first `--start` labels are taken
 in the queue's "random" order (the same ones for both orders of a seed), and then, round after round, the next
 messages in the order under test come from LabelStore.next_message and get their true label with label(). After
 each round the model is retrained with label_loop.retrain (what the Train page runs, on the recipe of `--model`,
-its held-out split included), promoted with engage.promotion.promote (which re-scores the labeling set, so the
-uncertain order follows the new model, as in the app), and measured on the test file: F1 at the model's own
-threshold, and ROC-AUC.
+validated as the Train page does by default: as `--model` was, the shipped model's 5-fold cross-validation; or
+`--validation heldout`, a 20 % held-out split, or `cv`), promoted with engage.promotion.promote (which re-scores
+the labeling set, so the uncertain order follows the new model, as in the app), and measured on the test file: F1
+at the model's own threshold, and ROC-AUC.
 
 Schedule: rounds of `--round` labels up to `--dense-until`, then steps growing by `--growth` up to `--max-labels`
 (default: the whole pool); the schedule is printed. Seeds change the annotator's name, which is what the random
@@ -71,8 +72,9 @@ def read_pool(path: Path, label_col: str) -> Pool:
 class Trainer:
     """retrain + promote + test metrics, memoized by training data (the same labels give the same model)."""
 
-    def __init__(self, base, test: Pool, work: Path) -> None:
+    def __init__(self, base, test: Pool, work: Path, validation: tuple[float, int]) -> None:
         self.base, self.test, self.work, self.seen = base, test, work, {}
+        self.validation = validation
         self.fits = 0
 
     def round(self, store, set_id: int, run: str, step: int) -> dict:
@@ -87,7 +89,8 @@ class Trainer:
         t0 = time.perf_counter()
         reused = key in self.seen
         if not reused:
-            result = label_loop.retrain(data, self.base, name=f"{run}-{step}", root=self.work / "models")
+            result = label_loop.retrain(data, self.base, name=f"{run}-{step}", root=self.work / "models",
+                                        val_split=self.validation[0], cv_folds=self.validation[1])
             clf = Classifier(result.version, self.base.encoder, self.base.cache)
             m = metric_table(self.test.labels, clf.score(self.test.texts), clf.threshold)
             self.seen[key] = (clf, {"f1": m["f1"], "roc_auc": m["roc_auc"], "threshold": clf.threshold,
@@ -190,6 +193,9 @@ def main() -> None:
     parser.add_argument("--test", type=Path, default=DATA / "test.csv")
     parser.add_argument("--label-col", default="engage")
     parser.add_argument("--model", default="engage-default", help="the version whose recipe is retrained")
+    parser.add_argument("--validation", choices=["version", "cv", "heldout"], default="version",
+                        help="the threshold's validation: as --model's (the Train page's default), 5-fold "
+                             "cross-validation, or a 20 %% held-out split")
     parser.add_argument("--orders", nargs="+", default=["uncertain", "random"])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
@@ -214,11 +220,15 @@ def main() -> None:
     counts = schedule(args.start, args.round, args.dense_until, args.growth, total)
     base = load_classifier(args.model, root=ROOT / "models")
     work = Path(tempfile.mkdtemp(prefix="engage-al-"))
-    trainer = Trainer(base, test, work)
+    from engage.label_loop import DEFAULT_VAL_SPLIT, validation_of
+
+    validation = {"version": validation_of(base), "cv": (0.0, 5), "heldout": (DEFAULT_VAL_SPLIT, 0)}[args.validation]
+    trainer = Trainer(base, test, work, validation)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     print(f"pool {args.pool} ({len(pool.texts)} rows), test {args.test} ({len(test.texts)} rows), recipe of "
           f"{base.name} ({base.version.meta['head']['architecture']}), retrained with label_loop.retrain "
-          f"(held-out split 0.2, as the Train page), CPU cores {os.cpu_count()}, "
+          f"({f'{validation[1]}-fold cross-validation' if validation[1] else f'held-out split {validation[0]}'}, "
+          f"as the Train page with --validation {args.validation}), CPU cores {os.cpu_count()}, "
           f"BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}")
     print(f"schedule: first {counts[0]} labels in random order, then {args.orders} in rounds of {args.round} up to "
           f"{args.dense_until}, then x{args.growth} steps: {counts}; seeds {seeds}", flush=True)

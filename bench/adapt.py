@@ -10,7 +10,8 @@ Splits: `complaints` (the fixed split; adaptation reads the training file's text
 without their labels, what an analyst does with a new file). --tweets adds a `complaints+tweets` row: the training
 texts plus the tweets of ../shared/data/tweets-corpus with an @mention (a cheap filter for messages to brands).
 WORK_DIR (outside the project: the data is not ours to ship) keeps the adapted encoders; an encoder already there
-(its adapt.json exists) is reused, not adapted again. Model versions go to WORK_DIR/models.
+(its adapt.json exists) is reused, not adapted again. Model versions go to WORK_DIR/models (a rerun trains them
+again).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +74,9 @@ def adapted(name: str, files: list[Path], work: Path, time_limit: float, env: di
 
 
 def recipe(train: Path, test: Path, encoder: Path, name: str, env: dict[str, str]) -> dict[str, float]:
+    # A rerun in the same WORK_DIR trains its versions again (the encoders are what it keeps): the bench's own
+    # models folder, never the project's.
+    shutil.rmtree(Path(env["ENGAGE_MODELS_DIR"]) / name, ignore_errors=True)
     engage("train", str(train), *RECIPE, "--encoder", str(encoder), "--name", name, env=env)
     got = engage("evaluate", str(test), "--label-col", "engage", "--model", name, env=env)
     return {"roc_auc": 100 * got["roc_auc"], "f1": 100 * got["f1"], "accuracy": 100 * got["accuracy"]}

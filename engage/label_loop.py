@@ -94,21 +94,24 @@ def training_messages(store: LabelStore, set_id: int | None = None, extra: Messa
 MIN_TRAIN_PER_CLASS = 2  # the heads' inner folds need two of each class (engage.head.stacking.folds)
 
 
-def min_per_class(val_split: float) -> int:
-    """Labels of each class a held-out share of val_split needs: at least one of each class held out and
-    MIN_TRAIN_PER_CLASS of each left to train on, whatever the other class's count (checked against scikit-learn's
-    stratified split for shares 0.1 to 0.5)."""
+def min_per_class(val_split: float, cv_folds: int = 0) -> int:
+    """Labels of each class a validation needs. A held-out share of val_split: at least one of each class held out
+    and MIN_TRAIN_PER_CLASS of each left to train on, whatever the other class's count (checked against
+    scikit-learn's stratified split for shares 0.1 to 0.5). cv_folds folds: one of each class in every fold, and
+    MIN_TRAIN_PER_CLASS in what the other folds leave."""
+    if cv_folds:
+        return max(cv_folds, math.ceil(MIN_TRAIN_PER_CLASS * cv_folds / (cv_folds - 1)))
     if not val_split:
         return MIN_TRAIN_PER_CLASS
     return max(MIN_TRAIN_PER_CLASS + 1, math.ceil(1 / val_split),
                math.ceil(MIN_TRAIN_PER_CLASS / (1 - val_split)))
 
 
-def labels_needed(labels: np.ndarray, val_split: float) -> dict[int, int]:
-    """How many more labels of each class (1 engageable, 0 not) training with this held-out share needs; empty
-    when there are enough."""
+def labels_needed(labels: np.ndarray, val_split: float, cv_folds: int = 0) -> dict[int, int]:
+    """How many more labels of each class (1 engageable, 0 not) training with this validation needs; empty when
+    there are enough."""
     counts = np.bincount(np.asarray(labels, dtype=int), minlength=2)
-    need = min_per_class(val_split)
+    need = min_per_class(val_split, cv_folds)
     return {c: need - int(counts[c]) for c in (1, 0) if counts[c] < need}
 
 
@@ -153,14 +156,32 @@ def adapt_encoder(messages: Messages, clf: Classifier, out: Path, *, time_limit_
     return load_encoder(str(out), max_tokens=clf.encoder.max_tokens)
 
 
-def retrain(messages: Messages, clf: Classifier, *, name: str | None = None, val_split: float = 0.2,
-            root=None, progress: Progress | None = None, on_epoch=None, encoder: Encoder | None = None) -> TrainResult:
+DEFAULT_VAL_SPLIT = 0.2
+
+
+def validation_of(clf: Classifier) -> tuple[float, int]:
+    """How the version chose its threshold and measured itself: (held-out share, 0) or (0, cross-validation
+    folds), from its model.json; a version recorded with neither gets DEFAULT_VAL_SPLIT."""
+    recorded = clf.version.meta.get("training_data") or {}
+    folds = int(recorded.get("cv_folds") or 0)
+    if folds >= 2:
+        return 0.0, folds
+    return float(recorded.get("val_split") or DEFAULT_VAL_SPLIT), 0
+
+
+def retrain(messages: Messages, clf: Classifier, *, name: str | None = None, val_split: float | None = None,
+            cv_folds: int | None = None, root=None, progress: Progress | None = None, on_epoch=None,
+            encoder: Encoder | None = None) -> TrainResult:
     """A new version (not activated) on the classifier's encoder (or `encoder`, e.g. adapt_encoder's), head config
-    and threshold rule."""
+    and threshold rule; validated as given, else as the version was (validation_of: the shipped model's 5-fold
+    cross-validation lets every label train the final head, where a held-out share never trains on its rows)."""
+    if val_split is None and cv_folds is None:
+        val_split, cv_folds = validation_of(clf)
     rule = clf.version.meta["threshold"]
-    return train_model(messages, encoder or clf.encoder, clf.config, name=name or None, val_split=val_split,
-                       threshold_method=rule.get("method") or "best_f1", threshold_value=rule.get("target"),
-                       cache=clf.cache, root=root, progress=progress, on_epoch=on_epoch)
+    return train_model(messages, encoder or clf.encoder, clf.config, name=name or None, val_split=val_split or 0.0,
+                       cv_folds=cv_folds or 0, threshold_method=rule.get("method") or "best_f1",
+                       threshold_value=rule.get("target"), cache=clf.cache, root=root, progress=progress,
+                       on_epoch=on_epoch)
 
 
 def side_by_side(texts: list[str], labels: np.ndarray, classifiers: Sequence[Classifier]) -> pd.DataFrame:

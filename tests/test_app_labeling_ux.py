@@ -62,6 +62,26 @@ def test_train_page_with_too_few_labels_says_how_many_more_of_which_class(env):
     assert any("Label 3 more engageable" in w.value for w in at.warning)  # half held out: 4 of each class
 
 
+def test_cross_validation_on_the_train_page_trains_the_final_model_on_every_label(env):
+    world, url, models = env
+    _label(url, [f"message number {i}" for i in range(9)], [1, 0, 0] * 3)
+    at = _page(TRAIN)
+    assert at.radio(key="train_validation").value == "A held-out share"  # the world's active version held out 10 %
+    at.radio(key="train_validation").set_value("Cross-validation").run()
+    _ok(at)
+    assert not [s for s in at.slider if s.key == "train_val_split"]  # no share to choose
+    warning = next(w.value for w in at.warning if "Not enough labels" in w.value)  # 5 folds: 5 of each class
+    assert "with 5-fold cross-validation" in warning and "Label 2 more engageable messages" in warning
+    at.file_uploader(key="train_file").upload("labeled.csv", world.csv.read_bytes(), "text/csv").run()
+    at.text_input(key="train_name").input("every-label")
+    at.button(key="train_go").click().run()
+    _ok(at)
+    recorded = registry.read_model("every-label", models).meta
+    assert recorded["training_data"]["cv_folds"] == 5
+    assert recorded["training_data"]["train_rows"] == recorded["training_data"]["rows"]  # none held back
+    assert recorded["heldout_metrics"]["method"] == "5-fold cross-validation"
+
+
 def test_a_failed_training_leaves_no_progress_bars_under_its_error(env):
     _, url, _ = env
     _label(url, [f"message number {i}" for i in range(12)], [1, 0] * 6)

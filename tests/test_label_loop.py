@@ -18,6 +18,7 @@ from engage.label_loop import (
     same_set,
     training_data,
     training_messages,
+    validation_of,
 )
 from engage.labels import LabelStore
 from engage.reading import Messages
@@ -151,6 +152,27 @@ def test_retraining_keeps_the_active_versions_threshold_rule(tmp_path, own_encod
     rule = again.version.meta["threshold"]
     assert (rule["method"], rule["target"]) == ("target_recall", 0.9)
     assert again.heldout["recall"] >= 0.9  # the rule was applied, not only recorded
+
+
+@pytest.mark.slow
+def test_retraining_validates_as_the_active_version_did_unless_told(tmp_path, own_encoder):
+    from engage.encoders import load_encoder
+
+    train_model(_messages(), load_encoder(str(own_encoder)), HeadConfig(elmo_branch="linear"), name="cv",
+                val_split=0.0, cv_folds=4, root=tmp_path)
+    clf = load_classifier("cv", root=tmp_path)
+    assert validation_of(clf) == (0.0, 4)
+    again = retrain(_messages(80, seed=1), clf, name="again", root=tmp_path)
+    recorded = again.version.meta["training_data"]
+    assert (recorded["cv_folds"], recorded["val_split"], recorded["train_rows"]) == (4, 0.0, 80)  # every label
+    told = retrain(_messages(80, seed=1), clf, name="told", val_split=0.25, cv_folds=0, root=tmp_path)
+    assert (told.version.meta["training_data"]["cv_folds"], len(told.heldout_index)) == (0, 20)
+
+
+def test_labels_needed_for_cross_validation_count_the_folds():
+    assert min_per_class(0.0, 5) == 5 and min_per_class(0.0, 2) == 4  # two left to train on when half is out
+    assert labels_needed(np.array([1] * 3 + [0] * 9), 0.0, 5) == {1: 2}
+    assert labels_needed(np.array([1] * 5 + [0] * 5), 0.0, 5) == {}
 
 
 def test_a_model_is_refused_on_an_encoder_whose_weights_changed(tmp_path, own_encoder):

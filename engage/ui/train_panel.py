@@ -82,17 +82,40 @@ def data_summary(data: label_loop.TrainingData) -> None:
                    "kept (it is the fresher judgement)")
 
 
-def enough_labels(labels, val_split: float) -> bool:
-    """Whether training with this held-out share can run; if not, says how many more labels of which class."""
-    short = label_loop.labels_needed(labels, val_split)
+CV_FOLDS = 5
+_CV, _HELD_OUT = "Cross-validation", "A held-out share"
+
+
+def validation_choice(column, loaded: state.LoadedModel) -> tuple[float, int]:
+    """(held-out share, 0) or (0, folds): how the new version picks its threshold and measures itself. The default
+    is the active version's own way (the shipped model: cross-validation)."""
+    _, own_folds = label_loop.validation_of(loaded.classifier)
+    folds = own_folds or CV_FOLDS
+    ways = (_HELD_OUT,) if loaded.classifier.config.early_stopping else (_CV, _HELD_OUT)  # it watches a split
+    how = column.radio("Threshold and metrics from", ways, index=0 if own_folds or len(ways) == 1 else 1,
+                       key="train_validation", horizontal=True,
+                       help=f"{_CV}: {folds} extra fits, each scoring the labels it did not see, then the final "
+                            "model trains on every label. A held-out share: quicker, but the model never trains on "
+                            "the labels held out.")
+    if how == _CV:
+        return 0.0, folds
+    return column.slider("Held out for metrics", 0.1, 0.5, 0.2, 0.05, key="train_val_split"), 0
+
+
+def enough_labels(labels, val_split: float, cv_folds: int = 0) -> bool:
+    """Whether training with this validation can run; if not, says how many more labels of which class."""
+    short = label_loop.labels_needed(labels, val_split, cv_folds)
     if not short:
         return True
-    need = label_loop.min_per_class(val_split)
+    need = label_loop.min_per_class(val_split, cv_folds)
     names = {1: "engageable", 0: "not engageable"}
     more = " and ".join(f"{n:,} more {names[c]}" for c, n in short.items())
-    st.warning(f"Not enough labels yet: with {val_split:.0%} held out for metrics, training needs at least {need} "
-               f"messages of each class (some to hold out, some to train on). Label {more} message"
-               f"{'s' if sum(short.values()) > 1 else ''}, or add a labeled file.", icon=":material/info:")
+    how = (f"with {cv_folds}-fold cross-validation, training needs at least {need} messages of each class (one or "
+           f"more in every fold)" if cv_folds else
+           f"with {val_split:.0%} held out for metrics, training needs at least {need} messages of each class (some "
+           f"to hold out, some to train on)")
+    st.warning(f"Not enough labels yet: {how}. Label {more} message{'s' if sum(short.values()) > 1 else ''}, or add "
+               f"a labeled file.", icon=":material/info:")
     return False
 
 
@@ -152,7 +175,7 @@ def _adapted(data: Messages, loaded: state.LoadedModel, name: str, budget_s: flo
                                     progress=progress)
 
 
-def train(data: Messages, loaded: state.LoadedModel, name: str, val_split: float,
+def train(data: Messages, loaded: state.LoadedModel, name: str, validation: tuple[float, int],
           adapt_s: float | None = None) -> None:
     access_gate.require(Action.TRAIN)
     started = st.session_state.pop(KEY_CLICKED, time.perf_counter())
@@ -161,8 +184,8 @@ def train(data: Messages, loaded: state.LoadedModel, name: str, val_split: float
     encoded, epoch, bars = _progress(len(data.texts), loaded.classifier.config)
     try:
         with loaded.lock:  # the encoder is shared with every session's scoring
-            result = label_loop.retrain(data, loaded.classifier, name=name, val_split=val_split,
-                                        progress=encoded, on_epoch=epoch, encoder=encoder)
+            result = label_loop.retrain(data, loaded.classifier, name=name, val_split=validation[0],
+                                        cv_folds=validation[1], progress=encoded, on_epoch=epoch, encoder=encoder)
             held = result.heldout_index
             if len(held):  # both versions on the same rows, once, while the encoder is ours
                 new = Classifier(result.version, encoder or loaded.classifier.encoder, loaded.classifier.cache)

@@ -25,11 +25,11 @@ def page() -> None:
             train_panel.data_summary(data)
             left, right = st.columns(2)
             name = left.text_input("Version name", placeholder="automatic: engage-DATE-TIME", key="train_name")
-            val_split = right.slider("Held out for metrics", 0.1, 0.5, 0.2, 0.05, key="train_val_split")
+            validation = train_panel.validation_choice(right, loaded)
             adapt_s = train_panel.adapt_option()
-            ready = train_panel.enough_labels(data.messages.labels, val_split)
+            ready = train_panel.enough_labels(data.messages.labels, *validation)
             if st.button("Train", type="primary", key="train_go", disabled=not ready, on_click=train_panel.clicked):
-                train_panel.train(data.messages, loaded, name, val_split, adapt_s)
+                train_panel.train(data.messages, loaded, name, validation, adapt_s)
     if (trained := st.session_state.get(train_panel.KEY_TRAINED)) is not None:
         with shown_errors():
             train_panel.compare(trained)
