@@ -171,6 +171,23 @@ def summarize(frame, ref, orders: list[str]) -> None:
                       f"the goal (<= {GOAL:.0%})")
 
 
+def mean_table(frame, orders: list[str]) -> None:
+    """F1 and ROC-AUC at each schedule point, mean over seeds, per order (a Markdown table)."""
+    mean = frame[frame["order"].isin(orders)].groupby(["labels", "order"])[["f1", "roc_auc"]].mean().unstack()
+    print("| labels | " + " | ".join(f"{m} {o}" for m in ("F1", "ROC-AUC") for o in orders) + " |")
+    print("|---:|" + "---:|" * (2 * len(orders)))
+    for labels, row in mean.iterrows():
+        cells = [f"{row[(m, o)]:.3f}" for m in ("f1", "roc_auc") for o in orders]
+        print(f"| {labels} | " + " | ".join(cells) + " |")
+
+
+def report(frame, ref, ref_from: str, orders: list[str]) -> None:
+    print(f"\nreference: {ref_from}: test F1 {ref['f1']:.4f}, ROC-AUC {ref['roc_auc']:.4f}")
+    print(f"mean over seeds {sorted(frame['seed'].unique().tolist())}:")
+    mean_table(frame, orders)
+    summarize(frame, ref, orders)
+
+
 def chart(frame, reference: float, path: Path) -> None:
     import altair as alt
     import pandas as pd
@@ -205,9 +222,18 @@ def main() -> None:
     parser.add_argument("--growth", type=float, default=1.5)
     parser.add_argument("--max-labels", type=int)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--report", type=Path, metavar="CSV",
+                        help="only print the report of a finished run's active_learning.csv (no training)")
     args = parser.parse_args()
 
     import pandas as pd
+
+    if args.report is not None:
+        frame = pd.read_csv(args.report)
+        whole = frame[frame["labels"] == frame["labels"].max()]
+        report(frame, whole.iloc[0], f"the model trained on the run's most labels ({whole['labels'].iloc[0]})",
+               args.orders)
+        return
 
     from engage.labels import ORDERS
     from engage.scoring import load_classifier
@@ -249,8 +275,7 @@ def main() -> None:
         ref_from = "the model retrained on the whole pool (separate run)"
     chart(frame, float(ref["f1"]), args.out / "active_learning.html")
 
-    print(f"\nreference: {ref_from}: test F1 {ref['f1']:.4f}, ROC-AUC {ref['roc_auc']:.4f}")
-    summarize(frame, ref, args.orders)
+    report(frame, ref, ref_from, args.orders)
     print(f"{trainer.fits} trainings, {time.perf_counter() - t0:.0f} s in all; "
           f"wrote {args.out / 'active_learning.csv'} and {args.out / 'active_learning.html'}")
 
