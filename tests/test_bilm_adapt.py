@@ -160,3 +160,21 @@ def test_bad_input_is_reported(base, messages, tmp_path):
     (tmp_path / "blank.csv").write_text("text\n \n")
     with pytest.raises(InputError):
         ad.adapt([tmp_path / "blank.csv"], base, tmp_path / "o")
+
+
+def test_the_work_before_the_time_limit_is_bounded_on_a_large_corpus(base, messages, tmp_path, monkeypatch):
+    # The softmax fit holds the frozen biLM's vectors of its messages in memory, and every perplexity check
+    # re-encodes the held-out messages: both are capped, so 100,000 messages start as fast as 5,000.
+    monkeypatch.setattr(ad, "SOFTMAX_FIT_MESSAGES", 40)
+    monkeypatch.setattr(ad, "MAX_HELDOUT_MESSAGES", 7)
+    fitted_on = []
+    real = ad.top_vectors
+
+    def counting(trainer, sentences, vocab):
+        fitted_on.append(len(sentences))
+        return real(trainer, sentences, vocab)
+
+    monkeypatch.setattr(ad, "top_vectors", counting)
+    summary = _adapt(base, messages, tmp_path / "out", epochs=0.1)
+    assert fitted_on == [40]
+    assert summary["n_heldout_messages"] == 7 and summary["n_train_messages"] > 40  # the rest train (all of it)

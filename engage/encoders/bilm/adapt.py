@@ -71,6 +71,11 @@ CARD_FILE = "README.md"
 SOFTMAX_BATCH = 1024  # positions per step of the softmax fit
 SOFTMAX_LR = 0.01
 SOFTMAX_MIN_STEPS = 50  # per epoch
+# Bounds on the work outside the time limit, whatever the corpus size: the softmax is fitted on the frozen biLM's
+# vectors of at most this many training messages (all of them held in memory), and perplexity is measured on at
+# most this many held-out messages (each check re-encodes them all).
+SOFTMAX_FIT_MESSAGES = 5_000
+MAX_HELDOUT_MESSAGES = 2_000
 
 
 @dataclass
@@ -228,7 +233,8 @@ def adapt_texts(texts: Sequence[str], sources: Sequence[SourceFile], encoder_dir
     if not texts:
         raise InputError("there is no message text to adapt on")
     rng = np.random.default_rng(seed)
-    held = set(rng.permutation(len(texts))[: int(round(heldout_fraction * len(texts)))].tolist())
+    n_held = min(int(round(heldout_fraction * len(texts))), MAX_HELDOUT_MESSAGES)
+    held = set(rng.permutation(len(texts))[:n_held].tolist())
     train = split_messages([x for i, x in enumerate(texts) if i not in held], max_tokens)
     heldout = split_messages([x for i, x in enumerate(texts) if i in held], max_tokens)
     if not train:
@@ -308,6 +314,9 @@ def _start(trainer: Trainer, train: list[list[str]], heldout: list[list[str]], v
            log: Callable[[str], None]) -> None:
     """The softmax, initialized then fitted on the frozen base biLM; its held-out perplexity is "before"."""
     w, b = token_layer_init(trainer.bilm, vocab, counts)
+    if len(train) > SOFTMAX_FIT_MESSAGES:
+        pick = np.random.default_rng(seed).choice(len(train), SOFTMAX_FIT_MESSAGES, replace=False)
+        train = [train[i] for i in sorted(pick)]
     x, t = top_vectors(trainer, train, vocab)
     scale = fit_scale(x, t, w, b, seed)
     trainer.head.w.assign(scale * w)
