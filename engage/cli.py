@@ -275,6 +275,65 @@ def _activate(args: argparse.Namespace) -> None:
                         "rescored_sets": {str(k): v for k, v in done.rescored.items()}})
 
 
+def cmd_serve(args: argparse.Namespace) -> None:
+    """The HTTP scoring service (engage/serve/), on uvicorn here or on Ray Serve replicas."""
+    from engage.labels import LabelStore
+    from engage.serve.settings import is_loopback, load_settings
+
+    settings = load_settings(host=args.host, port=args.port, model=args.model)
+    store = LabelStore()  # the API keys, and the audit trail of reloads
+    if args.engine == "ray":
+        from engage.serve.ray_app import run_on_ray
+
+        return run_on_ray(settings, store, replicas=args.replicas, gpus_per_replica=args.gpus_per_replica,
+                          address=args.address)
+    import uvicorn
+
+    from engage.serve.service import build_app
+
+    app = build_app(settings, store, on_scored=_scoring_history())
+    if is_loopback(settings.host) and not _any_key(store):
+        print(f"open mode: no API key is defined, so the service answers without one, on {settings.host} only "
+              "(`engage api-key create NAME --role scorer` to require keys)", file=sys.stderr)
+    print(f"engage serve: http://{settings.host}:{settings.port} (API documentation at /docs)", file=sys.stderr)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning" if not args.verbose_access
+                else "info", access_log=args.verbose_access)
+
+
+def _scoring_history():
+    """Where scored requests are recorded (the scoring history); None until engage.monitor provides it."""
+    return None
+
+
+def _any_key(store) -> bool:
+    from engage.serve.keys import any_active_key
+
+    return any_active_key(store)
+
+
+def cmd_api_key(args: argparse.Namespace) -> None:
+    from engage.access import local_actor
+    from engage.labels import LabelStore
+    from engage.serve import keys
+
+    with LabelStore() as store:
+        if args.action == "create":
+            key = keys.create_key(store, args.name, args.role, f"cli:{local_actor()}")
+            _emit(args, [f"API key {args.name!r} ({args.role}), shown only now; keep it secret:", key],
+                  {"name": args.name, "role": args.role, "key": key})
+        elif args.action == "revoke":
+            keys.revoke_key(store, args.name, f"cli:{local_actor()}")
+            _emit(args, [f"revoked API key {args.name!r}"], {"name": args.name, "revoked": True})
+        else:
+            rows = [{"name": k.name, "role": k.role, "created_at": k.created_at.isoformat(timespec="seconds"),
+                     "created_by": k.created_by, "active": k.active,
+                     "revoked_at": k.revoked_at and k.revoked_at.isoformat(timespec="seconds")}
+                    for k in keys.list_keys(store)]
+            lines = [f"{r['name']}  {r['role']}  created {r['created_at']} by {r['created_by']}"
+                     + ("" if r["active"] else f"  revoked {r['revoked_at']}") for r in rows]
+            _emit(args, lines or ["no API keys"], {"keys": rows})
+
+
 def cmd_pretrain(args: argparse.Namespace) -> None:
     from engage.encoders.bilm.pretrain import pretrain
 
@@ -412,6 +471,33 @@ def build_parser() -> argparse.ArgumentParser:
             mp.add_argument("name")
         mp.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("serve", help="score messages over HTTP as they arrive (README, 'Scoring service')")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1; another needs an API key defined)")
+    p.add_argument("--port", type=int, help="default 8000")
+    p.add_argument("--model", help="serve this version (default: the active one, followed when it changes)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: this process (uvicorn); ray: Ray Serve replicas on a cluster")
+    p.add_argument("--replicas", type=int, default=1, help="--engine ray: replicas of the service")
+    p.add_argument("--gpus-per-replica", type=float, default=0.0, help="--engine ray: GPUs each replica takes")
+    p.add_argument("--address", help="--engine ray: Ray cluster address (default: $RAY_ADDRESS, else a Ray "
+                                     "started here)")
+    p.add_argument("--access-log", dest="verbose_access", action="store_true", help="log every request")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("api-key", help="create, list or revoke the HTTP service's API keys")
+    ksub = p.add_subparsers(dest="action", required=True)
+    kp = ksub.add_parser("create", help="a new key, printed once (only its hash is stored)")
+    kp.add_argument("name")
+    kp.add_argument("--role", choices=["scorer", "admin"], required=True,
+                    help="scorer: score and explain; admin: also reload")
+    kp.add_argument("--json", action="store_true")
+    kp = ksub.add_parser("list", help="every key: name, role, created, revoked")
+    kp.add_argument("--json", action="store_true")
+    kp = ksub.add_parser("revoke", help="a key stops working (within the service's key_cache_s)")
+    kp.add_argument("name")
+    kp.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_api_key)
 
     p = sub.add_parser("pretrain", help="pretrain an ELMo biLM on text files (one message per line)")
     p.add_argument("corpus", nargs="+")

@@ -132,7 +132,50 @@ def _v4_audit(conn: Connection) -> None:
     md.create_all(conn)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_labels, _v2_queue, _v3_score_indexes, _v4_audit]
+_AUDIT_ACTIONS_V5 = ("promote", "activate", "import", "delete_set", "api_key_create", "api_key_revoke", "reload")
+
+
+def _v5_api_keys(conn: Connection) -> None:
+    """The HTTP service's API keys (only their sha256), and the audit actions for keys and reloads. The audit table's
+    CHECK constraint changes: PostgreSQL alters it; SQLite cannot, so the table is copied into a new one."""
+    md = MetaData()
+    Table("api_keys", md,
+          Column("id", Integer, primary_key=True),
+          Column("name", String(100), nullable=False, unique=True),
+          Column("key_hash", String(64), nullable=False, unique=True),
+          Column("role", String(20), nullable=False),
+          Column("created_at", DateTime, nullable=False),
+          Column("created_by", String(320), nullable=False),
+          Column("revoked_at", DateTime, nullable=True),
+          CheckConstraint("role IN ('scorer', 'admin')", name="ck_api_keys_role"))
+    md.create_all(conn)
+    allowed = ", ".join(f"'{a}'" for a in _AUDIT_ACTIONS_V5)
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE audit DROP CONSTRAINT ck_audit_action"))
+        conn.execute(text(f"ALTER TABLE audit ADD CONSTRAINT ck_audit_action CHECK (action IN ({allowed}))"))
+        return
+    new = MetaData()
+    Table("audit_v5", new,
+          Column("id", Integer, primary_key=True),
+          Column("at", DateTime, nullable=False),
+          Column("actor", String(320), nullable=False),
+          Column("action", String(20), nullable=False),
+          Column("subject", String(300), nullable=False),
+          Column("set_id", Integer, nullable=True),
+          Column("from_version", String(300), nullable=True),
+          Column("to_version", String(300), nullable=True),
+          Column("detail", JSON, nullable=True),
+          CheckConstraint(f"action IN ({allowed})", name="ck_audit_action"))
+    new.create_all(conn)
+    columns = "id, at, actor, action, subject, set_id, from_version, to_version, detail"
+    conn.execute(text(f"INSERT INTO audit_v5 ({columns}) SELECT {columns} FROM audit"))
+    conn.execute(text("DROP TABLE audit"))
+    conn.execute(text("ALTER TABLE audit_v5 RENAME TO audit"))
+    conn.execute(text("CREATE INDEX ix_audit_at ON audit (at, id)"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_labels, _v2_queue, _v3_score_indexes, _v4_audit,
+                                                   _v5_api_keys]
 LATEST = len(MIGRATIONS)
 
 

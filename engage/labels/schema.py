@@ -100,9 +100,10 @@ claims = Table(
     Index("ix_claims_session", "session", "set_id"),
 )
 
-# Who changed what: promotions and activations of model versions, imports and deletions of labeling sets. Rows are
-# only ever added. set_id has no foreign key, so that the row of a deleted set stays.
-AUDIT_ACTIONS = ("promote", "activate", "import", "delete_set")
+# Who changed what: promotions and activations of model versions, imports and deletions of labeling sets, the HTTP
+# service's API keys made and revoked and its model reloads. Rows are only ever added. set_id has no foreign key, so
+# that the row of a deleted set stays.
+AUDIT_ACTIONS = ("promote", "activate", "import", "delete_set", "api_key_create", "api_key_revoke", "reload")
 audit = Table(
     "audit", metadata,
     Column("id", Integer, primary_key=True),
@@ -114,6 +115,21 @@ audit = Table(
     Column("from_version", String(300), nullable=True),  # the active version before (promote, activate)
     Column("to_version", String(300), nullable=True),  # the active version after; for an import, its scorer
     Column("detail", JSON, nullable=True),
-    CheckConstraint("action IN ('promote', 'activate', 'import', 'delete_set')", name="ck_audit_action"),
+    CheckConstraint("action IN (" + ", ".join(f"'{a}'" for a in AUDIT_ACTIONS) + ")", name="ck_audit_action"),
     Index("ix_audit_at", "at", "id"),
+)
+
+# The HTTP service's API keys (engage/serve/keys.py): only a key's sha256 is stored, never the key. A revoked key keeps
+# its row (revoked_at set), so its name is not reused by mistake and the audit trail's subject still means it.
+API_KEY_ROLES = ("scorer", "admin")
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False, unique=True),  # sha256 hex of the key
+    Column("role", String(20), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(320), nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+    CheckConstraint("role IN ('scorer', 'admin')", name="ck_api_keys_role"),
 )
