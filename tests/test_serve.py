@@ -287,3 +287,14 @@ def test_rate_limit_answers_429_with_retry_after(world_env, capsys):
     assert limited and all(r.status_code in (200, 429) for r in statuses)
     assert int(limited[0].headers["Retry-After"]) >= 1
     assert "rate limit" in _problem(limited[0], 429)["detail"]
+
+
+def test_a_request_waiting_past_the_timeout_gets_503_with_retry_after(world_env):
+    """A second server whose batches wait 200 ms for company and whose requests time out after 1 ms: every score
+    request times out, and the service still answers what needs no scoring."""
+    settings = load_settings(port=free_port(), request_timeout_s=0.001, max_wait_ms=200, reload_poll_s=0)
+    with running(build_app(settings, None), settings.port) as base:
+        late = httpx.post(f"{base}/v1/score", json={"messages": [{"text": "hello?"}]}, timeout=30)
+        assert "request timeout" in _problem(late, 503)["detail"]
+        assert int(late.headers["Retry-After"]) >= 1
+        assert httpx.get(f"{base}/readyz").status_code == 200
