@@ -12,6 +12,11 @@ Distinct tweets from ../shared/data/tweets-corpus, in a temporary folder with it
 Reported per row: requests/s, messages/s, p50/p95/p99 latency (ms), messages/s as a share of batch scoring's.
 Goals (issue 21, 2-core machine): 32 clients >= 70 % of batch messages/s; 1 client warm p50 <= 60 ms; 8 clients
 p99 <= 500 ms.
+
+--ray adds the Ray engine (`engage serve --engine ray`, one scorer replica on a Ray started here) with 1 and 8
+clients beside the local rows (goal: latency at most 1.5x the local engine's). Ray Serve replicas open a port on all
+interfaces, so run the bench in a private network namespace then:
+    unshare -n sh -c 'ip link set lo up; exec .venv/bin/python bench/serve_load.py --ray'
 """
 
 from __future__ import annotations
@@ -65,16 +70,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_service(args, folder: Path) -> tuple[subprocess.Popen, str]:
+def start_service(args, folder: Path, engine: str = "local") -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = os.environ | {"ENGAGE_CACHE_DIR": str(folder / "serve-cache"), "ENGAGE_DATA_DIR": str(folder / "data"),
+    env = os.environ | {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0",
+                        "ENGAGE_CACHE_DIR": str(folder / "serve-cache"), "ENGAGE_DATA_DIR": str(folder / "data"),
                         "ENGAGE_CONFIG": str(folder / "engage.toml"), "PYTHONPATH": str(ROOT)}
     (folder / "engage.toml").write_text(f"[serve]\nmax_batch_size = {args.max_batch}\nmax_wait_ms = "
                                         f"{args.max_wait_ms}\nrate_per_key = 0\nrequest_timeout_s = 60\n")
-    command = [sys.executable, "-m", "engage.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "engage.cli", "serve", "--port", str(port), "--engine", engine]
     if args.model:
         command += ["--model", args.model]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=open(folder / "serve.log", "w"))
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=open(folder / "serve.log", "w"),
+                            start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     import httpx
 
@@ -88,8 +95,23 @@ def start_service(args, folder: Path) -> tuple[subprocess.Popen, str]:
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    proc.kill()
+    stop(proc)
     raise SystemExit("engage serve did not become ready in 300 s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """The service's whole process group (Ray's processes too): SIGTERM, then SIGKILL."""
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(30)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def closed_loop(base: str, clients: int, texts: list[str], seconds: float) -> dict:
@@ -141,6 +163,7 @@ def main() -> None:
     parser.add_argument("--model", help="version (default: the active one)")
     parser.add_argument("--max-batch", type=int, default=64)
     parser.add_argument("--max-wait-ms", type=float, default=5.0)
+    parser.add_argument("--ray", action="store_true", help="also the Ray engine (run inside unshare -n)")
     args = parser.parse_args()
     texts = distinct_tweets(args.messages + args.batch_messages)
     batch_texts, pool = texts[:args.batch_messages], texts[args.batch_messages:]
@@ -161,8 +184,17 @@ def main() -> None:
             warm = closed_loop(base, 1, pool[:offset], min(args.seconds, 10))
             rows.append(("1 client, warm cache", warm))
         finally:
-            proc.terminate()
-            proc.wait(30)
+            stop(proc)
+        if args.ray:
+            proc, base = start_service(args, folder, engine="ray")
+            try:
+                httpx.post(f"{base}/v1/score", json={"messages": [{"text": "warm up"}]}, timeout=120)
+                for clients in (1, 8):
+                    result = closed_loop(base, clients, pool[offset:], args.seconds)
+                    offset += result["used"]
+                    rows.append((f"ray, {clients} client{'s' if clients > 1 else ''}, cold", result))
+            finally:
+                stop(proc)
     print(f"batch scoring (engage score's engine, cold cache, {len(batch_texts)} messages): {batch:.1f} messages/s")
     print("| load | requests | errors | requests/s | messages/s | p50 ms | p95 ms | p99 ms | share of batch |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -97,7 +97,7 @@ def main(in_path: str, out_path: str) -> None:
 
 
 def _replicas() -> list[dict]:
-    """The replicas' worker processes, found by the title Ray gives them (ray::ServeReplica:engage:engage); Ray's
+    """The scorer replicas' worker processes, found by the title Ray gives them (ray::ServeReplica:engage:scorer); Ray's
     state API needs the dashboard, which these tests do not start."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
@@ -106,7 +106,7 @@ def _replicas() -> list[dict]:
             state = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if title.startswith("ray::ServeReplica:engage") and state != "Z":
+        if title.startswith("ray::ServeReplica:engage:scorer") and state != "Z":
             found.append({"pid": int(cmdline.parent.name), "state": "ALIVE"})
     return found
 

@@ -114,14 +114,14 @@ def create_app(settings: ServeSettings, service, *, keys: KeyChecker | None, met
 
     @app.get("/readyz", tags=["service"], summary="A model is loaded and scoring")
     async def readyz() -> dict:
-        model = service.model()
+        model = await service.model()
         if model is None:
             raise Problem(503, "no model loaded yet", headers=retry_after(settings.retry_after_s))
         return {"status": "ready", "model": model.name, "fingerprint": model.fingerprint}
 
     @app.get("/metrics", tags=["service"], summary="Prometheus metrics (text format)")
     async def metrics_text() -> Response:
-        model = service.model()
+        model = await service.model()
         if model is not None:
             metrics.serving(model.name, model.fingerprint)
         return Response(metrics.text(), media_type="text/plain; version=0.0.4; charset=utf-8")
@@ -130,7 +130,7 @@ def create_app(settings: ServeSettings, service, *, keys: KeyChecker | None, met
     async def models(_who: Who) -> dict:
         root = service.models_root()
         active = registry.active_name(root)
-        serving = service.model()
+        serving = await service.model()
         rows = [{"name": v.name, "created": v.meta.get("created"), "active": v.name == active,
                  "serving": serving is not None and v.name == serving.name} for v in registry.list_models(root)]
         return {"active": active, "serving": serving and serving.name, "versions": rows}

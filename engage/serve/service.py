@@ -53,7 +53,7 @@ class LocalService:
     def models_root(self):
         return self.root
 
-    def model(self) -> LoadedModel:
+    async def model(self) -> LoadedModel:
         return self.holder.current.model
 
     async def score(self, texts: list[str]):
