@@ -163,41 +163,57 @@ def test_each_bad_request_is_a_problem_naming_what_is_wrong(served):
 
 
 def test_sixteen_clients_batched_and_hot_reload_without_a_failed_request(world_env):
-    """16 clients, one message a request, 20 requests each; the active version changes midway. Every answer is 200,
-    names the version that scored it, and carries that version's score for the message."""
+    """16 clients, one message a request, at least 20 requests each (at most 60, until the new version has answered);
+    the active version changes after client 0's sixth. Every answer is 200, carries the score of the version it names,
+    and once one answer named the new version, no request sent later is answered by the old one."""
     world, base = world_env["world"], world_env["base"]
-    texts = [f"@brand my order {i} never arrived, can you help?" for i in range(320)]
+    texts = [f"@brand my order {i} never arrived, can you help?" for i in range(16 * 60)]
     from engage.scoring import load_classifier
 
     expected = {name: load_classifier(name, root=world.models, use_cache=False).score(texts)
                 for name in (ACTIVE_VERSION, OTHER_VERSION)}
-    answers: list[tuple[int, float, float, str]] = []
+    answers: list[tuple[int, float, float, str, float]] = []
     lock = threading.Lock()
-    switched_at: list[float] = []
+    new_seen = threading.Event()
+    stop_at = time.monotonic() + 240
 
     def client(c: int) -> None:
         with httpx.Client(base_url=base, timeout=60) as http:
-            for r in range(20):
-                i = c * 20 + r
+            for r in range(60):
+                if (r >= 20 and new_seen.is_set()) or time.monotonic() > stop_at:
+                    return
+                i = c * 60 + r
                 sent = time.monotonic()
                 resp = http.post("/v1/score", json={"messages": [{"id": i, "text": texts[i]}]})
                 assert resp.status_code == 200, resp.text
                 body = resp.json()
                 with lock:
-                    answers.append((i, sent, body["results"][0]["score"], body["model"]))
+                    answers.append((i, sent, body["results"][0]["score"], body["model"], time.monotonic()))
+                if body["model"] == OTHER_VERSION:
+                    new_seen.set()
                 if c == 0 and r == 5:
                     registry.activate(OTHER_VERSION, world.models)
-                    switched_at.append(time.monotonic())
 
-    with ThreadPoolExecutor(16) as pool:
-        for done in [pool.submit(client, c) for c in range(16)]:
-            done.result(timeout=300)
-    assert len(answers) == 320
-    for i, _sent, score, model in answers:
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            for done in [pool.submit(client, c) for c in range(16)]:
+                done.result(timeout=300)
+        _check_load(world_env, answers, expected)
+    finally:
+        registry.activate(ACTIVE_VERSION, world.models)  # back, for the tests that follow
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{base}/readyz").json()["model"] != ACTIVE_VERSION and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+
+def _check_load(world_env, answers, expected) -> None:
+    base = world_env["base"]
+    assert len(answers) >= 16 * 20
+    for i, _sent, score, model, _got in answers:
         assert score == pytest.approx(expected[model][i], abs=1e-6), (i, model)
-    assert {m for *_, m in answers} == {ACTIVE_VERSION, OTHER_VERSION}
-    # started well after the switch (the watcher checks every 0.3 s; loading takes a few seconds): the new version
-    assert all(m == OTHER_VERSION for _, sent, _, m in answers if sent > switched_at[0] + 30)
+    assert {a[3] for a in answers} == {ACTIVE_VERSION, OTHER_VERSION}
+    first_new = min(got for *_, model, got in answers if model == OTHER_VERSION)
+    assert all(model == OTHER_VERSION for _, sent, _, model, _ in answers if sent > first_new)
     deadline = time.monotonic() + 60
     while httpx.get(f"{base}/readyz").json()["model"] != OTHER_VERSION and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -208,10 +224,6 @@ def test_sixteen_clients_batched_and_hot_reload_without_a_failed_request(world_e
     assert 'engage_serve_model_info{fingerprint="' in metrics and f'version="{OTHER_VERSION}"' in metrics
     audit = world_env["store"].audit()
     assert ((audit["action"] == "reload") & (audit["to_version"] == OTHER_VERSION)).any()
-    registry.activate(ACTIVE_VERSION, world.models)  # back, for the tests that follow
-    deadline = time.monotonic() + 60
-    while httpx.get(f"{base}/readyz").json()["model"] != ACTIVE_VERSION and time.monotonic() < deadline:
-        time.sleep(0.2)
 
 
 def _metric(text: str, name: str) -> float:
