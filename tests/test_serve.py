@@ -8,6 +8,7 @@ import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -310,3 +311,32 @@ def test_a_request_waiting_past_the_timeout_gets_503_with_retry_after(world_env)
         assert "request timeout" in _problem(late, 503)["detail"]
         assert int(late.headers["Retry-After"]) >= 1
         assert httpx.get(f"{base}/readyz").status_code == 200
+
+
+def test_engage_serve_command_starts_in_open_mode_and_scores_the_readme_request(world, tmp_path):
+    """The README's first lines: `engage serve`, then its curl request (here with httpx), on a free port."""
+    import os
+    import subprocess
+    import sys
+
+    port = free_port()
+    env = os.environ | world.env() | {"ENGAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'labels.sqlite'}",
+                                      "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "engage.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, "engage serve did not become ready"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        answer = httpx.post(f"http://127.0.0.1:{port}/v1/score", timeout=60, json={
+            "messages": [{"id": "t1", "text": "my order never arrived, can you help?"}]})
+        assert answer.status_code == 200 and answer.json()["results"][0]["id"] == "t1"
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=60)
+    assert "open mode" in err and f"http://127.0.0.1:{port}" in err
