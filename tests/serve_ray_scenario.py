@@ -46,6 +46,11 @@ def main(in_path: str, out_path: str) -> None:
         base = f"http://127.0.0.1:{port}"
         answer = httpx.post(f"{base}/v1/score", json={"messages": [{"text": t} for t in texts]}, timeout=120)
         seen["score"] = {"status": answer.status_code, "body": answer.json()}
+        explained = httpx.post(f"{base}/v1/explain", json={"text": texts[0]}, timeout=120)
+        seen["explain"] = {"status": explained.status_code, "body": explained.json()}
+        seen["readyz"] = httpx.get(f"{base}/readyz", timeout=30).json()
+        bad = httpx.post(f"{base}/v1/score", json={"messages": [{"text": 5}]}, timeout=30)
+        seen["bad"] = {"status": bad.status_code, "body": bad.json(), "ctype": bad.headers.get("content-type")}
         seen["nodes"] = len([n for n in ray.nodes() if n["Alive"] and n["Resources"].get("CPU")])
         seen["replicas"] = len(_replicas())
 
@@ -89,6 +94,7 @@ def main(in_path: str, out_path: str) -> None:
                 seen["after"].append(http.post("/v1/score", json={"messages": [{"text": texts[i % len(texts)]}]})
                                      .status_code)
         seen["replicas_after"] = len([a for a in _replicas() if a["state"] == "ALIVE"])
+        seen["metrics"] = httpx.get(f"{base}/metrics", timeout=30).text
     finally:
         Path(out_path).write_text(json.dumps(seen))
         serve.shutdown()

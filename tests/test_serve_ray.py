@@ -28,7 +28,7 @@ def test_ray_engine_same_answers_and_survives_a_killed_replica(world, tmp_path):
 
     texts = [t for t in pd.read_csv(world.csv, keep_default_na=False)["text"]][:60]
     expected = load_classifier(ACTIVE_VERSION, root=world.models, use_cache=False).score(texts)
-    (tmp_path / "in.json").write_text(json.dumps({"texts": texts, "load_seconds": 30, "kill_after_s": 8}))
+    (tmp_path / "in.json").write_text(json.dumps({"texts": texts, "load_seconds": 25, "kill_after_s": 8}))
     token = tmp_path / "auth_token"
     token.write_text(secrets.token_hex(32))
     env = os.environ | world.env() | {
@@ -46,6 +46,15 @@ def test_ray_engine_same_answers_and_survives_a_killed_replica(world, tmp_path):
     assert seen["score"]["status"] == 200 and seen["score"]["body"]["model"] == ACTIVE_VERSION
     got = [r["score"] for r in seen["score"]["body"]["results"]]
     np.testing.assert_allclose(got, expected, atol=1e-6)  # the same answers as the local engine
+    from engage.explain import explain
+
+    (local_ex,) = explain(load_classifier(ACTIVE_VERSION, root=world.models, use_cache=False), [texts[0]])
+    assert seen["explain"]["status"] == 200
+    np.testing.assert_allclose([t["contribution"] for t in seen["explain"]["body"]["tokens"]],
+                               local_ex.contributions, atol=1e-6)
+    assert seen["readyz"]["model"] == ACTIVE_VERSION
+    assert seen["bad"]["status"] == 422 and "messages[0].text" in seen["bad"]["body"]["detail"]
+    assert seen["bad"]["ctype"].startswith("application/problem+json")
     assert seen["replicas"] == 2 and seen["nodes"] == 2  # one CPU a node: a replica on each
 
     load = seen["load"]
@@ -55,3 +64,7 @@ def test_ray_engine_same_answers_and_survives_a_killed_replica(world, tmp_path):
         assert row["took"] < 10 + 5, row
     assert any(r["status"] == 200 and r["sent"] > seen["killed"]["at"] for r in load)  # it kept answering
     assert seen["after"] == [200] * 20 and seen["replicas_after"] == 2
+    statuses = [r["status"] for r in load]
+    print(f"under load: {statuses.count(200)} answered 200, {statuses.count(503)} 503 with Retry-After")
+    scored = [line for line in seen["metrics"].splitlines() if line.startswith("engage_serve_batch_requests_count")]
+    assert scored and float(scored[0].split()[-1]) > 0  # the ingress counts the scorers' batches
