@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -74,8 +74,6 @@ class LoadedModel:
     clf: object
     name: str
     fingerprint: str
-    threshold: float
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def load(cls, name: str | None, root: Path, cache_root: Path) -> LoadedModel:
@@ -85,7 +83,7 @@ class LoadedModel:
 
         # checksums and the encoder's fingerprint checked as for `engage score`
         clf = load_classifier(name, root=root, cache=EmbeddingCache(cache_root))
-        return cls(clf, clf.name, model_fingerprint(clf.version.meta), float(clf.threshold))
+        return cls(clf, clf.name, model_fingerprint(clf.version.meta))  # the threshold comes with each score
 
     def score(self, texts: list[str]) -> EngineScores:
         return engine_scores(self.clf, texts)
