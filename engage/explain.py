@@ -38,13 +38,16 @@ import numpy as np
 from engage.cache import text_key
 from engage.errors import InputError
 from engage.lexical import lexical_features
-from engage.tokens import token_spans
+from engage.tokens import bound_texts, char_batches, token_spans
 
 # sklearn's HashingVectorizer defaults, which engage.lexical uses: words are \w\w+ runs of the lowercased text, and
 # the character analyzer collapses whitespace runs to one space before taking n-grams.
 _SK_WORD = re.compile(r"(?u)\b\w\w+\b")
 _SK_SPACES = re.compile(r"\s\s+")
 WORD_NGRAMS, CHAR_NGRAMS = (1, 2), (2, 5)  # as engage.lexical.lexical_features
+# Characters of message text explained at once: each character is about 5 n-gram occurrences held with their
+# positions (a few hundred bytes each), so about 200 MB at most.
+BATCH_CHARS = 200_000
 VARIANTS_PER_CALL = 4096  # occlusion variants per encoder call when many messages are explained at once
 # The columns `explain_file` adds to the scored columns: each row's top words for and against engageable.
 FOR_COL, AGAINST_COL = "words_for", "words_against"
@@ -65,6 +68,7 @@ class Explanation:
     score: float
     threshold: float
     parts: dict = field(default_factory=dict)  # per branch: method, weight, logit, sum, intercept or rest
+    truncated: bool = False          # text is the message's first MAX_MESSAGE_CHARS characters; the rest was unread
 
     @property
     def total(self) -> float:
@@ -81,7 +85,8 @@ class Explanation:
         return [(self.tokens[i], float(self.contributions[i])) for i in picked]
 
     def to_json(self) -> dict:
-        return {"text": self.text, "score": self.score, "threshold": self.threshold, "engageable": self.flagged,
+        return {"text": self.text, "truncated": self.truncated, "score": self.score, "threshold": self.threshold,
+                "engageable": self.flagged,
                 "logit": self.logit, "base": self.base, "sum": self.total, "parts": self.parts,
                 "tokens": [{"token": t, "start": s, "end": e, "contribution": float(c), "elmo": float(el),
                             "lexical": float(lx)}
@@ -91,8 +96,19 @@ class Explanation:
 
 def explain(clf, texts: list[str]) -> list[Explanation]:
     """Explanations for texts under clf (an engage.scoring.Classifier: encoder, config, head, threshold, cache).
-    Deterministic: the same model and texts give the same numbers."""
-    texts = list(texts)
+    Deterministic: the same model and texts give the same numbers. Each text is explained as the model reads it,
+    its first MAX_MESSAGE_CHARS characters (Explanation.truncated says when that cut it), BATCH_CHARS of them at a
+    time, so the n-gram occurrences held at once stay bounded whatever the messages' length."""
+    texts, cut = bound_texts(list(texts))
+    out: list[Explanation] = []
+    for start, stop in char_batches(texts, BATCH_CHARS):
+        out.extend(_explain(clf, texts[start:stop]))
+    for ex, was_cut in zip(out, cut, strict=True):
+        ex.truncated = was_cut
+    return out
+
+
+def _explain(clf, texts: list[str]) -> list[Explanation]:
     heads = HeadMath.cached(clf.head, clf.config)
     spans = [token_spans(t) for t in texts]
     elmo_full, elmo_parts = _elmo_branch(clf, heads, texts, spans)

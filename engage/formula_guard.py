@@ -6,7 +6,8 @@ OWASP's CSV injection guidance (https://owasp.org/www-community/attacks/CSV_Inje
 really evaluate ("@brand hi" is not a formula, "@A1 B2" is an intersection in Excel) would need each program's
 formula grammar, so every such cell is guarded. To make the guard reversible, a cell that already starts with
 quotes before one of those characters gets one more quote; reading drops exactly one quote from any cell of the
-form quote(s) + trigger character. The two are inverse on every string.
+form quote(s) + trigger character. The two are inverse on every string. Header cells are cells: guarded and
+unguarded the same way.
 """
 
 from __future__ import annotations
@@ -31,17 +32,33 @@ def _text_columns(frame: pd.DataFrame) -> list:
     return [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
 
 
+def unguard(value):
+    """The inverse of guard: one quote taken off a text of the form quote(s) + trigger; other values unchanged."""
+    if isinstance(value, str) and value.startswith("'"):
+        return _UNGUARD.sub("", value, count=1)
+    return value
+
+
 def guard_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy with every text cell guarded; numbers are left alone."""
+    """A copy with every text cell guarded, the header's cells too (a column named =HYPERLINK(...) is a cell a
+    spreadsheet runs like any other); numbers are left alone."""
     out = frame.copy()
     for column in _text_columns(out):
         out[column] = out[column].map(guard)
+    out.columns = [guard(c) for c in out.columns]
     return out
 
 
+def guard_header(columns) -> list:
+    """The header row as guard_frame writes it (for a file written without any row)."""
+    return [guard(c) for c in columns]
+
+
 def unguard_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The texts as they were before guard_frame (in place; returns the frame). Only cells that start with a quote
-    are looked at, so a file without any costs one vectorized check per column."""
+    """The texts as they were before guard_frame, header included (in place; returns the frame). Only cells that
+    start with a quote are looked at, so a file without any costs one vectorized check per column."""
+    if any(isinstance(c, str) and c.startswith("'") for c in frame.columns):
+        frame.columns = [unguard(c) for c in frame.columns]
     for column in _text_columns(frame):
         values = frame[column]
         quoted = values.str.startswith("'", na=False)

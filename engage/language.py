@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from engage.tokens import bound_text
+
 MIN_LETTERS = 4        # fewer letters than this: nothing to judge
 MIN_WORDS = 3          # Latin-script text needs this many words to be judged by its words
 LATIN_SHARE = 0.5      # below this share of Latin letters, the text is not English
@@ -38,7 +40,7 @@ def _is_latin(ch: str) -> bool:
 
 def looks_non_english(text: str) -> bool:
     """Whether one message looks written in a language other than English (see the module's rule)."""
-    plain = _MARKUP.sub(" ", text or "")
+    plain = _MARKUP.sub(" ", bound_text(text)[0])  # what the model reads of it
     letters = [ch for ch in plain if ch.isalpha()]
     if len(letters) < MIN_LETTERS:
         return False

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from engage.errors import InputError
-from engage.formula_guard import guard_frame
+from engage.formula_guard import guard_frame, guard_header
 
 # xlsxwriter would turn strings starting with '=' into formulas (and some into links or numbers): keep them text.
 _EXCEL_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
@@ -164,7 +164,7 @@ class _DelimitedSink:
 
     def close(self, columns: Sequence[str]) -> None:
         if self.header and columns:  # no chunk at all: still a header, so the file says what it would hold
-            pd.DataFrame(columns=list(columns)).to_csv(self.file, index=False, sep=self.sep,
+            pd.DataFrame(columns=guard_header(columns)).to_csv(self.file, index=False, sep=self.sep,
                                                        lineterminator=CSV_LINE_END)
         self.file.close()
 

@@ -24,6 +24,8 @@ FORMAT_VERSION = 1
 ACTIVE_FILE = "ACTIVE"
 META_FILE = "model.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_POINTER_BYTES = 256        # models/ACTIVE holds one name (at most 100 characters)
+_META_BYTES = 1 << 20      # a model.json is a few KB
 _REQUIRED = ("format_version", "name", "created", "encoder", "head", "threshold", "files")
 
 
@@ -34,7 +36,31 @@ class ModelVersion:
     meta: dict
 
     def file(self, key: str) -> Path:
-        return self.path / key
+        """A file of this version: one its model.json checksums, inside its folder (else InputError)."""
+        files = self.meta.get("files")
+        if not isinstance(files, dict) or not isinstance(key, str) or key not in files:
+            raise InputError(f"model '{self.name}': {META_FILE} names {excerpt(key, 200)} as a file of the version, "
+                             "but its list of files with their sha256 does not hold it; retrain or restore the version",
+                             file=str(self.path / META_FILE))
+        return inside_version(self, key)
+
+
+def excerpt(value: object, limit: int = 60) -> str:
+    """Untrusted text quoted in an error: at most limit characters, every control and non-ASCII character escaped
+    (so a file's contents can neither flood a message nor write to the terminal)."""
+    text = value if isinstance(value, str) else repr(value)
+    return ascii(text[:limit]) + (f" ... ({len(text):,} characters)" if len(text) > limit else "")
+
+
+def inside_version(version: ModelVersion, rel: object) -> Path:
+    """The path a model.json entry names, refused unless it lies inside the version's folder once every link is
+    followed: a version may not make engage read (or skip the checksum of) a file elsewhere."""
+    folder = version.path.resolve()
+    path = (version.path / rel).resolve() if isinstance(rel, str) and rel else None
+    if path is None or Path(rel).is_absolute() or path == folder or not path.is_relative_to(folder):
+        raise InputError(f"model '{version.name}': {META_FILE} names {excerpt(rel, 200)}, which is not a file inside "
+                         "the version's folder; refused", file=str(version.path / META_FILE))
+    return path
 
 
 def _root(root: str | Path | None) -> Path:
@@ -50,8 +76,8 @@ def sha256_file(path: Path) -> str:
 
 
 def check_name(name: str) -> str:
-    if not _NAME.match(name or ""):
-        raise InputError(f"model name '{name}' is not allowed: use letters, digits, '.', '_' or '-' "
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InputError(f"model name {excerpt(name)} is not allowed: use letters, digits, '.', '_' or '-' "
                          "(at most 100, starting with a letter or digit)")
     return name
 
@@ -73,11 +99,23 @@ def list_models(root: str | Path | None = None) -> list[ModelVersion]:
 
 
 def active_name(root: str | Path | None = None) -> str | None:
+    """The name models/ACTIVE holds, or None without one. The pointer is a small file engage writes itself: a link
+    or anything that does not hold a version name is refused, quoting at most a short excerpt of it."""
     pointer = _root(root) / ACTIVE_FILE
+    if pointer.is_symlink():
+        raise InputError(f"{ACTIVE_FILE} is a link, not the file engage writes; remove it and run "
+                         "`engage models activate NAME`", file=str(pointer))
     if not pointer.is_file():
         return None
-    name = pointer.read_text(encoding="utf-8").strip()
-    return name or None
+    with pointer.open("rb") as handle:
+        head = handle.read(_POINTER_BYTES + 1)
+    text = head.decode("utf-8", errors="replace").strip()
+    if not text:
+        return None
+    if len(head) > _POINTER_BYTES or not _NAME.match(text):
+        raise InputError(f"{ACTIVE_FILE} does not hold a model name (it starts {excerpt(text)}); run "
+                         "`engage models activate NAME`", file=str(pointer))
+    return text
 
 
 def activate(name: str, root: str | Path | None = None) -> ModelVersion:
@@ -104,8 +142,17 @@ def read_model(name: str | None = None, root: str | Path | None = None) -> Model
 
 
 def verify(version: ModelVersion) -> None:
-    for rel, expected in version.meta["files"].items():
-        path = version.path / rel
+    """Every file model.json lists is inside the version's folder and has its sha256; the head's weights are one
+    of them (ModelVersion.file refuses any other)."""
+    files = version.meta["files"]
+    if not isinstance(files, dict):
+        raise InputError(f"{META_FILE}: 'files' is not an object of file names and sha256",
+                         file=str(version.path / META_FILE))
+    head = version.meta.get("head")
+    if isinstance(head, dict) and "weights" in head:
+        version.file(head["weights"])
+    for rel, expected in files.items():
+        path = inside_version(version, rel)
         if not path.is_file():
             raise InputError(f"model '{version.name}' is missing its file {rel}", file=str(path))
         if sha256_file(path) != expected:
@@ -115,14 +162,21 @@ def verify(version: ModelVersion) -> None:
 
 def _read_meta(path: Path) -> dict:
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        if not path.resolve().is_relative_to(path.parent.resolve()):
+            raise InputError(f"{META_FILE} is a link to a file outside its version's folder; refused", file=str(path))
+        with path.open("rb") as handle:
+            raw = handle.read(_META_BYTES + 1)
+        if len(raw) > _META_BYTES:
+            raise InputError(f"{META_FILE} is larger than {_META_BYTES:,} bytes: not a model.json engage wrote",
+                             file=str(path))
+        meta = json.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{META_FILE} is not valid JSON ({exc})", file=str(path)) from None
+        raise InputError(f"{META_FILE} is not valid JSON ({excerpt(str(exc), 200)})", file=str(path)) from None
     missing = [k for k in _REQUIRED if not isinstance(meta, dict) or k not in meta]
     if missing:
         raise InputError(f"{META_FILE} lacks {', '.join(missing)}", file=str(path))
     if meta["format_version"] != FORMAT_VERSION:
-        raise InputError(f"{META_FILE} has format_version {meta['format_version']}, this engage reads "
+        raise InputError(f"{META_FILE} has format_version {excerpt(meta['format_version'])}, this engage reads "
                          f"{FORMAT_VERSION}", file=str(path))
     return meta
 

@@ -13,7 +13,8 @@ from engage.contract import FLAG_COL, SCORE_COL
 from engage.encoders import load_encoder
 from engage.encoders.base import Encoder, Progress
 from engage.errors import InputError
-from engage.head import HeadConfig, head_inputs, load_head, predict
+from engage.head import HeadConfig, load_head
+from engage.head.serving import predict_texts
 from engage.metrics import decide
 from engage.outputs import TableWriter
 from engage.reading import Messages, iter_messages
@@ -43,7 +44,7 @@ class Classifier:
     def score(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
         """Probability of engageable per text; an empty message scores 0 (there is nothing to answer)."""
         vectors, self.last_computed = cached_layer_means(self.encoder, texts, self.cache, progress)
-        scores = predict(self.head, head_inputs(self.config, vectors, list(texts))) if len(texts) else np.zeros(0)
+        scores = predict_texts(self.head, self.config, vectors, list(texts)) if len(texts) else np.zeros(0)
         empty = np.array([not t.strip() for t in texts], dtype=bool)
         scores[empty] = 0.0
         return scores

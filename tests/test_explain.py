@@ -259,9 +259,9 @@ def test_cli_explain_text_json_shape(trained, capsys):
     text = "@brand my order never arrived, can you help?"
     assert run(["explain", text, "--top", "3", "--json"]) == 0
     out = _last_json(capsys)
-    assert set(out) == {"text", "score", "threshold", "engageable", "logit", "base", "sum", "parts", "tokens",
-                        "model", "top"}
-    assert out["text"] == text and out["model"] == "m"
+    assert set(out) == {"text", "truncated", "score", "threshold", "engageable", "logit", "base", "sum", "parts",
+                        "tokens", "model", "top"}
+    assert out["text"] == text and out["model"] == "m" and out["truncated"] is False
     assert [t["token"] for t in out["tokens"]] == tokenize(text)
     assert all(set(t) == {"token", "start", "end", "contribution", "elmo", "lexical"} for t in out["tokens"])
     assert all(text[t["start"]:t["end"]] == t["token"] for t in out["tokens"])

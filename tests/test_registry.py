@@ -71,3 +71,84 @@ def test_handles_inside_the_models_dir_are_stored_relative(tmp_path):
     assert registry.stored_handle(str(tmp_path / "elmo"), tmp_path) == "elmo"
     assert registry.resolve_handle("elmo", tmp_path) == str(tmp_path / "elmo")
     assert registry.stored_handle("https://tfhub.dev/google/elmo/3", tmp_path) == "https://tfhub.dev/google/elmo/3"
+
+
+def _edit_meta(version, **changes):
+    path = version.path / "model.json"
+    meta = json.loads(path.read_text())
+    for key, value in changes.items():
+        if key == "weights":
+            meta["head"]["weights"] = value
+        else:
+            meta[key] = value
+    path.write_text(json.dumps(meta))
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """A file beside the models dir that a tampered model.json points at."""
+    path = tmp_path / "elsewhere" / "evil.weights.h5"
+    path.parent.mkdir()
+    path.write_bytes(b"not the version's weights")
+    return path
+
+
+@pytest.mark.parametrize("how", ["relative", "absolute"])
+def test_head_weights_outside_the_version_are_refused(tmp_path, outside, how):
+    root = tmp_path / "models"
+    v = _save(root, "m")
+    _edit_meta(v, weights="../../elsewhere/evil.weights.h5" if how == "relative" else str(outside))
+    with pytest.raises(InputError, match="evil.weights.h5"):
+        registry.read_model("m", root)  # before: verified, then the head loaded from outside without a checksum
+    with pytest.raises(InputError):
+        registry.ModelVersion("m", v.path, json.loads((v.path / "model.json").read_text())).file(
+            "../../elsewhere/evil.weights.h5")
+
+
+def test_a_file_entry_outside_the_version_is_refused_even_with_its_sha256(tmp_path, outside):
+    root = tmp_path / "models"
+    v = _save(root, "m")
+    files = {"head.weights.h5": registry.sha256_file(v.path / "head.weights.h5"),
+             "../../elsewhere/evil.weights.h5": registry.sha256_file(outside)}
+    _edit_meta(v, files=files, weights="../../elsewhere/evil.weights.h5")
+    with pytest.raises(InputError, match="not a file inside the version's folder"):
+        registry.read_model("m", root)
+
+
+def test_a_link_inside_the_version_to_a_file_outside_is_refused(tmp_path, outside):
+    root = tmp_path / "models"
+    v = _save(root, "m")
+    (v.path / "head.weights.h5").unlink()
+    (v.path / "head.weights.h5").symlink_to(outside)
+    _edit_meta(v, files={"head.weights.h5": registry.sha256_file(outside)})
+    with pytest.raises(InputError, match="not a file inside the version's folder"):
+        registry.read_model("m", root)
+
+
+SECRET = "root:x:0:0:root:/root:/bin/bash\n" + "".join(f"user{i}:x:{1000 + i}:secret-line-{i}\n" for i in range(300))
+
+
+@pytest.mark.parametrize("how", ["link", "copy"])
+def test_an_active_pointer_that_is_not_a_name_is_quoted_short_and_escaped(tmp_path, how):
+    root = tmp_path / "models"
+    _save(root, "m", active=True)
+    passwd = tmp_path / "passwd"
+    passwd.write_text(SECRET)
+    (root / "ACTIVE").unlink()
+    if how == "link":  # the issue's models/ACTIVE -> /etc/passwd
+        (root / "ACTIVE").symlink_to(passwd)
+    else:
+        (root / "ACTIVE").write_text(SECRET)
+    with pytest.raises(InputError) as caught:
+        registry.read_model(None, root)
+    message = str(caught.value)
+    assert "ACTIVE" in message and len(message) < 400, message
+    assert "secret-line-1" not in message and "\n" not in message  # an excerpt of the first line at most
+
+
+def test_errors_quote_untrusted_names_short_and_escaped(tmp_path):
+    with pytest.raises(InputError) as caught:
+        registry.check_name("x" * 5000 + "\x1b[31m")
+    message = str(caught.value)
+    assert len(message) < 300 and "\x1b" not in message and "5,005 characters" in message
+    assert registry.excerpt("ok\n\x1b[2J") == "'ok\\n\\x1b[2J'"

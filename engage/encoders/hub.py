@@ -22,7 +22,7 @@ import numpy as np
 from engage.config import DEFAULT_HUB_HANDLE, PROJECT_ROOT, default_encoder_handle
 from engage.encoders.base import Progress, length_batches, tf_device
 from engage.errors import InputError
-from engage.tokens import tokenize
+from engage.tokens import message_tokens
 
 NETWORK_TIMEOUT_S = 5.0        # to decide the network is unreachable
 DOWNLOAD_SOCKET_TIMEOUT_S = 60.0  # per blocking read while downloading, so a stalled download ends
@@ -255,9 +255,9 @@ class HubEncoder:
 
     def layer_means(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         result = np.zeros((len(texts), 3, self.dim), dtype=np.float32)
-        token_lists = [tokenize(t) for t in texts]
-        self.n_truncated += sum(len(t) > self.max_tokens for t in token_lists)
-        token_lists = [t[: self.max_tokens] for t in token_lists]
+        read = [message_tokens(t, self.max_tokens) for t in texts]
+        self.n_truncated += sum(cut for _, cut in read)
+        token_lists = [tokens for tokens, _ in read]
         real = [i for i, t in enumerate(token_lists) if t]  # a message with no token stays zeros
         if progress and len(real) < len(texts):
             progress(len(texts) - len(real))

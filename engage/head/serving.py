@@ -8,8 +8,12 @@ import scipy.sparse as sp
 
 from engage.head.config import HeadConfig
 from engage.lexical import lexical_features
+from engage.tokens import char_batches
 
 SERVED = ("layers", "lexical")  # the inputs the serving model reads; anything else in an inputs dict is for training
+# The characters of message text whose lexical features exist at once while scoring: about 4 non-zeros per
+# character (a few hundred MB at most, with TensorFlow's copy), whatever the number and length of the messages.
+BATCH_CHARS = 1_000_000
 
 
 def head_inputs(config: HeadConfig, vectors: np.ndarray, texts: list[str]) -> dict:
@@ -17,6 +21,15 @@ def head_inputs(config: HeadConfig, vectors: np.ndarray, texts: list[str]) -> di
     if config.lexical:
         inputs["lexical"] = lexical_features(texts, config.lexical_features, config.lexical_scale)
     return inputs
+
+
+def predict_texts(model: keras.Model, config: HeadConfig, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+    """Probabilities for texts and their layer means, with the lexical features of at most BATCH_CHARS characters
+    of text (each text bounded: engage.tokens.MAX_MESSAGE_CHARS) in memory at once."""
+    out = np.empty(len(texts), dtype=np.float64)
+    for start, stop in char_batches(texts, BATCH_CHARS):
+        out[start:stop] = predict(model, head_inputs(config, vectors[start:stop], texts[start:stop]))
+    return out
 
 
 def predict(model: keras.Model, inputs: dict, batch_size: int = 2048) -> np.ndarray:

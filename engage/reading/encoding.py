@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Iterable
 
 from engage.errors import InputError
@@ -11,11 +12,14 @@ from engage.errors import InputError
 def detect_encoding(blocks: Iterable[bytes], name: str) -> str:
     """utf-8 (BOM or not) if every byte fits, else cp1252, else latin-1; one pass, bounded memory.
 
+    The choice is made on the whole file's evidence: a file whose non-ASCII text is mostly valid UTF-8 is UTF-8,
+    and its few bytes that are not are an InputError naming their rows (decoding all of it as cp1252 would turn
+    every "café" into "cafÃ©" without a word). Only a file without that evidence is read as cp1252 or latin-1.
     latin-1 decodes any byte, so text that fits nothing is recognised by NUL bytes instead (UTF-16 without a
     byte-order mark, Excel or other binary files), and refused.
     """
-    utf8 = codecs.getincrementaldecoder("utf-8")("strict")
-    utf8_ok = cp1252_ok = True
+    utf8 = _Utf8Evidence()
+    cp1252_ok = True
     offset = lines = 0
     head = b""
     for block in blocks:
@@ -24,12 +28,69 @@ def detect_encoding(blocks: Iterable[bytes], name: str) -> str:
             if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
                 return "utf-16"
         _refuse_nul(block, offset, lines, head, name)
-        utf8_ok = utf8_ok and _decodes(utf8.decode, block)
+        utf8.feed(block, lines)
         cp1252_ok = cp1252_ok and _decodes(lambda b: b.decode("cp1252"), block)
         offset += len(block)
         lines += block.count(b"\n")
-    utf8_ok = utf8_ok and _decodes(lambda b: utf8.decode(b, final=True), b"")
-    return "utf-8-sig" if utf8_ok else "cp1252" if cp1252_ok else "latin-1"
+    utf8.finish(lines)
+    if not utf8.bad:
+        return "utf-8-sig"
+    if utf8.good >= utf8.bad:
+        raise utf8.error(name)
+    return "cp1252" if cp1252_ok else "latin-1"
+
+
+class _Utf8Evidence:
+    """Counts, over a file fed block by block, the evidence for UTF-8 (`good`: continuation bytes of valid multi-byte
+    characters, at least one per character) and against it (`bad`: bytes that are not UTF-8), with the line and
+    the byte in that line of the first few bad ones."""
+
+    SHOWN = 5
+
+    def __init__(self) -> None:
+        # surrogateescape turns each byte that is not UTF-8 into one lone surrogate U+DC80..U+DCFF: both counts
+        # come from one decode at C speed
+        self.decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+        self.good = self.bad = 0
+        self.where: list[tuple[int, int, int]] = []  # (line, byte in the line, the byte's value)
+
+    def feed(self, block: bytes, lines: int, final: bool = False) -> None:
+        pending = len(self.decoder.getstate()[0])  # bytes of the previous block held back, mid-character
+        text = self.decoder.decode(block, final)
+        if text.isascii():
+            return
+        consumed = pending + len(block) - len(self.decoder.getstate()[0])
+        # each escaped byte is one character that utf-8 "ignore" drops; each valid k-byte character adds k - 1
+        # continuation bytes: both counted at C speed
+        bad = consumed - len(text.encode("utf-8", "ignore"))
+        self.good += consumed - len(text)
+        if bad and len(self.where) < self.SHOWN:
+            self._locate(block, text, pending, lines)
+        self.bad += bad
+
+    def _locate(self, block: bytes, text: str, pending: int, lines: int) -> None:
+        for found in _ESCAPED.finditer(text):
+            if len(self.where) >= self.SHOWN:
+                return
+            at = len(text[:found.start()].encode("utf-8", "surrogateescape")) - pending  # its offset in block
+            at = max(at, 0)  # a byte held back from the previous block: shown at this block's start
+            line_start = block.rfind(b"\n", 0, at) + 1
+            value = block[at] if at < len(block) else ord(found.group()) - 0xDC00
+            self.where.append((lines + block.count(b"\n", 0, at) + 1, at - line_start + 1, value))
+
+    def finish(self, lines: int) -> None:
+        self.feed(b"", lines, final=True)
+
+    def error(self, name: str) -> InputError:
+        shown = "; ".join(f"line {line} byte {col} (0x{value:02x})" for line, col, value in self.where)
+        more = f" and {self.bad - len(self.where):,} more" if self.bad > len(self.where) else ""
+        return InputError(
+            f"the file is UTF-8 except for {self.bad:,} byte(s) that are not: "
+            f"{shown}{more}. Fix or remove them (or save the file again as UTF-8): engage does not read the whole "
+            "file in another encoding for a few bytes", file=name, row=self.where[0][0] if self.where else None)
+
+
+_ESCAPED = re.compile("[\udc80-\udcff]")
 
 
 def _decodes(decode, block: bytes) -> bool:

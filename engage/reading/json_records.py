@@ -21,9 +21,17 @@ def _json_record(line: str, number: int, name: str) -> dict:
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON ({exc.msg} at character {exc.colno}); expected one JSON object "
                          "per line", file=name, row=number) from exc
+    except RecursionError:
+        raise _too_deep(name, number) from None
     if not isinstance(value, dict):
         raise InputError('expected one JSON object per line, like {"text": "..."}', file=name, row=number)
     return value
+
+
+def _too_deep(name: str, row: int | None) -> InputError:
+    """JSON nested deeper than Python's parser goes (thousands of levels): no message is shaped like that."""
+    return InputError("JSON nested too deeply to read (thousands of levels of [ or {); a message is a flat object "
+                      'like {"text": "..."}', file=name, row=row)
 
 
 def _settle_column(values: pd.Series) -> pd.Series:
@@ -86,6 +94,8 @@ def _json_array(text: str, name: str) -> pd.DataFrame:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON ({exc.msg})", file=name, row=exc.lineno) from exc
+    except RecursionError:
+        raise _too_deep(name, None) from None
     for number, record in enumerate(value, start=1):
         if not isinstance(record, dict):
             raise InputError('expected an array of JSON objects, like [{"text": "..."}]',

@@ -13,7 +13,7 @@ from engage.encoders.base import Progress, length_batches, tf_device
 from engage.encoders.bilm.chars import batch_to_ids
 from engage.encoders.bilm.weights import OPTIONS_FILE, WEIGHTS_FILE, load_bilm
 from engage.errors import InputError
-from engage.tokens import tokenize
+from engage.tokens import message_tokens
 
 
 class BilmEncoder:
@@ -41,11 +41,9 @@ class BilmEncoder:
         self._means = tf.function(self._batch_means, input_signature=[spec])
 
     def layer_means(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        tokens = [tokenize(text) for text in texts]
-        for i, toks in enumerate(tokens):
-            if len(toks) > self.max_tokens:
-                tokens[i] = toks[: self.max_tokens]
-                self.n_truncated += 1
+        read = [message_tokens(text, self.max_tokens) for text in texts]
+        self.n_truncated += sum(cut for _, cut in read)
+        tokens = [toks for toks, _ in read]
         out = np.zeros((len(tokens), 3, self.dim), dtype=np.float32)
         for batch in length_batches([len(t) for t in tokens], self.batch_tokens, self.max_batch):
             # Token-free messages stay zeros; they still count as done.
