@@ -92,7 +92,7 @@ class Trainer:
             result = label_loop.retrain(data, self.base, name=f"{run}-{step}", root=self.work / "models",
                                         val_split=self.validation[0], cv_folds=self.validation[1])
             clf = Classifier(result.version, self.base.encoder, self.base.cache)
-            m = metric_table(self.test.labels, clf.score(self.test.texts), clf.threshold)
+            m = metric_table(self.test.labels, clf.score(self.test.texts).values, clf.threshold)
             self.seen[key] = (clf, {"f1": m["f1"], "roc_auc": m["roc_auc"], "threshold": clf.threshold,
                                     "train_s": time.perf_counter() - t0})
             self.fits += 1

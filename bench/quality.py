@@ -69,7 +69,7 @@ def recipe_scores(version, handle: str, train, test, work: Path, name: str) -> t
                 cv_folds=version.meta["training_data"].get("cv_folds", 0),
                 threshold_method=th["method"], threshold_value=th["target"])
     clf = load_classifier(name, root=work / "models", use_cache=False)
-    return clf.score(test.texts), clf.threshold
+    return clf.score(test.texts).values, clf.threshold
 
 
 def random_bilm_scores(version, train, test, work: Path) -> tuple[np.ndarray, float] | None:
@@ -161,7 +161,7 @@ def main() -> None:
             scores = recipe_scores(clf.version, handle, train, test, Path(work), "retrained")
             rows = rows_for(f"{clf.name} recipe, trained on TRAIN", y, *scores, own)
         else:
-            scores = (clf.score(test.texts), clf.threshold)
+            scores = (clf.score(test.texts).values, clf.threshold)
             rows = rows_for(f"shipped: {clf.name}", y, *scores, own)
         found = None if args.skip_random else random_bilm_scores(clf.version, train, test, Path(work))
         if found is not None:

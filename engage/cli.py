@@ -129,16 +129,14 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from engage.metrics import metric_table, undefined_metrics
     from engage.scoring import load_classifier
-    from engage.thresholds import choose_threshold
+    from engage.thresholds import choose_threshold, threshold_in_force
 
     messages = _read(args, require_labels=True)
     clf = load_classifier(args.model, use_cache=not args.no_cache)
     with _progress(len(messages.texts), "scoring") as update:
-        scores = clf.score(messages.texts, update)
-    threshold = clf.threshold
-    if args.threshold is not None:
-        threshold = choose_threshold(None, scores, "fixed", args.threshold)
-    elif args.threshold_method:
+        scores = clf.score(messages.texts, update).values
+    threshold = threshold_in_force(clf, args.threshold)
+    if args.threshold is None and args.threshold_method:
         threshold = choose_threshold(messages.labels, scores, args.threshold_method, args.threshold_value)
     table = metric_table(messages.labels, scores, threshold)
     payload = {k: table[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold",

@@ -26,7 +26,7 @@ from engage.train import TrainResult, train_model
 def score_set(store: LabelStore, set_id: int, clf: Classifier, progress: Progress | None = None) -> int:
     """Scores every message of the set with the classifier and stores the scores (replacing older ones)."""
     frame = store.messages(set_id)
-    scores = clf.score(frame["text"].tolist(), progress)
+    scores = clf.score(frame["text"].tolist(), progress).values
     return store.store_scores(set_id, clf.name, dict(zip(frame["message_id"], scores, strict=True)), clf.threshold)
 
 
@@ -190,7 +190,7 @@ def side_by_side(texts: list[str], labels: np.ndarray, classifiers: Sequence[Cla
 
     rows = []
     for clf in classifiers:
-        m = metric_table(labels, clf.score(texts), clf.threshold)
+        m = metric_table(labels, clf.score(texts).values, clf.threshold)
         rows.append({"name": clf.name, "rows": len(texts), "threshold": clf.threshold,
                      **{k: m[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")}})
     return pd.DataFrame(rows)

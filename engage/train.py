@@ -30,6 +30,7 @@ from engage.head import HeadConfig, describe, head_inputs, predict, save_head, s
 from engage.metrics import metric_table
 from engage.reading import Messages
 from engage.thresholds import choose_threshold
+from engage.tokens import truncated
 
 HEAD_FILE = "head.weights.h5"
 _LIBRARIES = ("tensorflow", "keras", "tensorflow-hub", "scikit-learn", "numpy", "pandas")
@@ -170,5 +171,6 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
         "library_versions": library_versions(),
     }
     version = registry.save_version(name, meta, lambda d: save_head(model, d / HEAD_FILE), root, activate)
-    return TrainResult(version, len(texts), n_computed, len(messages.empty_rows), encoder.n_truncated, heldout,
+    n_truncated = int(truncated(texts, encoder.max_tokens).sum())
+    return TrainResult(version, len(texts), n_computed, len(messages.empty_rows), n_truncated, heldout,
                        history, {"encode": t_encode, "fit": t_fit, "total": time.perf_counter() - t0}, val_idx)

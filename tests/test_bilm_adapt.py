@@ -113,7 +113,7 @@ def test_a_version_trained_on_the_adapted_encoder_records_it(base, messages, tmp
     assert meta["adapted"]["base_encoder"] == str(base)
     assert meta["adapted"]["data"][0]["rows"] == 300 and meta["adapted"]["data"][0]["file"] == data.source
     assert "adapted" not in registry.read_model("v1", models).meta["encoder"]
-    assert load_classifier("v2", root=models, use_cache=False).score(["@bank fix my bill ?"]).shape == (1,)
+    assert load_classifier("v2", root=models, use_cache=False).score(["@bank fix my bill ?"]).values.shape == (1,)
 
 
 @pytest.mark.slow

@@ -271,7 +271,7 @@ def test_cli_explain_text_json_shape(trained, capsys):
     assert set(out["parts"]) == {"bias", "elmo", "lexical"}
     assert out["parts"]["lexical"]["method"] == "exact" and out["parts"]["elmo"]["method"] == "occlusion"
     clf = load_classifier("m")
-    assert out["score"] == pytest.approx(float(clf.score([text])[0]), abs=1e-5)
+    assert out["score"] == pytest.approx(float(clf.score([text]).values[0]), abs=1e-5)
     assert out["threshold"] == clf.threshold and out["engageable"] == (out["score"] >= clf.threshold)
 
 
@@ -297,7 +297,7 @@ def test_cli_explain_file_adds_words_for_and_against(trained, tmp_path, capsys):
     assert summary["rows"] == len(frame) and summary["output"] == str(out)
     why = pd.read_csv(out, keep_default_na=False)
     assert list(why.columns) == list(frame.columns) + [SCORE_COL, FLAG_COL, FOR_COL, AGAINST_COL]
-    np.testing.assert_allclose(why[SCORE_COL], load_classifier("m").score(frame["text"].tolist()), atol=1e-5)
+    np.testing.assert_allclose(why[SCORE_COL], load_classifier("m").score(frame["text"].tolist()).values, atol=1e-5)
     assert why["text"].iloc[1].startswith("'=HYPERLINK")  # formula-safe, as every CSV output
     for text, words in zip(frame["text"], why[FOR_COL], strict=True):
         words = words[1:] if words.startswith("'@") else words  # "@brand ..." is formula-safe too

@@ -34,15 +34,15 @@ def test_the_active_model_is_ours_and_verified():
 
 def test_it_scores_offline_and_a_complaint_beats_praise(shipped):
     scores = shipped.score(["@AcmeHelp my order never arrived and nobody answers, I want a refund now",
-                            "what a lovely sunny day with friends", ""])
+                            "what a lovely sunny day with friends", ""]).values
     assert scores[0] > scores[1] and scores[2] == 0.0
     assert 0.0 <= scores.min() and scores.max() <= 1.0
 
 
 def test_a_message_scores_the_same_alone_or_in_a_batch(shipped):
     texts = ["@Delta flight delayed 3 hours, no updates", "thanks @Apple, the new update is great", "ok"]
-    together = shipped.score(texts)
-    alone = np.array([shipped.score([t])[0] for t in texts])
+    together = shipped.score(texts).values
+    alone = np.array([shipped.score([t]).values[0] for t in texts])
     np.testing.assert_allclose(together, alone, atol=1e-5)
 
 
@@ -50,7 +50,7 @@ def test_a_message_scores_the_same_alone_or_in_a_batch(shipped):
 def test_split_scores(shipped, complaints):
     """The shipped model's scores on the complaints test split, computed once for the tests below."""
     test = read_messages(complaints / "test.csv", label_col="engage")
-    return test, shipped.score(test.texts)
+    return test, shipped.score(test.texts).values
 
 
 def test_its_scores_on_the_test_split_are_those_recorded_before_any_refactoring(test_split_scores):
@@ -84,7 +84,7 @@ def lead_over_words_chars(shipped, complaints):
     train = read_messages(complaints / "train.csv", label_col="engage")
     test = read_messages(complaints / "test.csv", label_col="engage")
     base = baselines.fit_and_score(baselines.tfidf_words_chars, train.texts, train.labels, test.texts, folds=5)
-    return baselines.paired_lead(test.labels, (shipped.score(test.texts), shipped.threshold), base,
+    return baselines.paired_lead(test.labels, (shipped.score(test.texts).values, shipped.threshold), base,
                                  rounds=1000, seed=0)
 
 

@@ -24,8 +24,7 @@ class Encoder(Protocol):
     fingerprint: str
     dim: int           # D
     device: str        # "GPU: <name>" or "CPU"
-    max_tokens: int
-    n_truncated: int   # messages cut to max_tokens so far
+    max_tokens: int    # tokens read per message; the rest is cut (engage.tokens.truncated says which)
 
     def layer_means(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray: ...
 

@@ -177,7 +177,7 @@ class HubEncoder:
         self.max_tokens = max_tokens
         self.batch_tokens = batch_tokens
         self.max_batch = max_batch
-        self.n_truncated = 0
+        self._lock = threading.Lock()
         self.folder = resolve_handle(self.handle)
         self._module = self._load()  # keep: the signatures' variables live as long as the module does
         signatures = self._module.signatures
@@ -254,9 +254,14 @@ class HubEncoder:
         return tf.stack(means, axis=1).numpy().astype(np.float32)
 
     def layer_means(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        # One call at a time, whoever calls (every session's scoring, training, explaining share one encoder): a
+        # second caller waits instead of doubling the memory of a large batch on the device.
+        with self._lock:
+            return self._layer_means(texts, progress)
+
+    def _layer_means(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         result = np.zeros((len(texts), 3, self.dim), dtype=np.float32)
         token_lists = [tokenize(t) for t in texts]
-        self.n_truncated += sum(len(t) > self.max_tokens for t in token_lists)
         token_lists = [t[: self.max_tokens] for t in token_lists]
         real = [i for i, t in enumerate(token_lists) if t]  # a message with no token stays zeros
         if progress and len(real) < len(texts):

@@ -181,7 +181,7 @@ def promote(name: str, action: str = "activate") -> str:
     admin may: anyone else gets access.AccessDenied, whatever their browser sent."""
     who = access_gate.require(Action.PROMOTE)
     loaded = state.model(name)
-    with st.spinner(f"Scoring the labeling sets with {name}…"), loaded.lock:
+    with st.spinner(f"Scoring the labeling sets with {name}…"):
         done = promotion.promote(name, state.label_store(), root=models_dir(), classifier=loaded.classifier,
                                  actor=who.actor, action=action)
     sets = len(done.rescored)

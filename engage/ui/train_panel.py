@@ -180,18 +180,17 @@ def train(data: Messages, loaded: state.LoadedModel, name: str, validation: tupl
     access_gate.require(Action.TRAIN)
     started = st.session_state.pop(KEY_CLICKED, time.perf_counter())
     name = registry.check_name(name.strip() or registry.new_name())  # before it names the adapted ELMo's folder
-    encoder = _adapted(data, loaded, name, adapt_s) if adapt_s else None  # its own biLM: no lock needed
+    encoder = _adapted(data, loaded, name, adapt_s) if adapt_s else None  # its own biLM
     encoded, epoch, bars = _progress(len(data.texts), loaded.classifier.config)
     try:
-        with loaded.lock:  # the encoder is shared with every session's scoring
-            result = label_loop.retrain(data, loaded.classifier, name=name, val_split=validation[0],
-                                        cv_folds=validation[1], progress=encoded, on_epoch=epoch, encoder=encoder)
-            held = result.heldout_index
-            if len(held):  # both versions on the same rows, once, while the encoder is ours
-                new = Classifier(result.version, encoder or loaded.classifier.encoder, loaded.classifier.cache)
-                both = label_loop.side_by_side([data.texts[i] for i in held], data.labels[held],
-                                               [loaded.classifier, new])
-                st.session_state[KEY_SAME_ROWS] = (result.version.name, loaded.classifier.name, both)
+        result = label_loop.retrain(data, loaded.classifier, name=name, val_split=validation[0],
+                                    cv_folds=validation[1], progress=encoded, on_epoch=epoch, encoder=encoder)
+        held = result.heldout_index
+        if len(held):  # both versions on the same rows, once
+            new = Classifier(result.version, encoder or loaded.classifier.encoder, loaded.classifier.cache)
+            both = label_loop.side_by_side([data.texts[i] for i in held], data.labels[held],
+                                           [loaded.classifier, new])
+            st.session_state[KEY_SAME_ROWS] = (result.version.name, loaded.classifier.name, both)
     except Exception:
         for bar in bars:  # the error is shown in their place, not under bars frozen part way
             bar.empty()
@@ -202,7 +201,7 @@ def train(data: Messages, loaded: state.LoadedModel, name: str, validation: tupl
     on = "" if adapted is None else (f" on ELMo adapted to these messages (held-out perplexity "
                                      f"{adapted['heldout_perplexity_before']:.1f} → "
                                      f"{adapted['heldout_perplexity_after']:.1f})")
-    # The wait from the click (adapting, lock, encoding, fitting, both versions on the held-out rows).
+    # The wait from the click (adapting, encoding, fitting, both versions on the held-out rows).
     waited = time.perf_counter() - started
     st.session_state[KEY_FLASH] = (f"Trained {result.version.name}{on} on {result.n_texts:,} messages in "
                                    f"{waited:.1f} s from the click ({result.seconds['total']:.1f} s of it encoding "

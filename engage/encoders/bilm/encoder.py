@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,7 +30,7 @@ class BilmEncoder:
         self.max_tokens = int(max_tokens)
         self.batch_tokens = int(batch_tokens)
         self.max_batch = int(max_batch)
-        self.n_truncated = 0
+        self._lock = threading.Lock()
         self.bilm = load_bilm(path)
         if self.bilm.opts.n_layers != 2:
             raise InputError(f"options: the encoder needs a biLM with 2 LSTM layers, this one has "
@@ -41,11 +42,14 @@ class BilmEncoder:
         self._means = tf.function(self._batch_means, input_signature=[spec])
 
     def layer_means(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        # One call at a time, whoever calls (every session's scoring, training, explaining share one encoder): a
+        # second caller waits instead of doubling the memory of a large batch on the device.
+        with self._lock:
+            return self._layer_means(texts, progress)
+
+    def _layer_means(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         tokens = [tokenize(text) for text in texts]
-        for i, toks in enumerate(tokens):
-            if len(toks) > self.max_tokens:
-                tokens[i] = toks[: self.max_tokens]
-                self.n_truncated += 1
+        tokens = [toks[: self.max_tokens] for toks in tokens]
         out = np.zeros((len(tokens), 3, self.dim), dtype=np.float32)
         for batch in length_batches([len(t) for t in tokens], self.batch_tokens, self.max_batch):
             # Token-free messages stay zeros; they still count as done.
