@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from engage.errors import InputError
 from engage.head import HeadConfig, ScalarMix, build_head, head_inputs, load_head, predict, save_head, train_head
 
 rng = np.random.default_rng(1)
@@ -67,8 +68,43 @@ def test_lexical_branch_trains_jointly_and_round_trips(tmp_path):
 def test_weights_file_from_another_shape_is_refused(tmp_path):
     model, _ = train_head(HeadConfig(epochs=1), {"layers": X}, Y)
     save_head(model, tmp_path / "h.weights.h5")
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match="h.weights.h5"):
         load_head(HeadConfig(), D * 2, tmp_path / "h.weights.h5")
+
+
+@pytest.fixture(scope="module")
+def mlp_weights(tmp_path_factory):
+    model, _ = train_head(HeadConfig(epochs=1), {"layers": X}, Y)
+    path = tmp_path_factory.mktemp("head") / "mlp.weights.h5"
+    save_head(model, path)
+    return path
+
+
+def test_a_weights_file_that_leaves_a_layer_unfilled_is_refused_naming_it(mlp_weights, tmp_path):
+    """Keras loads what it finds and leaves the rest at its random start with only a warning ("Skipping nested
+    container ... freshly-initialized weights"); a head must never score like that."""
+    import shutil
+
+    import h5py
+
+    # A head with one more layer (the lexical branch) than the file holds.
+    with pytest.raises(InputError, match=r"mlp.weights.h5: .*fills 6 of this head's 9 weights"):
+        load_head(HeadConfig(lexical=True, lexical_features=2**8), D, mlp_weights)
+    # The right head, from a file with one layer's weights gone.
+    cut = tmp_path / "cut.weights.h5"
+    shutil.copy(mlp_weights, cut)
+    with h5py.File(cut, "a") as f:
+        del f["layers/dense_1/vars"]
+    with pytest.raises(InputError, match=r"cut.weights.h5: .*not in it"):
+        load_head(HeadConfig(), D, cut)
+    # A file with more than the head has (a standardized head's statistics) is another head's too.
+    model, _ = train_head(HeadConfig(epochs=1, normalize=True), {"layers": X}, Y)
+    save_head(model, tmp_path / "norm.weights.h5")
+    with pytest.raises(InputError, match="norm.weights.h5: .*does not have"):
+        load_head(HeadConfig(), D, tmp_path / "norm.weights.h5")
+    (tmp_path / "text.weights.h5").write_text("not weights", encoding="utf-8")
+    with pytest.raises(InputError, match="text.weights.h5: not a Keras weights file"):
+        load_head(HeadConfig(), D, tmp_path / "text.weights.h5")
 
 
 def test_standardized_head_round_trips_its_statistics(tmp_path):
