@@ -61,12 +61,12 @@ def recipe_scores(version, handle: str, train, test, work: Path, name: str) -> t
     from engage.head import HeadConfig
     from engage.scoring import load_classifier
     from engage.train import train_model
+    from engage.validation import Validation
 
     encoder = load_encoder(handle, max_tokens=version.meta["encoder"]["max_tokens"])
     th = version.meta["threshold"]
     train_model(train, encoder, HeadConfig.from_json(version.meta["head"]["config"]), name=name,
-                root=work / "models", val_split=version.meta["training_data"]["val_split"],
-                cv_folds=version.meta["training_data"].get("cv_folds", 0),
+                root=work / "models", validation=Validation.of_record(version.meta["training_data"]),
                 threshold_method=th["method"], threshold_value=th["target"])
     clf = load_classifier(name, root=work / "models", use_cache=False)
     return clf.score(test.texts).values, clf.threshold

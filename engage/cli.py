@@ -76,11 +76,18 @@ def _figure(value: float | None) -> str:
     return "undefined" if value is None else f"{value:.4f}"
 
 
-def _cv_folds(args: argparse.Namespace) -> int:
-    """5-fold cross-validation unless a held-out split was asked for (then none, unless asked for too)."""
+def _validation(args: argparse.Namespace):
+    """--cv-folds K or --val-split F as a Validation; neither: engage.validation's default (--cv-folds 0 alone:
+    none, for a fixed threshold)."""
+    from engage.validation import DEFAULT_VALIDATION, NONE, Validation
+
+    if args.cv_folds and args.val_split:
+        raise InputError("choose either --cv-folds or --val-split, not both")
+    if args.val_split:
+        return Validation.held_out(args.val_split)
     if args.cv_folds is not None:
-        return args.cv_folds
-    return 0 if args.val_split else 5
+        return Validation.cross(args.cv_folds) if args.cv_folds else NONE
+    return DEFAULT_VALIDATION
 
 
 # train's head flags that default to None, so that --like's value stands unless the flag is given
@@ -107,8 +114,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     encoder = load_encoder(recipe.encoder, max_tokens=recipe.max_tokens)
     config = recipe.head
     with _progress(len(messages.texts), "encoding") as update:
-        result = train_model(messages, encoder, config, name=args.name, val_split=args.val_split,
-                             cv_folds=_cv_folds(args), threshold_method=recipe.threshold_method,
+        result = train_model(messages, encoder, config, name=args.name, validation=_validation(args),
+                             threshold_method=recipe.threshold_method,
                              threshold_value=recipe.threshold_value,
                              activate=args.activate, cache=_cache(args), progress=update)
     payload = {"model": result.version.name, "path": str(result.version.path), "active": args.activate,

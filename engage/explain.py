@@ -122,7 +122,7 @@ def explain_file(clf, in_path, out_path, *, text_col: str | None = None, top: in
     from engage.scoring import FLAG_COL, scored_frame
 
     if chunk_size < 1 or top < 1:
-        raise InputError(f"--chunk-size and --top must be at least 1, got {chunk_size} and {top}")
+        raise InputError(f"the chunk size and the number of top words must be at least 1, got {chunk_size} and {top}")
     summary = {"rows": 0, "flagged": 0}
     with TableWriter(out_path) as writer:
         for chunk in iter_messages(in_path, chunk_size=chunk_size, text_col=text_col, detect_labels=False):

@@ -134,7 +134,7 @@ def save_version(name: str, meta: dict, write_files: Callable[[Path], None],
     check_name(name)
     final = base / name
     if final.exists():
-        raise InputError(f"model '{name}' already exists in {base}; choose another --name")
+        raise InputError(f"model '{name}' already exists in {base}; choose another name")
     base.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=base))
     try:

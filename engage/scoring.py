@@ -105,7 +105,7 @@ def score_file(clf: Classifier, in_path: str | Path, out_path: str | Path, *, te
     appears only when complete (engage.outputs.TableWriter). Labels are passed through untouched unless
     `label_col` is given; then they are checked, and a bad value ends the run before any output appears."""
     if chunk_size < 1:
-        raise InputError(f"--chunk-size must be at least 1, got {chunk_size}")
+        raise InputError(f"the chunk size (rows read at a time) must be at least 1, got {chunk_size}")
     cut = threshold_in_force(clf, threshold)
     summary = {"rows": 0, "flagged": 0, "empty_messages": 0, "encoder_computed": 0, "truncated": 0}
     with TableWriter(out_path) as writer:

@@ -14,6 +14,7 @@ from engage.explain import HeadMath, explain, lexical_contributions, occlusion_v
 from engage.head import HeadConfig, build_head, head_inputs, predict, train_head
 from engage.lexical import lexical_features
 from engage.tokens import token_spans, tokenize
+from engage.validation import Validation
 
 ROOT = Path(__file__).resolve().parents[1]
 BILM = ROOT / "models" / "elmo-tweets"
@@ -235,7 +236,7 @@ def cli_world(tmp_path_factory, hub_fixture):
     labeled_frame(60, seed=2).to_csv(data, index=False)
     config = HeadConfig(lexical=True, elmo_branch="linear")
     train_model(read_messages(data, label_col="engage"), load_encoder(str(hub_fixture)), config, name="m",
-                cv_folds=3, val_split=0.0, activate=True, root=base / "models")
+                validation=Validation.cross(3), activate=True, root=base / "models")
     return base, data, pd.read_csv(data, keep_default_na=False)
 
 

@@ -102,7 +102,7 @@ def test_chunks_and_whole_file_give_the_same_output(env, tmp_path, empty_at_firs
 def test_chunk_size_zero_is_a_clear_error_and_writes_nothing(env, tmp_path, empty_at_first, capsys):
     out = tmp_path / "scored.csv"
     assert run(["score", str(empty_at_first), "--out", str(out), "--chunk-size", "0"]) == 1
-    assert "--chunk-size must be at least 1" in capsys.readouterr().err
+    assert "the chunk size (rows read at a time) must be at least 1" in capsys.readouterr().err
     assert not out.exists() and _leftovers(tmp_path) == []
 
 

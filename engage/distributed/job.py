@@ -105,11 +105,11 @@ def score_on_ray(job: RayJob) -> dict:
 
 def _check_options(job: RayJob) -> None:
     if job.workers < 1:
-        raise InputError(f"--workers must be at least 1, got {job.workers}")
+        raise InputError(f"the number of workers must be at least 1, got {job.workers}")
     if job.batch_size < 1:
-        raise InputError(f"--batch-size must be at least 1, got {job.batch_size}")
+        raise InputError(f"the batch size (rows per actor call) must be at least 1, got {job.batch_size}")
     if job.gpus_per_worker < 0:
-        raise InputError(f"--gpus-per-worker must be 0 or more, got {job.gpus_per_worker}")
+        raise InputError(f"the GPUs per worker must be 0 or more, got {job.gpus_per_worker}")
 
 
 # ---------------------------------------- Ray
