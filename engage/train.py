@@ -26,7 +26,17 @@ from engage.cache import EmbeddingCache, cached_layer_means
 from engage.encoders.base import Encoder, Progress
 from engage.encoders.bilm.adapt import adaptation_record
 from engage.errors import InputError
-from engage.head import HeadConfig, describe, head_inputs, predict, save_head, settle_choices, share_work, train_head
+from engage.head import (
+    HeadConfig,
+    Settled,
+    describe,
+    head_inputs,
+    predict,
+    save_head,
+    settle_choices,
+    share_work,
+    train_head,
+)
 from engage.metrics import metric_table
 from engage.reading import Messages
 from engage.thresholds import choose_threshold
@@ -93,15 +103,15 @@ def _check_validation(validation: Validation, y: np.ndarray, config: HeadConfig)
     validation.check(y)
 
 
-def cross_validated_scores(config: HeadConfig, inputs: dict, y: np.ndarray, folds: int) -> np.ndarray:
+def cross_validated_scores(config: HeadConfig | Settled, inputs: dict, y: np.ndarray, folds: int) -> np.ndarray:
     """Every row's score from a head trained on the other folds (same seed, so the same call gives the same
-    scores)."""
-    config = settle_choices(config, inputs, y)
-    inputs = share_work(config, inputs)
+    scores), all with the choices settled once on every row (settled here unless given)."""
+    settled = config if isinstance(config, Settled) else settle_choices(config, inputs, y)
+    inputs = share_work(settled.config, inputs)
     scores = np.empty(len(y), dtype=np.float64)
-    splitter = StratifiedKFold(folds, shuffle=True, random_state=config.seed)
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=settled.config.seed)
     for fit_idx, held_idx in splitter.split(np.zeros(len(y)), y):
-        model, _ = train_head(config, _rows(inputs, fit_idx), y[fit_idx])
+        model, _ = train_head(settled, _rows(inputs, fit_idx), y[fit_idx])
         scores[held_idx] = predict(model, _rows(inputs, held_idx))
     return scores
 
@@ -126,9 +136,10 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
     train_idx, val_idx = _split(len(texts), y, validation, config.seed)
     inputs = share_work(config, head_inputs(config, vectors, texts))
     val = (_rows(inputs, val_idx), y[val_idx]) if len(val_idx) else None
-    scores, fitting = None, config
+    scores, fitting = None, Settled(config)
     if validation.folds:
-        fitting = settle_choices(config, inputs, y)  # model.json keeps config: retraining chooses again
+        fitting = settle_choices(config, inputs, y)  # this run's choices; model.json keeps config: retraining
+        # chooses again
         scores = cross_validated_scores(fitting, inputs, y, validation.folds)
     model, history = train_head(fitting, _rows(inputs, train_idx), y[train_idx], val, on_epoch)
     labels = y

@@ -10,8 +10,8 @@ import pytest
 
 from engage.cache import EmbeddingCache
 from engage.encoders import load_encoder
-from engage.explain import HeadMath, explain, lexical_contributions, occlusion_variants, without_tokens
-from engage.head import HeadConfig, build_head, head_inputs, predict, train_head
+from engage.explain import explain, lexical_contributions, occlusion_variants, without_tokens
+from engage.head import HeadConfig, build_head, head_inputs, head_parts, predict, train_head
 from engage.lexical import lexical_features
 from engage.tokens import token_spans, tokenize
 from engage.validation import Validation
@@ -134,7 +134,7 @@ def test_occlusion_is_the_drop_when_the_token_is_removed(hub_encoder):
     clf = _hand_set(hub_encoder, {}, intercept=0.0)
     text = "my parcel never arrived"
     (ex,) = explain(clf, [text])
-    heads = HeadMath.of(clf.head, clf.config)
+    heads = head_parts(clf.head, clf.config)
     full = heads.elmo_logits(hub_encoder.layer_means([text]))[0]
     for i in range(len(ex.tokens)):
         gone = without_tokens(text, ex.spans, {i})

@@ -271,9 +271,9 @@ def test_settled_choices_and_shared_work_give_the_head_train_would_fit():
     own, _ = train_head(cfg, inputs, Y)
     shared = share_work(cfg, inputs)
     settled = settle_choices(cfg, shared, Y)
-    assert settled.elmo_c is not None and settled.blend is not None
-    assert settle_choices(settled, shared, Y) == settled  # idempotent
-    assert "blend" not in settled.to_json()  # a choice of one training run, never written to model.json
+    assert settled.config.elmo_c is not None and settled.blend is not None
+    # The blend is a choice of one training run: it lives with the run (Settled), never in HeadConfig or model.json.
+    assert "blend" not in HeadConfig.__dataclass_fields__ and "blend" not in settled.config.to_json()
     head, _ = train_head(settled, shared, Y)
     # The same fits (same folds, same starts); the blend is the one train() fits, reached by the same steps.
     np.testing.assert_allclose(predict(head, inputs), predict(own, inputs), atol=1e-6)
@@ -283,3 +283,26 @@ def test_settled_choices_and_shared_work_give_the_head_train_would_fit():
     alone, _ = train_head(settled, {k: inputs[k][rows] for k in inputs}, Y[rows])
     sliced, _ = train_head(settled, part, Y[rows])
     np.testing.assert_allclose(predict(sliced, inputs), predict(alone, inputs), atol=1e-3)
+
+
+def test_the_head_package_alone_knows_its_layers_and_explain_asks_it_for_the_numbers():
+    """Changing a head is a change to engage/head/ only: explain.py names none of its layers, and
+    head_parts (read by the branch that built the head) gives back exactly what the head serves."""
+    from itertools import product
+
+    from engage.config import PROJECT_ROOT
+    from engage.head import head_parts
+
+    explain_src = (PROJECT_ROOT / "engage" / "explain.py").read_text(encoding="utf-8")
+    assert "get_layer" not in explain_src and "get_weights" not in explain_src
+    for branch, lexical, normalize in product(("mlp", "linear"), (False, True), (False, True)):
+        cfg = HeadConfig(elmo_branch=branch, lexical=lexical, normalize=normalize, epochs=1, lexical_features=2**8)
+        head, _ = train_head(cfg, head_inputs(cfg, X, TEXTS), Y)
+        parts = head_parts(head, cfg)
+        logit = parts.bias + parts.a_elmo * parts.elmo_logits(X)
+        if lexical:
+            from engage.lexical import lexical_features
+
+            features = lexical_features(TEXTS, cfg.lexical_features, cfg.lexical_scale)
+            logit = logit + parts.a_lex * (features @ parts.lex_w + parts.lex_b)
+        np.testing.assert_allclose(1 / (1 + np.exp(-logit)), predict(head, head_inputs(cfg, X, TEXTS)), atol=1e-5)

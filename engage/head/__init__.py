@@ -5,18 +5,19 @@
 - linear.py: the linear ELMo branch (the shipped head): exact logistic regressions, no epochs;
 - lexical_branch.py: the lexical branch over engage.lexical's hashed n-grams;
 - stacking.py: why and how branches are combined on out-of-fold logits;
-- layers.py: Keras layers both branches share; model.py: build / train / describe, whichever branch;
+- layers.py: Keras layers both branches share, and HeadParts (a served head as numbers, for engage.explain);
+- model.py: build / train / describe / read back as numbers (head_parts), whichever branch;
 - serving.py: the head's inputs and batched prediction; weights.py: save and load.
 """
 
-from engage.head.config import ELMO_BRANCHES, RETIRED, HeadConfig
-from engage.head.layers import Standardize
+from engage.head.config import ELMO_BRANCHES, RETIRED, HeadConfig, Settled
+from engage.head.layers import HeadParts, Standardize
 from engage.head.linear import ELMO_CS
 from engage.head.mlp import ScalarMix, Scale
-from engage.head.model import build_head, describe, settle_choices, share_work, train_head
+from engage.head.model import build_head, describe, head_parts, settle_choices, share_work, train_head
 from engage.head.serving import head_inputs, predict
 from engage.head.weights import load_head, save_head
 
-__all__ = ["ELMO_BRANCHES", "ELMO_CS", "RETIRED", "HeadConfig", "Scale", "ScalarMix", "Standardize", "build_head",
-           "describe", "head_inputs", "load_head", "predict", "save_head", "settle_choices",
-           "share_work", "train_head"]
+__all__ = ["ELMO_BRANCHES", "ELMO_CS", "RETIRED", "HeadConfig", "HeadParts", "Scale", "ScalarMix", "Settled",
+           "Standardize", "build_head", "describe", "head_inputs", "head_parts", "load_head", "predict", "save_head",
+           "settle_choices", "share_work", "train_head"]
