@@ -42,7 +42,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from engage import baselines  # noqa: E402
-from engage.metrics import metric_table  # noqa: E402
+from engage.metrics import METRICS, metric_table  # noqa: E402
 
 COMPLAINTS = ROOT.parent / "shared" / "data" / "complaints"
 SEED_ROW = {"accuracy": 0.7665, "precision": 0.7865, "recall": 0.7695, "f1": 0.7779}  # its own 10k split
@@ -51,7 +51,7 @@ README_FIGURES = {"TF-IDF words 1-2 + LR, shared README recipe": {"accuracy": 0.
                   "TF-IDF words + chars_wb 2-5 + LR, shared README recipe":
                       {"accuracy": 0.833, "f1": 0.782, "roc_auc": 0.912}}
 START = time.perf_counter()
-COLUMNS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")
+COLUMNS = METRICS
 
 
 def recipe_scores(version, handle: str, train, test, work: Path, name: str) -> tuple[np.ndarray, float]:
@@ -78,7 +78,7 @@ def random_bilm_scores(version, train, test, work: Path) -> tuple[np.ndarray, fl
     from engage.encoders import is_bilm_folder
     from engage.encoders.bilm.weights import random_bilm, read_options, save_bilm
 
-    handle = registry.resolve_handle(version.meta["encoder"]["handle"])
+    handle = registry.loadable_handle(version.meta["encoder"]["handle"])
     if not is_bilm_folder(handle):
         return None
     options = read_options(Path(handle) / "options.json")
@@ -157,7 +157,7 @@ def main() -> None:
         if args.retrain:
             from engage import registry
 
-            handle = registry.resolve_handle(clf.version.meta["encoder"]["handle"])
+            handle = registry.loadable_handle(clf.version.meta["encoder"]["handle"])
             scores = recipe_scores(clf.version, handle, train, test, Path(work), "retrained")
             rows = rows_for(f"{clf.name} recipe, trained on TRAIN", y, *scores, own)
         else:

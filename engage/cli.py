@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
-import traceback
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
 from engage import tf_startup
 from engage.errors import InputError
+from engage.trace_log import log_trace
 
 EXIT_OK, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2
 
@@ -134,7 +133,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from engage.metrics import metric_table, undefined_metrics
+    from engage.metrics import METRICS, metric_table, undefined_metrics
     from engage.scoring import load_classifier
     from engage.thresholds import choose_threshold, threshold_in_force
 
@@ -146,11 +145,11 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     if args.threshold is None and args.threshold_method:
         threshold = choose_threshold(messages.labels, scores, args.threshold_method, args.threshold_value)
     table = metric_table(messages.labels, scores, threshold)
-    payload = {k: table[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold",
-                                     "n", "confusion")} | {"model": clf.name, "support": table["support"]}
+    payload = {k: table[k] for k in (*METRICS, "threshold", "n", "confusion")}
+    payload |= {"model": clf.name, "support": table["support"]}
     (tn, fp), (fn, tp) = table["confusion"]
     lines = [f"model {clf.name} on {Path(args.data).name}: {table['n']} messages, threshold {threshold:.3f}"]
-    lines += [f"  {k:<9} {_figure(table[k])}" for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")]
+    lines += [f"  {k:<9} {_figure(table[k])}" for k in METRICS]
     lines.append(f"  confusion [[tn {tn}, fp {fp}], [fn {fn}, tp {tp}]]")
     lines += [f"  note: {note}" for note in undefined_metrics(table)]
     _emit(args, lines, payload)
@@ -322,6 +321,8 @@ def _common(p: argparse.ArgumentParser, *, data: bool = True, labels: bool = Tru
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from engage.thresholds import METHODS  # numpy only: parsing stays quick
+
     parser = argparse.ArgumentParser(prog="engage", description="Find the messages a brand must answer.")
     parser.add_argument("--verbose", action="store_true",
                         help="show TensorFlow's start-up log (hidden by default); may also follow the command")
@@ -353,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--elmo-branch", choices=["mlp", "linear"],
                    help="mlp (default): the seed's scalar mix + Dense(256); linear: logistic regression on the "
                         "standardized layers, blended with --lexical by stacking (the shipped model's head)")
-    p.add_argument("--threshold-method", choices=["fixed", "best_f1", "target_precision", "target_recall", "top_k"],
+    p.add_argument("--threshold-method", choices=METHODS,
                    help="default best_f1")
     p.add_argument("--threshold-value", type=float, help="fixed threshold, target, or K")
     p.add_argument("--seed", type=int, help="default 0")
@@ -367,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--model", help="version name (default: the active model)")
     p.add_argument("--threshold", type=float, help="fixed threshold (default: the model's)")
-    p.add_argument("--threshold-method", choices=["best_f1", "target_precision", "target_recall", "top_k"],
+    p.add_argument("--threshold-method", choices=[m for m in METHODS if m != "fixed"],  # fixed: --threshold
                    help="choose the threshold on this file's labels instead")
     p.add_argument("--threshold-value", type=float)
     p.add_argument("--no-cache", action="store_true")
@@ -489,28 +490,9 @@ def run(argv: list[str] | None, handler: Callable[[argparse.Namespace], None] | 
         print("interrupted", file=sys.stderr)
         return EXIT_INTERNAL
     except Exception as exc:  # anything else is a bug: say so, keep the trace in the log
-        log = _log_trace()
+        log = log_trace("engage.cli")
         print(f"internal error: {type(exc).__name__}: {exc} (trace in {log})", file=sys.stderr)
         return EXIT_INTERNAL
-
-
-def _log_trace() -> Path:
-    """Appends the current exception's trace to the log. A handler of our own, not logging.basicConfig, which does
-    nothing once anything in the process (a library, a test runner) has configured the root logger."""
-    from engage.config import log_path
-
-    path = log_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    logger = logging.getLogger("engage.cli")
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logger.addHandler(handler)
-    try:
-        logger.error("internal error\n%s", traceback.format_exc())
-    finally:
-        logger.removeHandler(handler)
-        handler.close()
-    return path
 
 
 def main() -> None:

@@ -161,11 +161,11 @@ def retrain(messages: Messages, clf: Classifier, *, name: str | None = None, val
 
 def side_by_side(texts: list[str], labels: np.ndarray, classifiers: Sequence[Classifier]) -> pd.DataFrame:
     """Each classifier's metrics at its own threshold on the same labeled rows: one row per classifier."""
-    from engage.metrics import metric_table
+    from engage.metrics import METRICS, metric_table
 
     rows = []
     for clf in classifiers:
         m = metric_table(labels, clf.score(texts).values, clf.threshold)
         rows.append({"name": clf.name, "rows": len(texts), "threshold": clf.threshold,
-                     **{k: m[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")}})
+                     **{k: m[k] for k in METRICS}})
     return pd.DataFrame(rows)

@@ -12,9 +12,8 @@ from pathlib import Path
 
 from engage import registry
 from engage.config import default_encoder_handle
+from engage.encoders.base import DEFAULT_MAX_TOKENS
 from engage.head import HeadConfig
-
-DEFAULT_MAX_TOKENS = 64
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ def recipe_of(name: str, root: str | Path | None = None) -> Recipe:
     meta = version.meta
     source = str(version.path / "model.json")
     rule = meta.get("threshold") or {}
-    return Recipe(encoder=registry.resolve_handle(meta["encoder"]["handle"], root),
+    return Recipe(encoder=registry.loadable_handle(meta["encoder"]["handle"], root),
                   max_tokens=int(meta["encoder"].get("max_tokens", DEFAULT_MAX_TOKENS)),
                   head=HeadConfig.from_json(meta["head"]["config"], source=source),
                   threshold_method=rule.get("method") or "best_f1", threshold_value=rule.get("target"),

@@ -171,7 +171,10 @@ def stored_handle(handle: str, root: str | Path | None = None) -> str:
     return path.relative_to(base).as_posix() if path.is_relative_to(base) else str(path)
 
 
-def resolve_handle(handle: str, root: str | Path | None = None) -> str:
+def loadable_handle(handle: str, root: str | Path | None = None) -> str:
+    """The encoder handle model.json stored (stored_handle's), as load_encoder takes it: a URL or an absolute
+    folder as it is, a relative folder under the models folder. (engage.encoders.hub.module_folder then finds the
+    TF Hub module such a handle names.)"""
     if "://" in handle or Path(handle).is_absolute():
         return handle
     return str(_root(root) / handle)

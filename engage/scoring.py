@@ -74,7 +74,7 @@ def load_classifier(name: str | None = None, *, root: str | Path | None = None,
                     cache: EmbeddingCache | None = None, use_cache: bool = True) -> Classifier:
     version = registry.read_model(name, root)
     enc_meta = version.meta["encoder"]
-    encoder = load_encoder(registry.resolve_handle(enc_meta["handle"], root), max_tokens=enc_meta["max_tokens"])
+    encoder = load_encoder(registry.loadable_handle(enc_meta["handle"], root), max_tokens=enc_meta["max_tokens"])
     if encoder.fingerprint != enc_meta["fingerprint"]:
         raise InputError(f"model '{version.name}' was trained on an encoder whose weights differ from the one at "
                          f"{enc_meta['handle']} now (fingerprint mismatch); retrain the model on this encoder")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
-from sklearn.metrics import precision_recall_curve
 
 from engage.errors import InputError
 
@@ -52,6 +51,8 @@ def _between(scores: np.ndarray, chosen: float) -> float:
 
 
 def _pr(y_true: np.ndarray, scores: np.ndarray):
+    from sklearn.metrics import precision_recall_curve  # here: the CLI's parser reads METHODS without sklearn
+
     if len(np.unique(y_true)) < 2:
         raise InputError("the labels hold only one class, so precision and recall cannot guide a threshold")
     return precision_recall_curve(y_true, scores)

@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 Progress = Callable[[int], None]  # called with the number of texts just finished
+DEFAULT_MAX_TOKENS = 64  # tokens an encoder reads per message unless told otherwise; the rest is cut
 
 
 @runtime_checkable

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from engage.config import DEFAULT_HUB_HANDLE, PROJECT_ROOT, default_encoder_handle
-from engage.encoders.base import Progress, length_batches, tf_device
+from engage.encoders.base import DEFAULT_MAX_TOKENS, Progress, length_batches, tf_device
 from engage.errors import InputError
 from engage.tokens import tokenize
 
@@ -88,7 +88,7 @@ def _reachable(url: str, timeout: float = NETWORK_TIMEOUT_S) -> bool:
     return bool(ok)
 
 
-def _module_folder(folder: Path) -> Path | None:
+def _find_module(folder: Path) -> Path | None:
     """The folder holding saved_model.pb: the folder itself, or its only subfolder (a tarball unpacked with
     its own top folder)."""
     def has_model(p: Path) -> bool:
@@ -102,7 +102,7 @@ def _module_folder(folder: Path) -> Path | None:
     return None
 
 
-def resolve_handle(handle: str) -> Path:
+def module_folder(handle: str) -> Path:
     """The local folder of the module a handle names; InputError when it is missing and cannot be fetched."""
     if _is_http(handle):
         return _resolve_url(handle)
@@ -117,7 +117,7 @@ def resolve_handle(handle: str) -> Path:
     if not folder.is_dir():
         raise InputError(f"The ELMo module {handle} is a file, not a folder. "
                          f"{how_to_provide(DEFAULT_HUB_HANDLE)}")
-    module = _module_folder(folder)
+    module = _find_module(folder)
     if module is None:
         raise InputError(f"The folder {handle} holds no TensorFlow Hub module (no saved_model.pb in it). "
                          f"{how_to_provide(DEFAULT_HUB_HANDLE)}")
@@ -127,7 +127,7 @@ def resolve_handle(handle: str) -> Path:
 def _resolve_url(handle: str) -> Path:
     cached = hub_cache_dir() / _sha1(handle)
     if cached.is_dir() and any(cached.iterdir()):
-        return _module_folder(cached) or cached
+        return _find_module(cached) or cached
     if not _reachable(handle):
         raise InputError(f"The ELMo module {handle} is not in the TensorFlow Hub cache ({cached}) and "
                          f"{urllib.parse.urlparse(handle).hostname} cannot be reached from this machine. "
@@ -169,7 +169,7 @@ class HubEncoder:
 
     kind = "hub"
 
-    def __init__(self, handle: str | None = None, max_tokens: int = 64, batch_tokens: int = 4096,
+    def __init__(self, handle: str | None = None, max_tokens: int = DEFAULT_MAX_TOKENS, batch_tokens: int = 4096,
                  max_batch: int = 256) -> None:
         if max_tokens < 1:
             raise InputError(f"max_tokens must be at least 1, got {max_tokens}")
@@ -178,7 +178,7 @@ class HubEncoder:
         self.batch_tokens = batch_tokens
         self.max_batch = max_batch
         self._lock = threading.Lock()
-        self.folder = resolve_handle(self.handle)
+        self.folder = module_folder(self.handle)
         self._module = self._load()  # keep: the signatures' variables live as long as the module does
         signatures = self._module.signatures
         self.signature = "tokens" if "tokens" in signatures else "default"

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from engage.encoders.base import Progress, length_batches, tf_device
+from engage.encoders.base import DEFAULT_MAX_TOKENS, Progress, length_batches, tf_device
 from engage.encoders.bilm.chars import batch_to_ids
 from engage.encoders.bilm.weights import OPTIONS_FILE, WEIGHTS_FILE, load_bilm
 from engage.errors import InputError
@@ -22,7 +22,8 @@ class BilmEncoder:
 
     kind = "bilm"
 
-    def __init__(self, folder: str, max_tokens: int = 64, batch_tokens: int = 4096, max_batch: int = 256) -> None:
+    def __init__(self, folder: str, max_tokens: int = DEFAULT_MAX_TOKENS, batch_tokens: int = 4096,
+                 max_batch: int = 256) -> None:
         if max_tokens < 1 or batch_tokens < 1 or max_batch < 1:
             raise InputError("max_tokens, batch_tokens and max_batch must be at least 1")
         path = Path(folder)
