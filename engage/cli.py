@@ -321,7 +321,13 @@ def _common(p: argparse.ArgumentParser, *, data: bool = True, labels: bool = Tru
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from engage.thresholds import METHODS  # numpy only: parsing stays quick
+    # The defaults the help shows come from their owners; these imports load numpy only, not TensorFlow.
+    from engage.encoders.base import DEFAULT_MAX_TOKENS
+    from engage.head.config import ELMO_BRANCHES, HeadConfig
+    from engage.thresholds import DEFAULT_METHOD, METHODS
+    from engage.validation import DEFAULT_VALIDATION
+
+    head = HeadConfig()
 
     parser = argparse.ArgumentParser(prog="engage", description="Find the messages a brand must answer.")
     parser.add_argument("--verbose", action="store_true",
@@ -337,13 +343,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoder", help="ELMo: TF Hub handle or folder, or a folder with options.json + weights.hdf5 "
                                      "(default: --like's, else $ENGAGE_ELMO_HANDLE or https://tfhub.dev/google/elmo/3; "
                                      "offline: models/elmo-tweets, the shipped one)")
-    p.add_argument("--max-tokens", type=int, help="truncate messages to this many tokens (default 64)")
-    p.add_argument("--epochs", type=int, help="default 5")
-    p.add_argument("--batch-size", type=int, help="default 32")
-    p.add_argument("--learning-rate", type=float, help="default 0.001")
+    p.add_argument("--max-tokens", type=int,
+                   help=f"truncate messages to this many tokens (default {DEFAULT_MAX_TOKENS})")
+    p.add_argument("--epochs", type=int, help=f"default {head.epochs}")
+    p.add_argument("--batch-size", type=int, help=f"default {head.batch_size}")
+    p.add_argument("--learning-rate", type=float, help=f"default {head.learning_rate}")
     p.add_argument("--cv-folds", type=int, default=None,
                    help="K-fold cross-validation for the threshold and the reported metrics, then the final model "
-                        "trains on every row (default 5; 0 = off)")
+                        f"trains on every row (default {DEFAULT_VALIDATION.folds}; 0 = off)")
     p.add_argument("--val-split", type=float, default=0.0,
                    help="instead of cross-validation: share held out for metrics, threshold, early stopping")
     p.add_argument("--early-stopping", action="store_true", help="stop when the held-out loss stops falling "
@@ -351,13 +358,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--class-weight", action="store_true", help="weigh classes to balance them")
     p.add_argument("--lexical", action="store_true", help="add the hashed word/char n-gram branch (stacked)")
     p.add_argument("--normalize", action="store_true", help="standardize each ELMo layer before the mix")
-    p.add_argument("--elmo-branch", choices=["mlp", "linear"],
-                   help="mlp (default): the seed's scalar mix + Dense(256); linear: logistic regression on the "
-                        "standardized layers, blended with --lexical by stacking (the shipped model's head)")
+    p.add_argument("--elmo-branch", choices=list(ELMO_BRANCHES),
+                   help=f"default {head.elmo_branch}; mlp: the seed's scalar mix + Dense({head.hidden}); linear: "
+                        "logistic regression on the standardized layers, blended with --lexical by stacking (the "
+                        "shipped model's head)")
     p.add_argument("--threshold-method", choices=METHODS,
-                   help="default best_f1")
+                   help=f"default {DEFAULT_METHOD}")
     p.add_argument("--threshold-value", type=float, help="fixed threshold, target, or K")
-    p.add_argument("--seed", type=int, help="default 0")
+    p.add_argument("--seed", type=int, help=f"default {head.seed}")
     p.add_argument("--name", help="version name (default: engage-<UTC time>)")
     p.add_argument("--activate", action="store_true", help="make this the active model")
     p.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")

@@ -19,6 +19,7 @@ from engage.errors import InputError
 from engage.labels import LabelSet, LabelStore, text_hash
 from engage.reading import Messages
 from engage.scoring import Classifier
+from engage.thresholds import DEFAULT_METHOD
 from engage.train import TrainResult, train_model
 from engage.validation import Validation
 
@@ -154,9 +155,9 @@ def retrain(messages: Messages, clf: Classifier, *, name: str | None = None, val
     cross-validation lets every label train the final head, where a held-out share never trains on its rows)."""
     rule = clf.version.meta["threshold"]
     return train_model(messages, encoder or clf.encoder, clf.config, name=name or None,
-                       validation=validation or validation_of(clf), threshold_method=rule.get("method") or "best_f1",
-                       threshold_value=rule.get("target"), cache=clf.cache, root=root, progress=progress,
-                       on_epoch=on_epoch)
+                       validation=validation or validation_of(clf),
+                       threshold_method=rule.get("method") or DEFAULT_METHOD, threshold_value=rule.get("target"),
+                       cache=clf.cache, root=root, progress=progress, on_epoch=on_epoch)
 
 
 def side_by_side(texts: list[str], labels: np.ndarray, classifiers: Sequence[Classifier]) -> pd.DataFrame:

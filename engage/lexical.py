@@ -4,16 +4,20 @@ settings has to be stored with a model."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
-N_FEATURES = 2**18
+N_FEATURES = 2**18  # read by engage.head.config (and so the CLI's help) without loading scikit-learn
 
 
 def lexical_features(texts: Sequence[str], n_features: int = N_FEATURES, scale: float = 1.0) -> sp.csr_matrix:
     """[word 1-2 grams | character 2-5 grams], each block hashed to n_features columns and L2-normalized, times
     scale (a larger scale is a larger effective learning rate for the weights that read these features)."""
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import HashingVectorizer
+
     texts = list(texts)
     words = HashingVectorizer(n_features=n_features, ngram_range=(1, 2), alternate_sign=False, dtype="float32")
     chars = HashingVectorizer(n_features=n_features, analyzer="char", ngram_range=(2, 5), alternate_sign=False,

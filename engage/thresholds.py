@@ -10,6 +10,7 @@ from engage.errors import InputError
 
 METHODS = ("fixed", "best_f1", "target_precision", "target_recall", "top_k")
 NEEDS_LABELS = {"best_f1", "target_precision", "target_recall"}
+DEFAULT_METHOD = "best_f1"  # how a new version picks its threshold unless told: the CLI, recipes, retraining
 
 
 def choose_threshold(y_true: np.ndarray | None, scores: np.ndarray, method: str = "fixed",

@@ -39,7 +39,7 @@ from engage.head import (
 )
 from engage.metrics import metric_table
 from engage.reading import Messages
-from engage.thresholds import choose_threshold
+from engage.thresholds import DEFAULT_METHOD, choose_threshold
 from engage.tokens import truncated
 from engage.validation import DEFAULT_VALIDATION, Validation
 
@@ -121,7 +121,8 @@ def _rows(inputs: dict, idx: np.ndarray) -> dict:
 
 
 def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None = None, *,
-                name: str | None = None, validation: Validation = DEFAULT_VALIDATION, threshold_method: str = "best_f1",
+                name: str | None = None, validation: Validation = DEFAULT_VALIDATION,
+                threshold_method: str = DEFAULT_METHOD,
                 threshold_value: float | None = None, activate: bool = False,
                 cache: EmbeddingCache | None = None, root: str | Path | None = None,
                 progress: Progress | None = None, on_epoch=None) -> TrainResult:
