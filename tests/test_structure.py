@@ -74,3 +74,18 @@ def test_each_shared_name_is_defined_once_and_each_literal_list_written_once():
         assert where == [home], f"{literal} is written out in {where}"
     assert not [p for p in engine if "logging.FileHandler" in p.read_text(encoding="utf-8")
                 and p.name != "trace_log.py"]
+
+
+def test_the_cli_reads_its_defaults_from_their_owners_without_loading_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys; from engage.cli import build_parser; p = build_parser(); "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'sklearn') if m in sys.modules)); "
+            "train = next(a for a in p._actions if a.dest == 'command').choices['train']; "
+            "print({a.dest: a.help for a in train._actions}['epochs'])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}).stdout.splitlines()
+    from engage.head.config import HeadConfig
+
+    assert out == ["[]", f"default {HeadConfig().epochs}"]
