@@ -72,7 +72,7 @@ def read_pool(path: Path, label_col: str) -> Pool:
 class Trainer:
     """retrain + promote + test metrics, memoized by training data (the same labels give the same model)."""
 
-    def __init__(self, base, test: Pool, work: Path, validation: tuple[float, int]) -> None:
+    def __init__(self, base, test: Pool, work: Path, validation) -> None:
         self.base, self.test, self.work, self.seen = base, test, work, {}
         self.validation = validation
         self.fits = 0
@@ -90,9 +90,9 @@ class Trainer:
         reused = key in self.seen
         if not reused:
             result = label_loop.retrain(data, self.base, name=f"{run}-{step}", root=self.work / "models",
-                                        val_split=self.validation[0], cv_folds=self.validation[1])
+                                        validation=self.validation)
             clf = Classifier(result.version, self.base.encoder, self.base.cache)
-            m = metric_table(self.test.labels, clf.score(self.test.texts), clf.threshold)
+            m = metric_table(self.test.labels, clf.score(self.test.texts).values, clf.threshold)
             self.seen[key] = (clf, {"f1": m["f1"], "roc_auc": m["roc_auc"], "threshold": clf.threshold,
                                     "train_s": time.perf_counter() - t0})
             self.fits += 1
@@ -246,14 +246,16 @@ def main() -> None:
     counts = schedule(args.start, args.round, args.dense_until, args.growth, total)
     base = load_classifier(args.model, root=ROOT / "models")
     work = Path(tempfile.mkdtemp(prefix="engage-al-"))
-    from engage.label_loop import DEFAULT_VAL_SPLIT, validation_of
+    from engage.label_loop import validation_of
+    from engage.validation import HELD_OUT_SHARE, Validation
 
-    validation = {"version": validation_of(base), "cv": (0.0, 5), "heldout": (DEFAULT_VAL_SPLIT, 0)}[args.validation]
+    validation = {"version": validation_of(base), "cv": Validation.cross(5),
+                  "heldout": Validation.held_out(HELD_OUT_SHARE)}[args.validation]
     trainer = Trainer(base, test, work, validation)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     print(f"pool {args.pool} ({len(pool.texts)} rows), test {args.test} ({len(test.texts)} rows), recipe of "
           f"{base.name} ({base.version.meta['head']['architecture']}), retrained with label_loop.retrain "
-          f"({f'{validation[1]}-fold cross-validation' if validation[1] else f'held-out split {validation[0]}'}, "
+          f"({validation.describe()}{f' {validation.share}' if validation.share else ''}, "
           f"as the Train page with --validation {args.validation}), CPU cores {os.cpu_count()}, "
           f"BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}")
     print(f"schedule: first {counts[0]} labels in random order, then {args.orders} in rounds of {args.round} up to "

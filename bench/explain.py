@@ -58,7 +58,7 @@ def faithfulness(clf, texts: list[str], seeds: int) -> dict:
                 kept.append(without_tokens(ex.text, ex.spans, set(range(n)) - top))
             rows[f"{frac}:{kind}"] = {"removed": removed, "kept": kept}
             plan += removed + kept
-    scores = iter(clf.score(plan))
+    scores = iter(clf.score(plan).values)
     p_full = np.where(predicted, full, 1.0 - full)
     out: dict = {"messages": len(explained)}
     for frac in FRACTIONS:

@@ -57,7 +57,7 @@ def main() -> None:
     from engage import registry
     from engage.encoders import load_encoder
 
-    handle = args.encoder or registry.resolve_handle(registry.read_model(None).meta["encoder"]["handle"])
+    handle = args.encoder or registry.loadable_handle(registry.read_model(None).meta["encoder"]["handle"])
     encoder = load_encoder(handle)
     x, y = vectors(encoder, args.train, args.label_col)
     test = vectors(encoder, args.test, args.label_col) if args.test else None

@@ -42,7 +42,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from engage import baselines  # noqa: E402
-from engage.metrics import metric_table  # noqa: E402
+from engage.metrics import METRICS, metric_table  # noqa: E402
 
 COMPLAINTS = ROOT.parent / "shared" / "data" / "complaints"
 SEED_ROW = {"accuracy": 0.7665, "precision": 0.7865, "recall": 0.7695, "f1": 0.7779}  # its own 10k split
@@ -51,7 +51,7 @@ README_FIGURES = {"TF-IDF words 1-2 + LR, shared README recipe": {"accuracy": 0.
                   "TF-IDF words + chars_wb 2-5 + LR, shared README recipe":
                       {"accuracy": 0.833, "f1": 0.782, "roc_auc": 0.912}}
 START = time.perf_counter()
-COLUMNS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")
+COLUMNS = METRICS
 
 
 def recipe_scores(version, handle: str, train, test, work: Path, name: str) -> tuple[np.ndarray, float]:
@@ -61,15 +61,15 @@ def recipe_scores(version, handle: str, train, test, work: Path, name: str) -> t
     from engage.head import HeadConfig
     from engage.scoring import load_classifier
     from engage.train import train_model
+    from engage.validation import Validation
 
     encoder = load_encoder(handle, max_tokens=version.meta["encoder"]["max_tokens"])
     th = version.meta["threshold"]
     train_model(train, encoder, HeadConfig.from_json(version.meta["head"]["config"]), name=name,
-                root=work / "models", val_split=version.meta["training_data"]["val_split"],
-                cv_folds=version.meta["training_data"].get("cv_folds", 0),
+                root=work / "models", validation=Validation.of_record(version.meta["training_data"]),
                 threshold_method=th["method"], threshold_value=th["target"])
     clf = load_classifier(name, root=work / "models", use_cache=False)
-    return clf.score(test.texts), clf.threshold
+    return clf.score(test.texts).values, clf.threshold
 
 
 def random_bilm_scores(version, train, test, work: Path) -> tuple[np.ndarray, float] | None:
@@ -78,7 +78,7 @@ def random_bilm_scores(version, train, test, work: Path) -> tuple[np.ndarray, fl
     from engage.encoders import is_bilm_folder
     from engage.encoders.bilm.weights import random_bilm, read_options, save_bilm
 
-    handle = registry.resolve_handle(version.meta["encoder"]["handle"])
+    handle = registry.loadable_handle(version.meta["encoder"]["handle"])
     if not is_bilm_folder(handle):
         return None
     options = read_options(Path(handle) / "options.json")
@@ -157,11 +157,11 @@ def main() -> None:
         if args.retrain:
             from engage import registry
 
-            handle = registry.resolve_handle(clf.version.meta["encoder"]["handle"])
+            handle = registry.loadable_handle(clf.version.meta["encoder"]["handle"])
             scores = recipe_scores(clf.version, handle, train, test, Path(work), "retrained")
             rows = rows_for(f"{clf.name} recipe, trained on TRAIN", y, *scores, own)
         else:
-            scores = (clf.score(test.texts), clf.threshold)
+            scores = (clf.score(test.texts).values, clf.threshold)
             rows = rows_for(f"shipped: {clf.name}", y, *scores, own)
         found = None if args.skip_random else random_bilm_scores(clf.version, train, test, Path(work))
         if found is not None:

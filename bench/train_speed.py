@@ -46,10 +46,11 @@ def default_encoder(workdir: Path) -> str:
 def shipped_recipe() -> tuple[object, dict]:
     """(head config, train_model keyword arguments) of the shipped model, as its model.json records them."""
     from engage.head import HeadConfig
+    from engage.validation import Validation
 
     meta = json.loads(SHIPPED_MODEL.read_text(encoding="utf-8"))
     return (HeadConfig.from_json(meta["head"]["config"], source=str(SHIPPED_MODEL)),
-            {"val_split": meta["training_data"]["val_split"], "cv_folds": meta["training_data"]["cv_folds"],
+            {"validation": Validation.of_record(meta["training_data"]),
              "threshold_method": meta["threshold"]["method"], "threshold_value": meta["threshold"]["target"]})
 
 
@@ -64,6 +65,7 @@ def main() -> None:
     from engage.head import HeadConfig
     from engage.reading import read_messages
     from engage.train import train_model
+    from engage.validation import Validation
 
     work = Path(tempfile.mkdtemp(prefix="engage-bench-"))
     handle = args.encoder or default_encoder(work)
@@ -72,7 +74,8 @@ def main() -> None:
     shipped, shipped_args = shipped_recipe()
     cache = EmbeddingCache(work / "cache")
     runs = []
-    for label, config, kwargs in (("seed head, cold", seed, {}), ("seed head, warm", seed, {}),
+    seed_args = {"validation": Validation.held_out(0.1)}  # as these runs were always measured
+    for label, config, kwargs in (("seed head, cold", seed, seed_args), ("seed head, warm", seed, seed_args),
                                   ("shipped recipe, warm", shipped, shipped_args)):
         encoder = load_encoder(handle)
         start, cpu = time.perf_counter(), time.process_time()

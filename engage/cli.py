@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
-import traceback
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
 from engage import tf_startup
 from engage.errors import InputError
+from engage.trace_log import log_trace
 
 EXIT_OK, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2
 
@@ -76,11 +75,18 @@ def _figure(value: float | None) -> str:
     return "undefined" if value is None else f"{value:.4f}"
 
 
-def _cv_folds(args: argparse.Namespace) -> int:
-    """5-fold cross-validation unless a held-out split was asked for (then none, unless asked for too)."""
+def _validation(args: argparse.Namespace):
+    """--cv-folds K or --val-split F as a Validation; neither: engage.validation's default (--cv-folds 0 alone:
+    none, for a fixed threshold)."""
+    from engage.validation import DEFAULT_VALIDATION, NONE, Validation
+
+    if args.cv_folds and args.val_split:
+        raise InputError("choose either --cv-folds or --val-split, not both")
+    if args.val_split:
+        return Validation.held_out(args.val_split)
     if args.cv_folds is not None:
-        return args.cv_folds
-    return 0 if args.val_split else 5
+        return Validation.cross(args.cv_folds) if args.cv_folds else NONE
+    return DEFAULT_VALIDATION
 
 
 # train's head flags that default to None, so that --like's value stands unless the flag is given
@@ -107,8 +113,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     encoder = load_encoder(recipe.encoder, max_tokens=recipe.max_tokens)
     config = recipe.head
     with _progress(len(messages.texts), "encoding") as update:
-        result = train_model(messages, encoder, config, name=args.name, val_split=args.val_split,
-                             cv_folds=_cv_folds(args), threshold_method=recipe.threshold_method,
+        result = train_model(messages, encoder, config, name=args.name, validation=_validation(args),
+                             threshold_method=recipe.threshold_method,
                              threshold_value=recipe.threshold_value,
                              activate=args.activate, cache=_cache(args), progress=update)
     payload = {"model": result.version.name, "path": str(result.version.path), "active": args.activate,
@@ -127,25 +133,23 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from engage.metrics import metric_table, undefined_metrics
+    from engage.metrics import METRICS, metric_table, undefined_metrics
     from engage.scoring import load_classifier
-    from engage.thresholds import choose_threshold
+    from engage.thresholds import choose_threshold, threshold_in_force
 
     messages = _read(args, require_labels=True)
     clf = load_classifier(args.model, use_cache=not args.no_cache)
     with _progress(len(messages.texts), "scoring") as update:
-        scores = clf.score(messages.texts, update)
-    threshold = clf.threshold
-    if args.threshold is not None:
-        threshold = choose_threshold(None, scores, "fixed", args.threshold)
-    elif args.threshold_method:
+        scores = clf.score(messages.texts, update).values
+    threshold = threshold_in_force(clf, args.threshold)
+    if args.threshold is None and args.threshold_method:
         threshold = choose_threshold(messages.labels, scores, args.threshold_method, args.threshold_value)
     table = metric_table(messages.labels, scores, threshold)
-    payload = {k: table[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold",
-                                     "n", "confusion")} | {"model": clf.name, "support": table["support"]}
+    payload = {k: table[k] for k in (*METRICS, "threshold", "n", "confusion")}
+    payload |= {"model": clf.name, "support": table["support"]}
     (tn, fp), (fn, tp) = table["confusion"]
     lines = [f"model {clf.name} on {Path(args.data).name}: {table['n']} messages, threshold {threshold:.3f}"]
-    lines += [f"  {k:<9} {_figure(table[k])}" for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")]
+    lines += [f"  {k:<9} {_figure(table[k])}" for k in METRICS]
     lines.append(f"  confusion [[tn {tn}, fp {fp}], [fn {fn}, tp {tp}]]")
     lines += [f"  note: {note}" for note in undefined_metrics(table)]
     _emit(args, lines, payload)
@@ -376,6 +380,14 @@ def _common(p: argparse.ArgumentParser, *, data: bool = True, labels: bool = Tru
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # The defaults the help shows come from their owners; these imports load numpy only, not TensorFlow.
+    from engage.encoders.base import DEFAULT_MAX_TOKENS
+    from engage.head.config import ELMO_BRANCHES, HeadConfig
+    from engage.thresholds import DEFAULT_METHOD, METHODS
+    from engage.validation import DEFAULT_VALIDATION
+
+    head = HeadConfig()
+
     parser = argparse.ArgumentParser(prog="engage", description="Find the messages a brand must answer.")
     parser.add_argument("--verbose", action="store_true",
                         help="show TensorFlow's start-up log (hidden by default); may also follow the command")
@@ -390,13 +402,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoder", help="ELMo: TF Hub handle or folder, or a folder with options.json + weights.hdf5 "
                                      "(default: --like's, else $ENGAGE_ELMO_HANDLE or https://tfhub.dev/google/elmo/3; "
                                      "offline: models/elmo-tweets, the shipped one)")
-    p.add_argument("--max-tokens", type=int, help="truncate messages to this many tokens (default 64)")
-    p.add_argument("--epochs", type=int, help="default 5")
-    p.add_argument("--batch-size", type=int, help="default 32")
-    p.add_argument("--learning-rate", type=float, help="default 0.001")
+    p.add_argument("--max-tokens", type=int,
+                   help=f"truncate messages to this many tokens (default {DEFAULT_MAX_TOKENS})")
+    p.add_argument("--epochs", type=int, help=f"default {head.epochs}")
+    p.add_argument("--batch-size", type=int, help=f"default {head.batch_size}")
+    p.add_argument("--learning-rate", type=float, help=f"default {head.learning_rate}")
     p.add_argument("--cv-folds", type=int, default=None,
                    help="K-fold cross-validation for the threshold and the reported metrics, then the final model "
-                        "trains on every row (default 5; 0 = off)")
+                        f"trains on every row (default {DEFAULT_VALIDATION.folds}; 0 = off)")
     p.add_argument("--val-split", type=float, default=0.0,
                    help="instead of cross-validation: share held out for metrics, threshold, early stopping")
     p.add_argument("--early-stopping", action="store_true", help="stop when the held-out loss stops falling "
@@ -404,13 +417,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--class-weight", action="store_true", help="weigh classes to balance them")
     p.add_argument("--lexical", action="store_true", help="add the hashed word/char n-gram branch (stacked)")
     p.add_argument("--normalize", action="store_true", help="standardize each ELMo layer before the mix")
-    p.add_argument("--elmo-branch", choices=["mlp", "linear"],
-                   help="mlp (default): the seed's scalar mix + Dense(256); linear: logistic regression on the "
-                        "standardized layers, blended with --lexical by stacking (the shipped model's head)")
-    p.add_argument("--threshold-method", choices=["fixed", "best_f1", "target_precision", "target_recall", "top_k"],
-                   help="default best_f1")
+    p.add_argument("--elmo-branch", choices=list(ELMO_BRANCHES),
+                   help=f"default {head.elmo_branch}; mlp: the seed's scalar mix + Dense({head.hidden}); linear: "
+                        "logistic regression on the standardized layers, blended with --lexical by stacking (the "
+                        "shipped model's head)")
+    p.add_argument("--threshold-method", choices=METHODS,
+                   help=f"default {DEFAULT_METHOD}")
     p.add_argument("--threshold-value", type=float, help="fixed threshold, target, or K")
-    p.add_argument("--seed", type=int, help="default 0")
+    p.add_argument("--seed", type=int, help=f"default {head.seed}")
     p.add_argument("--name", help="version name (default: engage-<UTC time>)")
     p.add_argument("--activate", action="store_true", help="make this the active model")
     p.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")
@@ -421,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--model", help="version name (default: the active model)")
     p.add_argument("--threshold", type=float, help="fixed threshold (default: the model's)")
-    p.add_argument("--threshold-method", choices=["best_f1", "target_precision", "target_recall", "top_k"],
+    p.add_argument("--threshold-method", choices=[m for m in METHODS if m != "fixed"],  # fixed: --threshold
                    help="choose the threshold on this file's labels instead")
     p.add_argument("--threshold-value", type=float)
     p.add_argument("--no-cache", action="store_true")
@@ -570,28 +584,9 @@ def run(argv: list[str] | None, handler: Callable[[argparse.Namespace], None] | 
         print("interrupted", file=sys.stderr)
         return EXIT_INTERNAL
     except Exception as exc:  # anything else is a bug: say so, keep the trace in the log
-        log = _log_trace()
+        log = log_trace("engage.cli")
         print(f"internal error: {type(exc).__name__}: {exc} (trace in {log})", file=sys.stderr)
         return EXIT_INTERNAL
-
-
-def _log_trace() -> Path:
-    """Appends the current exception's trace to the log. A handler of our own, not logging.basicConfig, which does
-    nothing once anything in the process (a library, a test runner) has configured the root logger."""
-    from engage.config import log_path
-
-    path = log_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    logger = logging.getLogger("engage.cli")
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logger.addHandler(handler)
-    try:
-        logger.error("internal error\n%s", traceback.format_exc())
-    finally:
-        logger.removeHandler(handler)
-        handler.close()
-    return path
 
 
 def main() -> None:

@@ -37,6 +37,7 @@ import numpy as np
 
 from engage.cache import text_key
 from engage.errors import InputError
+from engage.head import HeadParts, head_parts
 from engage.lexical import lexical_features
 from engage.tokens import bound_texts, char_batches, token_spans
 
@@ -109,7 +110,7 @@ def explain(clf, texts: list[str]) -> list[Explanation]:
 
 
 def _explain(clf, texts: list[str]) -> list[Explanation]:
-    heads = HeadMath.cached(clf.head, clf.config)
+    heads = parts_of(clf.head, clf.config)
     spans = [token_spans(t) for t in texts]
     elmo_full, elmo_parts = _elmo_branch(clf, heads, texts, spans)
     if clf.config.lexical:
@@ -138,7 +139,7 @@ def explain_file(clf, in_path, out_path, *, text_col: str | None = None, top: in
     from engage.scoring import FLAG_COL, scored_frame
 
     if chunk_size < 1 or top < 1:
-        raise InputError(f"--chunk-size and --top must be at least 1, got {chunk_size} and {top}")
+        raise InputError(f"the chunk size and the number of top words must be at least 1, got {chunk_size} and {top}")
     summary = {"rows": 0, "flagged": 0}
     with TableWriter(out_path) as writer:
         for chunk in iter_messages(in_path, chunk_size=chunk_size, text_col=text_col, detect_labels=False):
@@ -152,7 +153,7 @@ def explain_file(clf, in_path, out_path, *, text_col: str | None = None, top: in
     return summary | {"threshold": clf.threshold, "model": clf.name, "output": str(out_path)}
 
 
-def _assemble(text, spans, heads: HeadMath, elmo_logit, elmo_c, lex_logit, lex_c, threshold, lexical) -> Explanation:
+def _assemble(text, spans, heads: HeadParts, elmo_logit, elmo_c, lex_logit, lex_c, threshold, lexical) -> Explanation:
     contributions = heads.a_elmo * elmo_c + heads.a_lex * lex_c
     logit = heads.bias + heads.a_elmo * elmo_logit + heads.a_lex * lex_logit
     parts = {"bias": heads.bias,
@@ -191,7 +192,7 @@ def occlusion_variants(tokens: list[str], max_tokens: int) -> list[str]:
     return [" ".join(tokens[:i] + tokens[i + 1:max_tokens + 1]) for i in range(seen)]
 
 
-def _elmo_branch(clf, heads: HeadMath, texts: list[str],
+def _elmo_branch(clf, heads: HeadParts, texts: list[str],
                  spans: list[list[tuple[str, int, int]]]) -> tuple[np.ndarray, list[np.ndarray]]:
     """(each message's ELMo logit, its tokens' occlusion terms elmo(message) - elmo(message without token i)).
 
@@ -314,65 +315,17 @@ def _collapse(s: str) -> tuple[str, np.ndarray]:
 
 # ---- the head's weights, as numbers ----------------------------------------------------------------------------
 
-_MATH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # served head -> (its config, HeadMath)
+_PARTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # served head -> (its config, HeadParts)
 
-@dataclass
-class HeadMath:
-    """The served head's blend and branches in numpy (engage.head.linear / mlp build the same graph in Keras;
-    tests check sigmoid(bias + a_elmo * elmo + a_lex * lexical) == engage.head.predict)."""
 
-    bias: float
-    a_elmo: float
-    a_lex: float
-    lex_w: np.ndarray | None
-    lex_b: float
-    elmo_logits: object  # vectors [N, 3, D] -> float64 [N]
-
-    @classmethod
-    def cached(cls, head, config) -> HeadMath:
-        """of(head, config), read once per loaded head: a served head's weights never change after loading (a
-        retrained version is a new head), and reading 2 x 2^18 lexical weights is a tenth of a short explanation."""
-        try:
-            held = _MATH.get(head)
-        except TypeError:  # not weak-referenceable: read it every time
-            return cls.of(head, config)
-        if held is None or held[0] is not config:
-            held = _MATH[head] = (config, cls.of(head, config))
-        return held[1]
-
-    @classmethod
-    def of(cls, head, config) -> HeadMath:
-        def weights(name: str) -> list[np.ndarray]:
-            return [np.asarray(w, dtype=np.float64) for w in head.get_layer(name).get_weights()]
-
-        lex_w, lex_b = None, 0.0
-        if config.lexical:
-            kernel, b = weights("lexical_logit")
-            lex_w, lex_b = kernel[:, 0], float(b[0])
-        if config.elmo_branch == "linear":
-            mean, std = weights("standardize")
-            kernel, b = weights("elmo_logit")
-
-            def elmo(v: np.ndarray) -> np.ndarray:
-                flat = ((v.astype(np.float64) - mean) / std).reshape(len(v), -1)
-                return flat @ kernel[:, 0] + b[0]
-
-            if config.lexical:
-                blend, blend_b = weights("blend")
-                return cls(float(blend_b[0]), float(blend[0, 0]), float(blend[1, 0]), lex_w, lex_b, elmo)
-            return cls(0.0, 1.0, 0.0, None, 0.0, elmo)
-        stats = weights("standardize") if config.normalize else None
-        w, gamma = weights("scalar_mix")
-        hidden_k, hidden_b = weights("dense_hidden")
-        out_k, out_b = weights("output_logit" if config.lexical else "output")
-        mix = np.exp(w - w.max()) / np.exp(w - w.max()).sum()
-
-        def elmo(v: np.ndarray) -> np.ndarray:
-            x = v.astype(np.float64)
-            if stats is not None:
-                x = (x - stats[0]) / stats[1]
-            hidden = np.maximum(gamma * np.einsum("k,nkd->nd", mix, x) @ hidden_k + hidden_b, 0.0)
-            return hidden @ out_k[:, 0] + out_b[0]
-
-        a_lex = float(weights("lexical_weight")[0]) if config.lexical else 0.0
-        return cls(0.0, 1.0, a_lex, lex_w, lex_b, elmo)
+def parts_of(head, config) -> HeadParts:
+    """engage.head.head_parts(head, config), read once per loaded head: a served head's weights never change after
+    loading (a retrained version is a new head), and reading 2 x 2^18 lexical weights is a tenth of a short
+    explanation."""
+    try:
+        held = _PARTS.get(head)
+    except TypeError:  # not weak-referenceable: read it every time
+        return head_parts(head, config)
+    if held is None or held[0] is not config:
+        held = _PARTS[head] = (config, head_parts(head, config))
+    return held[1]

@@ -7,7 +7,6 @@ whenever a new model becomes active (rescore_sets).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +19,15 @@ from engage.errors import InputError
 from engage.labels import LabelSet, LabelStore, text_hash
 from engage.reading import Messages
 from engage.scoring import Classifier
+from engage.thresholds import DEFAULT_METHOD
 from engage.train import TrainResult, train_model
+from engage.validation import Validation
 
 
 def score_set(store: LabelStore, set_id: int, clf: Classifier, progress: Progress | None = None) -> int:
     """Scores every message of the set with the classifier and stores the scores (replacing older ones)."""
     frame = store.messages(set_id)
-    scores = clf.score(frame["text"].tolist(), progress)
+    scores = clf.score(frame["text"].tolist(), progress).values
     return store.store_scores(set_id, clf.name, dict(zip(frame["message_id"], scores, strict=True)), clf.threshold)
 
 
@@ -91,27 +92,11 @@ def training_messages(store: LabelStore, set_id: int | None = None, extra: Messa
     return training_data(store, set_id, extra).messages
 
 
-MIN_TRAIN_PER_CLASS = 2  # the heads' inner folds need two of each class (engage.head.stacking.folds)
-
-
-def min_per_class(val_split: float, cv_folds: int = 0) -> int:
-    """Labels of each class a validation needs. A held-out share of val_split: at least one of each class held out
-    and MIN_TRAIN_PER_CLASS of each left to train on, whatever the other class's count (checked against
-    scikit-learn's stratified split for shares 0.1 to 0.5). cv_folds folds: one of each class in every fold, and
-    MIN_TRAIN_PER_CLASS in what the other folds leave."""
-    if cv_folds:
-        return max(cv_folds, math.ceil(MIN_TRAIN_PER_CLASS * cv_folds / (cv_folds - 1)))
-    if not val_split:
-        return MIN_TRAIN_PER_CLASS
-    return max(MIN_TRAIN_PER_CLASS + 1, math.ceil(1 / val_split),
-               math.ceil(MIN_TRAIN_PER_CLASS / (1 - val_split)))
-
-
-def labels_needed(labels: np.ndarray, val_split: float, cv_folds: int = 0) -> dict[int, int]:
+def labels_needed(labels: np.ndarray, validation: Validation) -> dict[int, int]:
     """How many more labels of each class (1 engageable, 0 not) training with this validation needs; empty when
     there are enough."""
     counts = np.bincount(np.asarray(labels, dtype=int), minlength=2)
-    need = min_per_class(val_split, cv_folds)
+    need = validation.min_per_class()
     return {c: need - int(counts[c]) for c in (1, 0) if counts[c] < need}
 
 
@@ -156,41 +141,32 @@ def adapt_encoder(messages: Messages, clf: Classifier, out: Path, *, time_limit_
     return load_encoder(str(out), max_tokens=clf.encoder.max_tokens)
 
 
-DEFAULT_VAL_SPLIT = 0.2
+def validation_of(clf: Classifier) -> Validation:
+    """How the version chose its threshold and measured itself, from its model.json (engage.validation's default
+    for a version that recorded neither way)."""
+    return Validation.of_record(clf.version.meta.get("training_data"))
 
 
-def validation_of(clf: Classifier) -> tuple[float, int]:
-    """How the version chose its threshold and measured itself: (held-out share, 0) or (0, cross-validation
-    folds), from its model.json; a version recorded with neither gets DEFAULT_VAL_SPLIT."""
-    recorded = clf.version.meta.get("training_data") or {}
-    folds = int(recorded.get("cv_folds") or 0)
-    if folds >= 2:
-        return 0.0, folds
-    return float(recorded.get("val_split") or DEFAULT_VAL_SPLIT), 0
-
-
-def retrain(messages: Messages, clf: Classifier, *, name: str | None = None, val_split: float | None = None,
-            cv_folds: int | None = None, root=None, progress: Progress | None = None, on_epoch=None,
+def retrain(messages: Messages, clf: Classifier, *, name: str | None = None, validation: Validation | None = None,
+            root=None, progress: Progress | None = None, on_epoch=None,
             encoder: Encoder | None = None) -> TrainResult:
     """A new version (not activated) on the classifier's encoder (or `encoder`, e.g. adapt_encoder's), head config
     and threshold rule; validated as given, else as the version was (validation_of: the shipped model's 5-fold
     cross-validation lets every label train the final head, where a held-out share never trains on its rows)."""
-    if val_split is None and cv_folds is None:
-        val_split, cv_folds = validation_of(clf)
     rule = clf.version.meta["threshold"]
-    return train_model(messages, encoder or clf.encoder, clf.config, name=name or None, val_split=val_split or 0.0,
-                       cv_folds=cv_folds or 0, threshold_method=rule.get("method") or "best_f1",
-                       threshold_value=rule.get("target"), cache=clf.cache, root=root, progress=progress,
-                       on_epoch=on_epoch)
+    return train_model(messages, encoder or clf.encoder, clf.config, name=name or None,
+                       validation=validation or validation_of(clf),
+                       threshold_method=rule.get("method") or DEFAULT_METHOD, threshold_value=rule.get("target"),
+                       cache=clf.cache, root=root, progress=progress, on_epoch=on_epoch)
 
 
 def side_by_side(texts: list[str], labels: np.ndarray, classifiers: Sequence[Classifier]) -> pd.DataFrame:
     """Each classifier's metrics at its own threshold on the same labeled rows: one row per classifier."""
-    from engage.metrics import metric_table
+    from engage.metrics import METRICS, metric_table
 
     rows = []
     for clf in classifiers:
-        m = metric_table(labels, clf.score(texts), clf.threshold)
+        m = metric_table(labels, clf.score(texts).values, clf.threshold)
         rows.append({"name": clf.name, "rows": len(texts), "threshold": clf.threshold,
-                     **{k: m[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")}})
+                     **{k: m[k] for k in METRICS}})
     return pd.DataFrame(rows)

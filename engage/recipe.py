@@ -12,9 +12,9 @@ from pathlib import Path
 
 from engage import registry
 from engage.config import default_encoder_handle
+from engage.encoders.base import DEFAULT_MAX_TOKENS
 from engage.head import HeadConfig
-
-DEFAULT_MAX_TOKENS = 64
+from engage.thresholds import DEFAULT_METHOD
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class Recipe:
     encoder: str                        # handle as load_encoder takes it (a URL or a folder)
     max_tokens: int = DEFAULT_MAX_TOKENS
     head: HeadConfig = field(default_factory=HeadConfig)
-    threshold_method: str = "best_f1"
+    threshold_method: str = DEFAULT_METHOD
     threshold_value: float | None = None
     like: str | None = None             # the version it was read from, if any
 
@@ -49,8 +49,8 @@ def recipe_of(name: str, root: str | Path | None = None) -> Recipe:
     meta = version.meta
     source = str(version.path / "model.json")
     rule = meta.get("threshold") or {}
-    return Recipe(encoder=registry.resolve_handle(meta["encoder"]["handle"], root),
+    return Recipe(encoder=registry.loadable_handle(meta["encoder"]["handle"], root),
                   max_tokens=int(meta["encoder"].get("max_tokens", DEFAULT_MAX_TOKENS)),
                   head=HeadConfig.from_json(meta["head"]["config"], source=source),
-                  threshold_method=rule.get("method") or "best_f1", threshold_value=rule.get("target"),
+                  threshold_method=rule.get("method") or DEFAULT_METHOD, threshold_value=rule.get("target"),
                   like=version.name)

@@ -188,7 +188,7 @@ def save_version(name: str, meta: dict, write_files: Callable[[Path], None],
     check_name(name)
     final = base / name
     if final.exists():
-        raise InputError(f"model '{name}' already exists in {base}; choose another --name")
+        raise InputError(f"model '{name}' already exists in {base}; choose another name")
     base.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=base))
     try:
@@ -225,7 +225,10 @@ def stored_handle(handle: str, root: str | Path | None = None) -> str:
     return path.relative_to(base).as_posix() if path.is_relative_to(base) else str(path)
 
 
-def resolve_handle(handle: str, root: str | Path | None = None) -> str:
+def loadable_handle(handle: str, root: str | Path | None = None) -> str:
+    """The encoder handle model.json stored (stored_handle's), as load_encoder takes it: a URL or an absolute
+    folder as it is, a relative folder under the models folder. (engage.encoders.hub.module_folder then finds the
+    TF Hub module such a handle names.)"""
     if "://" in handle or Path(handle).is_absolute():
         return handle
     return str(_root(root) / handle)

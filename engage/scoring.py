@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +20,26 @@ from engage.head.serving import predict_texts
 from engage.metrics import decide
 from engage.outputs import TableWriter
 from engage.reading import Messages, iter_messages
+from engage.thresholds import threshold_in_force
+from engage.tokens import truncated
+
+
+@dataclass(frozen=True)
+class Scores:
+    """What one call of Classifier.score computed: nothing about a call is kept on the classifier, so a caller
+    reads its own counts here, whoever else is scoring at the same time."""
+
+    values: np.ndarray     # float64 [N]: probability of engageable per text (an empty text scores 0)
+    computed: int          # texts the encoder actually ran on (the embedding cache lacked them)
+    truncated: np.ndarray  # bool [N]: the text is longer than the model reads (the encoder's max_tokens)
 
 
 class Classifier:
-    """A verified model version with its encoder loaded: texts in, probabilities out."""
+    """A verified model version with its encoder loaded: texts in, probabilities out.
+
+    Safe to call from many threads at once by itself (the Streamlit sessions, an HTTP service's requests): score()
+    keeps nothing per call (its counts come back in Scores), the encoder runs one call at a time under its own
+    lock, and the Keras head under the classifier's. No caller takes a lock."""
 
     def __init__(self, version: registry.ModelVersion, encoder: Encoder, cache: EmbeddingCache | None) -> None:
         self.version = version
@@ -35,26 +53,28 @@ class Classifier:
             raise InputError(f"model '{version.name}': its head does not load ({exc})",
                              file=str(version.path / registry.META_FILE)) from None
         self.threshold = float(version.meta["threshold"]["value"])
-        self.last_computed = 0
+        self._lock = threading.Lock()
 
     @property
     def name(self) -> str:
         return self.version.name
 
-    def score(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
-        """Probability of engageable per text; an empty message scores 0 (there is nothing to answer)."""
-        vectors, self.last_computed = cached_layer_means(self.encoder, texts, self.cache, progress)
-        scores = predict_texts(self.head, self.config, vectors, list(texts)) if len(texts) else np.zeros(0)
-        empty = np.array([not t.strip() for t in texts], dtype=bool)
-        scores[empty] = 0.0
-        return scores
+    def score(self, texts: list[str], progress: Progress | None = None) -> Scores:
+        """Probability of engageable per text, with what this call computed; an empty message scores 0 (there is
+        nothing to answer)."""
+        texts = list(texts)
+        vectors, computed = cached_layer_means(self.encoder, texts, self.cache, progress)
+        with self._lock:
+            values = predict_texts(self.head, self.config, vectors, texts) if texts else np.zeros(0)
+        values[np.array([not t.strip() for t in texts], dtype=bool)] = 0.0
+        return Scores(values, computed, truncated(texts, self.encoder.max_tokens))
 
 
 def load_classifier(name: str | None = None, *, root: str | Path | None = None,
                     cache: EmbeddingCache | None = None, use_cache: bool = True) -> Classifier:
     version = registry.read_model(name, root)
     enc_meta = version.meta["encoder"]
-    encoder = load_encoder(registry.resolve_handle(enc_meta["handle"], root), max_tokens=enc_meta["max_tokens"])
+    encoder = load_encoder(registry.loadable_handle(enc_meta["handle"], root), max_tokens=enc_meta["max_tokens"])
     if encoder.fingerprint != enc_meta["fingerprint"]:
         raise InputError(f"model '{version.name}' was trained on an encoder whose weights differ from the one at "
                          f"{enc_meta['handle']} now (fingerprint mismatch); retrain the model on this encoder")
@@ -72,10 +92,10 @@ def scored_frame(messages: Messages, scores: np.ndarray, threshold: float) -> pd
 
 
 def score_messages(clf: Classifier, messages: Messages, threshold: float | None = None,
-                   progress: Progress | None = None) -> pd.DataFrame:
-    """The input columns plus engage_score and engageable."""
+                   progress: Progress | None = None) -> tuple[pd.DataFrame, Scores]:
+    """(the input columns plus engage_score and engageable, the Scores they came from)."""
     scores = clf.score(messages.texts, progress)
-    return scored_frame(messages, scores, clf.threshold if threshold is None else threshold)
+    return scored_frame(messages, scores.values, threshold_in_force(clf, threshold)), scores
 
 
 def score_file(clf: Classifier, in_path: str | Path, out_path: str | Path, *, text_col: str | None = None,
@@ -85,24 +105,24 @@ def score_file(clf: Classifier, in_path: str | Path, out_path: str | Path, *, te
     appears only when complete (engage.outputs.TableWriter). Labels are passed through untouched unless
     `label_col` is given; then they are checked, and a bad value ends the run before any output appears."""
     if chunk_size < 1:
-        raise InputError(f"--chunk-size must be at least 1, got {chunk_size}")
-    cut = clf.threshold if threshold is None else threshold
-    summary = {"rows": 0, "flagged": 0, "empty_messages": 0, "encoder_computed": 0}
+        raise InputError(f"the chunk size (rows read at a time) must be at least 1, got {chunk_size}")
+    cut = threshold_in_force(clf, threshold)
+    summary = {"rows": 0, "flagged": 0, "empty_messages": 0, "encoder_computed": 0, "truncated": 0}
     with TableWriter(out_path) as writer:
         for chunk in iter_messages(in_path, chunk_size=chunk_size, text_col=text_col, label_col=label_col,
                                    detect_labels=False):
             # which column was scored, and whether it was a guess (the caller tells the user)
             summary |= {"text_col": chunk.text_col, "text_col_guessed": chunk.text_col_guessed}
-            scored = score_messages(clf, chunk, cut, progress)
+            scored, scores = score_messages(clf, chunk, cut, progress)
             summary["rows"] += len(scored)
             summary["flagged"] += int(scored[FLAG_COL].sum())
             summary["empty_messages"] += len(chunk.empty_rows)
-            summary["encoder_computed"] += clf.last_computed
+            summary["encoder_computed"] += scores.computed
+            summary["truncated"] += int(scores.truncated.sum())
             if chunk.labels is not None:
                 positives = int(chunk.labels.sum())
                 labels = summary.setdefault("labels", {"engageable": 0, "not_engageable": 0})
                 labels["engageable"] += positives
                 labels["not_engageable"] += len(chunk.labels) - positives
             writer.write(scored[scored[FLAG_COL]] if flagged_only else scored)
-    return summary | {"threshold": cut, "model": clf.name, "output": str(out_path),
-                      "truncated": clf.encoder.n_truncated}
+    return summary | {"threshold": cut, "model": clf.name, "output": str(out_path)}

@@ -8,13 +8,11 @@ import numpy as np
 import pandas as pd
 
 from engage.errors import InputError
-from engage.metrics import decide, slice_table
+from engage.metrics import METRICS, decide, slice_table
 from engage.reading import is_id_name
 from engage.registry import ModelVersion
 
-# The seed notebook reported these four; they lead every metric table.
-SEED_METRICS = ("accuracy", "precision", "recall", "f1")
-METRIC_COLUMNS = (*SEED_METRICS, "roc_auc", "pr_auc", "support")
+METRIC_ROW_COLUMNS = (*METRICS, "support")  # metrics_frame's leading columns
 CLASS_NAMES = ("not engageable", "engageable")
 MAX_SLICES = 100
 
@@ -29,11 +27,11 @@ def flag_summary(scores: np.ndarray, threshold: float) -> dict:
 def metrics_frame(table: dict) -> pd.DataFrame:
     """One row from engage.metrics.metric_table: the seed's four first, then ROC-AUC, PR-AUC, support (all rows),
     the support of each class and the threshold."""
-    row = {k: table[k] for k in METRIC_COLUMNS if k != "support"}
+    row = {k: table[k] for k in METRICS}
     row |= {"support": table["n"], "engageable": table["support"]["engageable"],
             "not_engageable": table["support"]["not_engageable"], "threshold": table["threshold"]}
     # float columns: an undefined figure is NaN, an empty cell, never a 0 (engage.metrics.undefined_metrics says why)
-    return pd.DataFrame([row]).astype({k: float for k in METRIC_COLUMNS if k != "support"})
+    return pd.DataFrame([row]).astype(dict.fromkeys(METRICS, float))
 
 
 def confusion_frame(confusion: list[list[int]]) -> pd.DataFrame:
@@ -121,15 +119,15 @@ def models_frame(versions: list[ModelVersion], active: str | None) -> pd.DataFra
                      "training_data": data.get("source"), "training_rows": data.get("rows"),
                      "threshold": (meta.get("threshold") or {}).get("value"),
                      "threshold_method": (meta.get("threshold") or {}).get("method"),
-                     **{k: heldout.get(k) for k in (*SEED_METRICS, "roc_auc", "pr_auc")},
+                     **{k: heldout.get(k) for k in METRICS},
                      "heldout_rows": heldout.get("n")})
-    return pd.DataFrame(rows).astype({k: float for k in (*SEED_METRICS, "roc_auc", "pr_auc")})
+    return pd.DataFrame(rows).astype({k: float for k in METRICS})
 
 
 def models_metrics_long(versions: list[ModelVersion]) -> pd.DataFrame:
     """version, metric, value for every held-out metric a version recorded: the data of a comparison chart."""
     rows = [{"version": v.name, "metric": k, "value": float(value)}
             for v in versions
-            for k in (*SEED_METRICS, "roc_auc", "pr_auc")
+            for k in METRICS
             if (value := (v.meta.get("heldout_metrics") or {}).get(k)) is not None]
     return pd.DataFrame(rows, columns=["version", "metric", "value"])

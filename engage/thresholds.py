@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
-from sklearn.metrics import precision_recall_curve
 
 from engage.errors import InputError
 
 METHODS = ("fixed", "best_f1", "target_precision", "target_recall", "top_k")
 NEEDS_LABELS = {"best_f1", "target_precision", "target_recall"}
+DEFAULT_METHOD = "best_f1"  # how a new version picks its threshold unless told: the CLI, recipes, retraining
 
 
 def choose_threshold(y_true: np.ndarray | None, scores: np.ndarray, method: str = "fixed",
@@ -25,7 +27,7 @@ def choose_threshold(y_true: np.ndarray | None, scores: np.ndarray, method: str 
     if method not in METHODS:
         raise InputError(f"unknown threshold method '{method}'; use one of {', '.join(METHODS)}")
     if method == "fixed":
-        return _fixed(value)
+        return fixed_threshold(0.5 if value is None else value)
     if method == "top_k":
         return _between(scores, _top_k(scores, value))
     if y_true is None:
@@ -50,15 +52,19 @@ def _between(scores: np.ndarray, chosen: float) -> float:
 
 
 def _pr(y_true: np.ndarray, scores: np.ndarray):
+    from sklearn.metrics import precision_recall_curve  # here: the CLI's parser reads METHODS without sklearn
+
     if len(np.unique(y_true)) < 2:
         raise InputError("the labels hold only one class, so precision and recall cannot guide a threshold")
     return precision_recall_curve(y_true, scores)
 
 
-def _fixed(value: float | None) -> float:
-    t = 0.5 if value is None else float(value)
-    if not 0.0 <= t <= 1.0:
-        raise InputError(f"threshold must be between 0 and 1, got {t}")
+def fixed_threshold(value: float) -> float:
+    """A threshold given by someone (a flag, a slider, a request): a score is a probability, so it must lie in
+    [0, 1]; anything else is refused in words every front end can show."""
+    t = float(value)
+    if not 0.0 <= t <= 1.0:  # NaN fails this too
+        raise InputError(f"the threshold must be between 0 and 1, got {value}")
     return t
 
 
@@ -75,3 +81,13 @@ def _top_k(scores: np.ndarray, value: float | None) -> float:
         return 1.0
     k = min(int(value), len(scores))
     return float(np.sort(scores)[::-1][k - 1])
+
+
+class HasThreshold(Protocol):
+    threshold: float  # a version's own threshold: engage.scoring.Classifier, engage.distributed's ModelBundle
+
+
+def threshold_in_force(clf: HasThreshold, given: float | None) -> float:
+    """The one rule of every front end (CLI, pages, Ray job, HTTP service): the model's own threshold unless one is
+    given; a given one must lie in [0, 1] (InputError in plain words otherwise)."""
+    return clf.threshold if given is None else fixed_threshold(given)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import numpy as np
+
 # URLs, @mentions and #hashtags stay whole; words keep inner apostrophes and hyphens; every other
 # non-space character is a token of its own (ELMo was trained on tokenized text, punctuation split off).
 _TOKEN = re.compile(r"https?://\S+|[@#]?\w+(?:['’\-]\w+)*|[^\w\s]", re.UNICODE)
@@ -62,3 +64,8 @@ def char_batches(texts: list[str], budget: int) -> list[tuple[int, int]]:
     if start < len(texts):
         ranges.append((start, len(texts)))
     return ranges
+
+
+def truncated(texts: Sequence[str], max_tokens: int) -> np.ndarray:
+    """bool per text: some of it is left unread by an encoder reading max_tokens tokens of its bounded text."""
+    return np.array([message_tokens(t, max_tokens)[1] for t in texts], dtype=bool)

@@ -1,9 +1,9 @@
 """Training: labeled messages -> layer means (cached) -> head -> threshold -> a saved model version.
 
-The threshold and the reported metrics come from one of two places:
-- a held-out split (`val_split`): quick, but the final head never sees those rows and on a few thousand messages a
+The threshold and the reported metrics come from one of two places (engage.validation.Validation):
+- a held-out share: quick, but the final head never sees those rows and on a few thousand messages a
   best-F1 threshold picked on a few hundred of them is noisy;
-- K-fold cross-validation (`cv_folds`): K extra heads, each scoring the fold it did not see, so that every row gets
+- K-fold cross-validation (the default): K extra heads, each scoring the fold it did not see, so that every row gets
   an honest score; the threshold is chosen on all of them and the final head is then trained on every row.
   Choices a head makes on its own rows (the linear branch's C and its blend) are made once on every row and shared
   by the K heads and the final one (engage.head.settle_choices): one choice of leakage into the scores, K choices
@@ -26,10 +26,22 @@ from engage.cache import EmbeddingCache, cached_layer_means
 from engage.encoders.base import Encoder, Progress
 from engage.encoders.bilm.adapt import adaptation_record
 from engage.errors import InputError
-from engage.head import HeadConfig, describe, head_inputs, predict, save_head, settle_choices, share_work, train_head
+from engage.head import (
+    HeadConfig,
+    Settled,
+    describe,
+    head_inputs,
+    predict,
+    save_head,
+    settle_choices,
+    share_work,
+    train_head,
+)
 from engage.metrics import metric_table
 from engage.reading import Messages
-from engage.thresholds import choose_threshold
+from engage.thresholds import DEFAULT_METHOD, choose_threshold
+from engage.tokens import truncated
+from engage.validation import DEFAULT_VALIDATION, Validation
 
 HEAD_FILE = "head.weights.h5"
 _LIBRARIES = ("tensorflow", "keras", "tensorflow-hub", "scikit-learn", "numpy", "pandas")
@@ -67,7 +79,7 @@ def library_versions() -> dict[str, str]:
 
 def _check_labels(messages: Messages) -> np.ndarray:
     if messages.labels is None:
-        raise InputError("training needs labels: pass --label-col with the column that says engageable or not",
+        raise InputError("training needs labels: name the column that says engageable or not",
                          file=messages.source)
     counts = np.bincount(messages.labels.astype(int), minlength=2)
     if counts.min() == 0:
@@ -76,42 +88,30 @@ def _check_labels(messages: Messages) -> np.ndarray:
     return messages.labels.astype(np.int8)
 
 
-def _split(n: int, y: np.ndarray, val_split: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _split(n: int, y: np.ndarray, validation: Validation, seed: int) -> tuple[np.ndarray, np.ndarray]:
     idx = np.arange(n)
-    if not val_split:
+    if not validation.share:
         return idx, np.array([], dtype=int)
-    if not 0 < val_split < 0.9:
-        raise InputError(f"--val-split must be between 0 and 0.9, got {val_split}")
-    if np.bincount(y, minlength=2).min() < 2:
-        raise InputError("too few messages of one class to hold out a validation split; use --val-split 0")
-    train_idx, val_idx = train_test_split(idx, test_size=val_split, stratify=y, random_state=seed)
+    train_idx, val_idx = train_test_split(idx, test_size=validation.share, stratify=y, random_state=seed)
     return np.sort(train_idx), np.sort(val_idx)
 
 
-def _check_folds(cv_folds: int, val_split: float, y: np.ndarray, config: HeadConfig) -> None:
-    if config.early_stopping and not val_split:
-        raise InputError("--early-stopping watches a held-out split: pass --val-split 0.1 (for example)")
-    if cv_folds == 0:
-        return
-    if val_split:
-        raise InputError("choose either a held-out split (--val-split) or cross-validation (--cv-folds), not both")
-    if cv_folds < 2:
-        raise InputError(f"--cv-folds must be 0 (off) or at least 2, got {cv_folds}")
-    smallest = int(np.bincount(y, minlength=2).min())
-    if smallest < cv_folds:
-        raise InputError(f"--cv-folds {cv_folds} needs at least {cv_folds} messages of each class; the smaller "
-                         f"class has {smallest}: use fewer folds")
+def _check_validation(validation: Validation, y: np.ndarray, config: HeadConfig) -> None:
+    if config.early_stopping and not validation.share:
+        raise InputError("early stopping watches held-out messages: validate on a held-out share, not "
+                         f"{validation.describe()}")
+    validation.check(y)
 
 
-def cross_validated_scores(config: HeadConfig, inputs: dict, y: np.ndarray, folds: int) -> np.ndarray:
+def cross_validated_scores(config: HeadConfig | Settled, inputs: dict, y: np.ndarray, folds: int) -> np.ndarray:
     """Every row's score from a head trained on the other folds (same seed, so the same call gives the same
-    scores)."""
-    config = settle_choices(config, inputs, y)
-    inputs = share_work(config, inputs)
+    scores), all with the choices settled once on every row (settled here unless given)."""
+    settled = config if isinstance(config, Settled) else settle_choices(config, inputs, y)
+    inputs = share_work(settled.config, inputs)
     scores = np.empty(len(y), dtype=np.float64)
-    splitter = StratifiedKFold(folds, shuffle=True, random_state=config.seed)
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=settled.config.seed)
     for fit_idx, held_idx in splitter.split(np.zeros(len(y)), y):
-        model, _ = train_head(config, _rows(inputs, fit_idx), y[fit_idx])
+        model, _ = train_head(settled, _rows(inputs, fit_idx), y[fit_idx])
         scores[held_idx] = predict(model, _rows(inputs, held_idx))
     return scores
 
@@ -121,25 +121,27 @@ def _rows(inputs: dict, idx: np.ndarray) -> dict:
 
 
 def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None = None, *,
-                name: str | None = None, val_split: float = 0.1, cv_folds: int = 0, threshold_method: str = "best_f1",
+                name: str | None = None, validation: Validation = DEFAULT_VALIDATION,
+                threshold_method: str = DEFAULT_METHOD,
                 threshold_value: float | None = None, activate: bool = False,
                 cache: EmbeddingCache | None = None, root: str | Path | None = None,
                 progress: Progress | None = None, on_epoch=None) -> TrainResult:
     config = config or HeadConfig()
     name = registry.check_name(name or registry.new_name())
     y = _check_labels(messages)
-    _check_folds(cv_folds, val_split, y, config)
+    _check_validation(validation, y, config)
     texts = messages.texts
     t0 = time.perf_counter()
     vectors, n_computed = cached_layer_means(encoder, texts, cache, progress)
     t_encode = time.perf_counter() - t0
-    train_idx, val_idx = _split(len(texts), y, val_split, config.seed)
+    train_idx, val_idx = _split(len(texts), y, validation, config.seed)
     inputs = share_work(config, head_inputs(config, vectors, texts))
     val = (_rows(inputs, val_idx), y[val_idx]) if len(val_idx) else None
-    scores, fitting = None, config
-    if cv_folds:
-        fitting = settle_choices(config, inputs, y)  # model.json keeps config: retraining chooses again
-        scores = cross_validated_scores(fitting, inputs, y, cv_folds)
+    scores, fitting = None, Settled(config)
+    if validation.folds:
+        fitting = settle_choices(config, inputs, y)  # this run's choices; model.json keeps config: retraining
+        # chooses again
+        scores = cross_validated_scores(fitting, inputs, y, validation.folds)
     model, history = train_head(fitting, _rows(inputs, train_idx), y[train_idx], val, on_epoch)
     labels = y
     if val is not None:
@@ -150,7 +152,7 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
         if threshold_method != "fixed":
             threshold = choose_threshold(labels, scores, threshold_method, threshold_value)
         heldout = metric_table(labels, scores, threshold) | {"at_0.5": metric_table(labels, scores, 0.5)}
-        heldout["method"] = f"{cv_folds}-fold cross-validation" if cv_folds else "held-out split"
+        heldout["method"] = validation.describe()
     encoder_meta = {"kind": encoder.kind, "handle": registry.stored_handle(encoder.handle, root),
                     "fingerprint": encoder.fingerprint, "dim": encoder.dim, "max_tokens": encoder.max_tokens}
     if (adapted := adaptation_record(encoder.handle)) is not None:
@@ -162,13 +164,15 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
         "threshold": {"value": threshold, "method": threshold_method, "target": threshold_value},
         "training_data": {"source": Path(messages.source).name, "fingerprint": data_fingerprint(texts, y),
                           "rows": len(texts), "engageable": int(y.sum()), "not_engageable": int(len(y) - y.sum()),
-                          "empty_messages": len(messages.empty_rows), "val_split": val_split,
-                          "cv_folds": cv_folds,
-                          "train_rows": len(train_idx), "heldout_rows": len(y) if cv_folds else len(val_idx)},
+                          "empty_messages": len(messages.empty_rows), "val_split": validation.share,
+                          "cv_folds": validation.folds,
+                          "train_rows": len(train_idx),
+                          "heldout_rows": len(y) if validation.folds else len(val_idx)},
         "heldout_metrics": heldout,
         "history": history,
         "library_versions": library_versions(),
     }
     version = registry.save_version(name, meta, lambda d: save_head(model, d / HEAD_FILE), root, activate)
-    return TrainResult(version, len(texts), n_computed, len(messages.empty_rows), encoder.n_truncated, heldout,
+    n_truncated = int(truncated(texts, encoder.max_tokens).sum())
+    return TrainResult(version, len(texts), n_computed, len(messages.empty_rows), n_truncated, heldout,
                        history, {"encode": t_encode, "fit": t_fit, "total": time.perf_counter() - t0}, val_idx)

@@ -39,7 +39,7 @@ def app_env(world, monkeypatch) -> AppWorld:
 def engine_scores(world) -> np.ndarray:
     """The engine's own scores of the labeled file, independent of the app."""
     clf = load_classifier(ACTIVE_VERSION, root=world.models, use_cache=False)
-    return clf.score(read_messages(world.csv).texts)
+    return clf.score(read_messages(world.csv).texts).values
 
 
 def _app() -> AppTest:

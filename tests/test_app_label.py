@@ -84,7 +84,7 @@ def _uncertain_order(world: AppWorld) -> list[str]:
     """The engine's own ranking of the file's messages: closest to the active model's threshold first."""
     clf = load_classifier(ACTIVE_VERSION, root=world.models, use_cache=False)
     texts = [t for t in read_messages(world.csv).texts if t.strip()]
-    distance = np.abs(clf.score(texts) - clf.threshold)
+    distance = np.abs(clf.score(texts).values - clf.threshold)
     return [texts[i] for i in np.argsort(distance, kind="stable")]
 
 

@@ -15,6 +15,7 @@ from engage.encoders.bilm import adapt as ad
 from engage.encoders.bilm import pretrain as pre
 from engage.encoders.bilm.encoder import BilmEncoder
 from engage.errors import InputError
+from engage.validation import Validation
 from tests.test_bilm_pretrain import OBJECTS, OPTIONS, SUBJECTS, VERBS
 
 # The new domain: other words, in another order, so the base model has something to learn.
@@ -100,7 +101,7 @@ def test_a_version_trained_on_the_adapted_encoder_records_it(base, messages, tmp
     models = tmp_path / "models"
     data = read_messages(messages[0], label_col="engage")
     config = HeadConfig(elmo_branch="linear")
-    train_model(data, BilmEncoder(str(base)), config, name="v1", root=models, val_split=0.2)
+    train_model(data, BilmEncoder(str(base)), config, name="v1", root=models, validation=Validation.held_out(0.2))
     clf = load_classifier("v1", root=models, use_cache=False)
     steps: list[int] = []
     encoder = label_loop.adapt_encoder(data, clf, models / "v2-elmo", time_limit_s=120,
@@ -113,7 +114,7 @@ def test_a_version_trained_on_the_adapted_encoder_records_it(base, messages, tmp
     assert meta["adapted"]["base_encoder"] == str(base)
     assert meta["adapted"]["data"][0]["rows"] == 300 and meta["adapted"]["data"][0]["file"] == data.source
     assert "adapted" not in registry.read_model("v1", models).meta["encoder"]
-    assert load_classifier("v2", root=models, use_cache=False).score(["@bank fix my bill ?"]).shape == (1,)
+    assert load_classifier("v2", root=models, use_cache=False).score(["@bank fix my bill ?"]).values.shape == (1,)
 
 
 @pytest.mark.slow

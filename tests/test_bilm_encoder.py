@@ -13,7 +13,7 @@ from engage.encoders.bilm.chars import batch_to_ids
 from engage.encoders.bilm.encoder import BilmEncoder
 from engage.encoders.bilm.weights import random_bilm, save_bilm
 from engage.errors import InputError
-from engage.tokens import tokenize
+from engage.tokens import tokenize, truncated
 
 OPTIONS = {
     "lstm": {"dim": 16, "projection_dim": 6, "n_layers": 2, "cell_clip": 3, "proj_clip": 3,
@@ -53,15 +53,13 @@ def test_means_equal_manual_computation(folder):
         np.testing.assert_allclose(got, _manual_means(enc.bilm, text, 8), atol=1e-5, rtol=0)
     np.testing.assert_array_equal(means[0, 0, :6], means[0, 0, 6:])  # token layer duplicated as [x, x]
     assert not means[2].any() and not means[3].any()  # no token: zeros
-    assert enc.n_truncated == 2  # the 9-token and the 12-token messages
+    assert truncated(TEXTS, enc.max_tokens).sum() == 2  # the 9-token and the 12-token messages
     assert [len(tokenize(t)) for t in TEXTS] == [8, 1, 0, 0, 9, 12]
 
 
-def test_truncation_is_counted_across_calls(folder):
+def test_truncation_is_applied(folder):
     enc = BilmEncoder(str(folder), max_tokens=2)
-    enc.layer_means(["a b c", "a b"])
-    enc.layer_means(["x y z w"])
-    assert enc.n_truncated == 2
+    assert truncated(["a b c", "a b", "x y z w"], enc.max_tokens).tolist() == [True, False, True]
     np.testing.assert_allclose(enc.layer_means(["a b c"])[0], enc.layer_means(["a b"])[0], atol=1e-6)
 
 

@@ -41,7 +41,7 @@ def test_acceptance_train_twice_then_evaluate(capsys, complaints, hub_fixture):
     # The figures are the engine's own on the same scores.
     messages = read_messages(complaints / "test.csv", label_col="engage")
     clf = load_classifier()
-    expected = metric_table(messages.labels, clf.score(messages.texts), clf.threshold)
+    expected = metric_table(messages.labels, clf.score(messages.texts).values, clf.threshold)
     assert result["confusion"] == expected["confusion"] and result["f1"] == pytest.approx(expected["f1"])
 
 
@@ -175,7 +175,7 @@ def test_models_activate_rescores_the_labeling_sets_so_the_queue_follows(capsys,
     b = load_classifier("b")
     with LabelStore() as store:
         frame = store.messages(set_id)
-        b_scores = b.score(frame["text"].tolist())
+        b_scores = b.score(frame["text"].tolist()).values
         item = store.next_message(set_id, "bo")
     # The queue now ranks by b's scores: its first message is the one b is least sure of.
     nearest = frame["message_id"].iloc[int(abs(b_scores - b.threshold).argmin())]

@@ -10,10 +10,11 @@ import pytest
 
 from engage.cache import EmbeddingCache
 from engage.encoders import load_encoder
-from engage.explain import HeadMath, explain, lexical_contributions, occlusion_variants, without_tokens
-from engage.head import HeadConfig, build_head, head_inputs, predict, train_head
+from engage.explain import explain, lexical_contributions, occlusion_variants, without_tokens
+from engage.head import HeadConfig, build_head, head_inputs, head_parts, predict, train_head
 from engage.lexical import lexical_features
 from engage.tokens import token_spans, tokenize
+from engage.validation import Validation
 
 ROOT = Path(__file__).resolve().parents[1]
 BILM = ROOT / "models" / "elmo-tweets"
@@ -133,7 +134,7 @@ def test_occlusion_is_the_drop_when_the_token_is_removed(hub_encoder):
     clf = _hand_set(hub_encoder, {}, intercept=0.0)
     text = "my parcel never arrived"
     (ex,) = explain(clf, [text])
-    heads = HeadMath.of(clf.head, clf.config)
+    heads = head_parts(clf.head, clf.config)
     full = heads.elmo_logits(hub_encoder.layer_means([text]))[0]
     for i in range(len(ex.tokens)):
         gone = without_tokens(text, ex.spans, {i})
@@ -235,7 +236,7 @@ def cli_world(tmp_path_factory, hub_fixture):
     labeled_frame(60, seed=2).to_csv(data, index=False)
     config = HeadConfig(lexical=True, elmo_branch="linear")
     train_model(read_messages(data, label_col="engage"), load_encoder(str(hub_fixture)), config, name="m",
-                cv_folds=3, val_split=0.0, activate=True, root=base / "models")
+                validation=Validation.cross(3), activate=True, root=base / "models")
     return base, data, pd.read_csv(data, keep_default_na=False)
 
 
@@ -271,7 +272,7 @@ def test_cli_explain_text_json_shape(trained, capsys):
     assert set(out["parts"]) == {"bias", "elmo", "lexical"}
     assert out["parts"]["lexical"]["method"] == "exact" and out["parts"]["elmo"]["method"] == "occlusion"
     clf = load_classifier("m")
-    assert out["score"] == pytest.approx(float(clf.score([text])[0]), abs=1e-5)
+    assert out["score"] == pytest.approx(float(clf.score([text]).values[0]), abs=1e-5)
     assert out["threshold"] == clf.threshold and out["engageable"] == (out["score"] >= clf.threshold)
 
 
@@ -297,7 +298,7 @@ def test_cli_explain_file_adds_words_for_and_against(trained, tmp_path, capsys):
     assert summary["rows"] == len(frame) and summary["output"] == str(out)
     why = pd.read_csv(out, keep_default_na=False)
     assert list(why.columns) == list(frame.columns) + [SCORE_COL, FLAG_COL, FOR_COL, AGAINST_COL]
-    np.testing.assert_allclose(why[SCORE_COL], load_classifier("m").score(frame["text"].tolist()), atol=1e-5)
+    np.testing.assert_allclose(why[SCORE_COL], load_classifier("m").score(frame["text"].tolist()).values, atol=1e-5)
     assert why["text"].iloc[1].startswith("'=HYPERLINK")  # formula-safe, as every CSV output
     for text, words in zip(frame["text"], why[FOR_COL], strict=True):
         words = words[1:] if words.startswith("'@") else words  # "@brand ..." is formula-safe too

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from engage.errors import InputError
 from engage.head import HeadConfig, ScalarMix, build_head, head_inputs, load_head, predict, save_head, train_head
 
 rng = np.random.default_rng(1)
@@ -67,8 +68,40 @@ def test_lexical_branch_trains_jointly_and_round_trips(tmp_path):
 def test_weights_file_from_another_shape_is_refused(tmp_path):
     model, _ = train_head(HeadConfig(epochs=1), {"layers": X}, Y)
     save_head(model, tmp_path / "h.weights.h5")
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match="h.weights.h5"):
         load_head(HeadConfig(), D * 2, tmp_path / "h.weights.h5")
+
+
+@pytest.fixture(scope="module")
+def mlp_weights(tmp_path_factory):
+    model, _ = train_head(HeadConfig(epochs=1), {"layers": X}, Y)
+    path = tmp_path_factory.mktemp("head") / "mlp.weights.h5"
+    save_head(model, path)
+    return path
+
+
+def test_a_weights_file_that_leaves_a_layer_unfilled_is_refused_naming_it(mlp_weights, tmp_path):
+    """Keras loads what it finds and leaves the rest at its random start with only a warning ("Skipping nested
+    container ... freshly-initialized weights"); a head must never score like that."""
+    import shutil
+
+    import h5py
+
+    # A head with one more layer (the lexical branch) than the file holds.
+    with pytest.raises(InputError, match=r"mlp.weights.h5: .*fills 6 of this head's 9 weights"):
+        load_head(HeadConfig(lexical=True, lexical_features=2**8), D, mlp_weights)
+    # The right head, from a file with one layer's weights gone.
+    cut = tmp_path / "cut.weights.h5"
+    shutil.copy(mlp_weights, cut)
+    with h5py.File(cut, "a") as f:
+        del f["layers/dense_1/vars"]
+    with pytest.raises(InputError, match=r"cut.weights.h5: .*not in it"):
+        load_head(HeadConfig(), D, cut)
+    # A file with more than the head has (a standardized head's statistics) is another head's too.
+    model, _ = train_head(HeadConfig(epochs=1, normalize=True), {"layers": X}, Y)
+    save_head(model, tmp_path / "norm.weights.h5")
+    with pytest.raises(InputError, match="norm.weights.h5: .*does not have"):
+        load_head(HeadConfig(), D, tmp_path / "norm.weights.h5")
 
 
 def test_standardized_head_round_trips_its_statistics(tmp_path):
@@ -235,9 +268,9 @@ def test_settled_choices_and_shared_work_give_the_head_train_would_fit():
     own, _ = train_head(cfg, inputs, Y)
     shared = share_work(cfg, inputs)
     settled = settle_choices(cfg, shared, Y)
-    assert settled.elmo_c is not None and settled.blend is not None
-    assert settle_choices(settled, shared, Y) == settled  # idempotent
-    assert "blend" not in settled.to_json()  # a choice of one training run, never written to model.json
+    assert settled.config.elmo_c is not None and settled.blend is not None
+    # The blend is a choice of one training run: it lives with the run (Settled), never in HeadConfig or model.json.
+    assert "blend" not in HeadConfig.__dataclass_fields__ and "blend" not in settled.config.to_json()
     head, _ = train_head(settled, shared, Y)
     # The same fits (same folds, same starts); the blend is the one train() fits, reached by the same steps.
     np.testing.assert_allclose(predict(head, inputs), predict(own, inputs), atol=1e-6)
@@ -247,3 +280,26 @@ def test_settled_choices_and_shared_work_give_the_head_train_would_fit():
     alone, _ = train_head(settled, {k: inputs[k][rows] for k in inputs}, Y[rows])
     sliced, _ = train_head(settled, part, Y[rows])
     np.testing.assert_allclose(predict(sliced, inputs), predict(alone, inputs), atol=1e-3)
+
+
+def test_the_head_package_alone_knows_its_layers_and_explain_asks_it_for_the_numbers():
+    """Changing a head is a change to engage/head/ only: explain.py names none of its layers, and
+    head_parts (read by the branch that built the head) gives back exactly what the head serves."""
+    from itertools import product
+
+    from engage.config import PROJECT_ROOT
+    from engage.head import head_parts
+
+    explain_src = (PROJECT_ROOT / "engage" / "explain.py").read_text(encoding="utf-8")
+    assert "get_layer" not in explain_src and "get_weights" not in explain_src
+    for branch, lexical, normalize in product(("mlp", "linear"), (False, True), (False, True)):
+        cfg = HeadConfig(elmo_branch=branch, lexical=lexical, normalize=normalize, epochs=1, lexical_features=2**8)
+        head, _ = train_head(cfg, head_inputs(cfg, X, TEXTS), Y)
+        parts = head_parts(head, cfg)
+        logit = parts.bias + parts.a_elmo * parts.elmo_logits(X)
+        if lexical:
+            from engage.lexical import lexical_features
+
+            features = lexical_features(TEXTS, cfg.lexical_features, cfg.lexical_scale)
+            logit = logit + parts.a_lex * (features @ parts.lex_w + parts.lex_b)
+        np.testing.assert_allclose(1 / (1 + np.exp(-logit)), predict(head, head_inputs(cfg, X, TEXTS)), atol=1e-5)

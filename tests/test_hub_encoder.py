@@ -17,7 +17,7 @@ from engage.encoders import load_encoder
 from engage.encoders.base import Encoder
 from engage.encoders.hub import HubEncoder
 from engage.errors import InputError
-from engage.tokens import tokenize
+from engage.tokens import tokenize, truncated
 from tests.fixtures.hub_fixtures import DEFAULT_DIM, make_tf1_hub_fixture, make_tf2_fixture
 
 TEXTS = [
@@ -152,13 +152,12 @@ def test_empty_texts_give_zeros_and_progress_counts_all(tf1_encoder):
     assert tf1_encoder.layer_means([]).shape == (0, 3, DEFAULT_DIM)
 
 
-def test_truncation_is_counted_and_applied(modules):
+def test_truncation_is_applied(modules):
     encoder = HubEncoder(str(modules["tf1"]), max_tokens=3)
     long, short = "one two three four five", "one two"
     means = encoder.layer_means([long, short])
-    assert encoder.n_truncated == 1
+    assert truncated([long, short], encoder.max_tokens).tolist() == [True, False]
     np.testing.assert_allclose(means[0], encoder.layer_means(["one two three"])[0], atol=1e-6)
-    assert encoder.n_truncated == 1
 
 
 def test_fingerprint_follows_weights_and_max_tokens(modules, tf1_encoder, tmp_path):

@@ -13,7 +13,6 @@ from engage.label_loop import (
     NoLabels,
     distinct_name,
     labels_needed,
-    min_per_class,
     retrain,
     same_set,
     training_data,
@@ -24,6 +23,7 @@ from engage.labels import LabelStore
 from engage.reading import Messages
 from engage.scoring import load_classifier
 from engage.train import train_model
+from engage.validation import Validation
 from tests.fixtures.hub_fixtures import make_tf2_fixture
 
 WORDS_YES = ["refund", "broken", "waiting", "never", "late"]
@@ -94,7 +94,7 @@ def test_training_data_counts_stored_file_and_overlapping_rows(tmp_path):
 def test_min_per_class_is_enough_for_the_held_out_split_and_its_inner_folds(share):
     from sklearn.model_selection import train_test_split
 
-    need = min_per_class(share)
+    need = Validation.held_out(share).min_per_class()
     for majority in (need, need + 1, 3 * need, 200):
         y = np.array([1] * need + [0] * majority)
         train, held = train_test_split(np.arange(len(y)), test_size=share, stratify=y, random_state=0)
@@ -103,10 +103,10 @@ def test_min_per_class_is_enough_for_the_held_out_split_and_its_inner_folds(shar
 
 
 def test_labels_needed_names_the_short_class():
-    labels = np.array([1] + [0] * 14)
-    assert labels_needed(labels, 0.2) == {1: min_per_class(0.2) - 1}
-    assert labels_needed(np.array([1, 1, 0]), 0.2) == {1: min_per_class(0.2) - 2, 0: min_per_class(0.2) - 1}
-    assert labels_needed(np.array([1] * 20 + [0] * 20), 0.1) == {}
+    labels, fifth = np.array([1] + [0] * 14), Validation.held_out(0.2)
+    assert labels_needed(labels, fifth) == {1: fifth.min_per_class() - 1}
+    assert labels_needed(np.array([1, 1, 0]), fifth) == {1: fifth.min_per_class() - 2, 0: fifth.min_per_class() - 1}
+    assert labels_needed(np.array([1] * 20 + [0] * 20), Validation.held_out(0.1)) == {}
 
 
 def test_same_set_finds_a_twin_by_name_or_by_messages_and_distinct_name_avoids_it(tmp_path):
@@ -144,8 +144,8 @@ def test_retraining_keeps_the_active_versions_threshold_rule(tmp_path, own_encod
     from engage.encoders import load_encoder
 
     first = train_model(_messages(), load_encoder(str(own_encoder)), HeadConfig(elmo_branch="linear"),
-                        name="first", val_split=0.25, threshold_method="target_recall", threshold_value=0.9,
-                        root=tmp_path)
+                        name="first", validation=Validation.held_out(0.25), threshold_method="target_recall",
+                        threshold_value=0.9, root=tmp_path)
     assert first.version.meta["threshold"]["method"] == "target_recall"
     clf = load_classifier("first", root=tmp_path)
     again = retrain(_messages(80, seed=1), clf, name="again", root=tmp_path)
@@ -159,20 +159,20 @@ def test_retraining_validates_as_the_active_version_did_unless_told(tmp_path, ow
     from engage.encoders import load_encoder
 
     train_model(_messages(), load_encoder(str(own_encoder)), HeadConfig(elmo_branch="linear"), name="cv",
-                val_split=0.0, cv_folds=4, root=tmp_path)
+                validation=Validation.cross(4), root=tmp_path)
     clf = load_classifier("cv", root=tmp_path)
-    assert validation_of(clf) == (0.0, 4)
+    assert validation_of(clf) == Validation.cross(4)
     again = retrain(_messages(80, seed=1), clf, name="again", root=tmp_path)
     recorded = again.version.meta["training_data"]
     assert (recorded["cv_folds"], recorded["val_split"], recorded["train_rows"]) == (4, 0.0, 80)  # every label
-    told = retrain(_messages(80, seed=1), clf, name="told", val_split=0.25, cv_folds=0, root=tmp_path)
+    told = retrain(_messages(80, seed=1), clf, name="told", validation=Validation.held_out(0.25), root=tmp_path)
     assert (told.version.meta["training_data"]["cv_folds"], len(told.heldout_index)) == (0, 20)
 
 
 def test_labels_needed_for_cross_validation_count_the_folds():
-    assert min_per_class(0.0, 5) == 5 and min_per_class(0.0, 2) == 4  # two left to train on when half is out
-    assert labels_needed(np.array([1] * 3 + [0] * 9), 0.0, 5) == {1: 2}
-    assert labels_needed(np.array([1] * 5 + [0] * 5), 0.0, 5) == {}
+    assert Validation.cross(5).min_per_class() == 5 and Validation.cross(2).min_per_class() == 4  # two left
+    assert labels_needed(np.array([1] * 3 + [0] * 9), Validation.cross(5)) == {1: 2}
+    assert labels_needed(np.array([1] * 5 + [0] * 5), Validation.cross(5)) == {}
 
 
 def test_a_model_is_refused_on_an_encoder_whose_weights_changed(tmp_path, own_encoder):
@@ -182,7 +182,7 @@ def test_a_model_is_refused_on_an_encoder_whose_weights_changed(tmp_path, own_en
     encoder_dir = models / "elmo"  # inside the models folder: model.json records it relatively, as shipped
     shutil.copytree(own_encoder, encoder_dir)
     train_model(_messages(), load_encoder(str(encoder_dir)), HeadConfig(elmo_branch="linear"), name="m",
-                val_split=0.25, root=models)
+                validation=Validation.held_out(0.25), root=models)
     assert load_classifier("m", root=models).name == "m"  # loads on its own encoder
     other = make_tf2_fixture(tmp_path / "other", dim=16, seed=1)  # same shapes, other weights
     shutil.rmtree(encoder_dir / "variables")

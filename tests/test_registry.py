@@ -69,7 +69,7 @@ def test_existing_version_is_never_overwritten_and_failed_writes_leave_nothing(t
 def test_handles_inside_the_models_dir_are_stored_relative(tmp_path):
     (tmp_path / "elmo").mkdir()
     assert registry.stored_handle(str(tmp_path / "elmo"), tmp_path) == "elmo"
-    assert registry.resolve_handle("elmo", tmp_path) == str(tmp_path / "elmo")
+    assert registry.loadable_handle("elmo", tmp_path) == str(tmp_path / "elmo")
     assert registry.stored_handle("https://tfhub.dev/google/elmo/3", tmp_path) == "https://tfhub.dev/google/elmo/3"
 
 

@@ -102,7 +102,7 @@ def test_chunks_and_whole_file_give_the_same_output(env, tmp_path, empty_at_firs
 def test_chunk_size_zero_is_a_clear_error_and_writes_nothing(env, tmp_path, empty_at_first, capsys):
     out = tmp_path / "scored.csv"
     assert run(["score", str(empty_at_first), "--out", str(out), "--chunk-size", "0"]) == 1
-    assert "--chunk-size must be at least 1" in capsys.readouterr().err
+    assert "the chunk size (rows read at a time) must be at least 1" in capsys.readouterr().err
     assert not out.exists() and _leftovers(tmp_path) == []
 
 
@@ -182,7 +182,7 @@ def test_the_scores_are_the_classifiers(env, tmp_path, empty_at_first):
     assert run(["score", str(empty_at_first), "--out", str(out), "--chunk-size", "3"]) == 0
     clf = load_classifier(use_cache=False)
     texts = pd.read_json(empty_at_first, lines=True)["text"].tolist()
-    assert pd.read_parquet(out)["engage_score"].to_numpy() == pytest.approx(clf.score(texts), abs=1e-6)
+    assert pd.read_parquet(out)["engage_score"].to_numpy() == pytest.approx(clf.score(texts).values, abs=1e-6)
 
 
 def test_scoring_an_engage_csv_export_gives_the_scores_of_the_original(env, tmp_path):

@@ -48,3 +48,44 @@ def test_the_pickle_check_catches_a_joblib_load(tmp_path):
     fine = tmp_path / "fine.py"
     fine.write_text("from joblib import parallel_config\n", encoding="utf-8")
     assert _joblib_loads(bad) and not _joblib_loads(fine)
+
+
+def _top_level_names(path: Path) -> set[str]:
+    names = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+def test_each_shared_name_is_defined_once_and_each_literal_list_written_once():
+    engine = sorted((ROOT / "engage").rglob("*.py"))
+    for name in ("METRIC_COLUMNS", "DEFAULT_MAX_TOKENS", "METRICS", "METHODS", "log_trace", "loadable_handle",
+                 "module_folder"):
+        where = [str(p.relative_to(ROOT)) for p in engine if name in _top_level_names(p)]
+        assert len(where) == 1, f"{name} is defined in {where}"
+    assert not [p for p in engine if "resolve_handle" in _top_level_names(p)]  # it did two jobs under one name
+    literals = {'"accuracy", "precision", "recall", "f1"': "engage/metrics.py",
+                '"best_f1", "target_precision"': "engage/thresholds.py"}
+    for literal, home in literals.items():
+        where = [str(p.relative_to(ROOT)) for p in engine if literal in p.read_text(encoding="utf-8")]
+        assert where == [home], f"{literal} is written out in {where}"
+    assert not [p for p in engine if "logging.FileHandler" in p.read_text(encoding="utf-8")
+                and p.name != "trace_log.py"]
+
+
+def test_the_cli_reads_its_defaults_from_their_owners_without_loading_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys; from engage.cli import build_parser; p = build_parser(); "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'sklearn') if m in sys.modules)); "
+            "train = next(a for a in p._actions if a.dest == 'command').choices['train']; "
+            "print({a.dest: a.help for a in train._actions}['epochs'])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}).stdout.splitlines()
+    from engage.head.config import HeadConfig
+
+    assert out == ["[]", f"default {HeadConfig().epochs}"]

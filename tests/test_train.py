@@ -1,5 +1,7 @@
 """Training's two ways to pick the threshold and report metrics: a held-out split or K-fold cross-validation."""
 
+import inspect
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +14,7 @@ from engage.metrics import metric_table
 from engage.reading import Messages
 from engage.thresholds import choose_threshold
 from engage.train import cross_validated_scores, train_model
+from engage.validation import DEFAULT_VALIDATION, Validation
 
 WORDS_YES = ["refund", "broken", "waiting", "never", "late", "charged"]
 WORDS_NO = ["thanks", "love", "great", "nice", "happy", "cool"]
@@ -71,7 +74,7 @@ def test_cross_validation_scores_every_row_with_a_head_that_never_saw_it(tmp_pat
     n = len(messages.texts)
     config = HeadConfig(epochs=3, lexical=True, lexical_features=2**10, elmo_branch=branch)
     spied = _Spied(monkeypatch)
-    result = train_model(messages, encoder, config, name="cv", val_split=0, cv_folds=4, root=tmp_path)
+    result = train_model(messages, encoder, config, name="cv", validation=Validation.cross(4), root=tmp_path)
     meta = result.version.meta
     assert meta["training_data"]["cv_folds"] == 4
     assert meta["training_data"]["train_rows"] == meta["training_data"]["heldout_rows"] == n
@@ -101,19 +104,33 @@ def test_cross_validation_scores_every_row_with_a_head_that_never_saw_it(tmp_pat
 
 
 def test_a_held_out_split_still_reports_on_its_own_rows(tmp_path, encoder):
-    result = train_model(_messages(), encoder, HeadConfig(epochs=2), name="split", val_split=0.25, root=tmp_path)
+    result = train_model(_messages(), encoder, HeadConfig(epochs=2), name="split", validation=Validation.held_out(0.25),
+                         root=tmp_path)
     assert result.heldout["method"] == "held-out split" and result.heldout["n"] == 30
     assert result.version.meta["training_data"]["train_rows"] == 90
 
 
-@pytest.mark.parametrize(("folds", "val_split", "message"), [
-    (5, 0.1, "either a held-out split .* or cross-validation"),
-    (1, 0.0, "at least 2"),
-    (80, 0.0, "needs at least 80 messages of each class"),
-    (5, 0.0, "early-stopping watches a held-out split"),
+@pytest.mark.parametrize(("folds", "share", "message"), [
+    (5, 0.1, "either cross-validation or a held-out share, not both"),
+    (1, 0.0, "cross-validation needs at least 2 folds, got 1"),
+    (0, 0.95, "the held-out share must be between 0 and 0.9, got 0.95"),
+    (80, 0.0, "80-fold cross-validation needs at least 80 messages of each class"),
+    (5, 0.0, "early stopping watches held-out messages"),
 ])
-def test_impossible_fold_settings_are_refused_before_any_work(tmp_path, encoder, folds, val_split, message):
+def test_impossible_validations_are_refused_in_words_before_any_work(tmp_path, encoder, folds, share, message):
     config = HeadConfig(epochs=1, early_stopping="early" in message)
-    with pytest.raises(InputError, match=message):
-        train_model(_messages(), encoder, config, val_split=val_split, cv_folds=folds, root=tmp_path)
+    with pytest.raises(InputError, match=message) as refused:
+        train_model(_messages(), encoder, config, validation=Validation(folds=folds, share=share), root=tmp_path)
+    assert "--" not in str(refused.value)  # words every front end can show, not a CLI flag
     assert not list(tmp_path.iterdir())  # nothing saved
+
+
+def test_one_default_validation_for_the_engine_the_cli_and_retraining():
+    from engage.cli import _validation, build_parser
+
+    assert DEFAULT_VALIDATION == Validation.cross(5)
+    assert inspect.signature(train_model).parameters["validation"].default is DEFAULT_VALIDATION
+    assert _validation(build_parser().parse_args(["train", "data.csv"])) is DEFAULT_VALIDATION
+    assert Validation.of_record({}) is DEFAULT_VALIDATION  # what retrain uses for a version that recorded none
+    assert _validation(build_parser().parse_args(["train", "d.csv", "--val-split", "0.2"])) == Validation(share=0.2)
+    assert _validation(build_parser().parse_args(["train", "d.csv", "--cv-folds", "0"])) == Validation()

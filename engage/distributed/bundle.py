@@ -42,9 +42,9 @@ def model_fingerprint(meta: dict) -> str:
 
 def _encoder_folder(handle: str) -> Path:
     if "://" in handle:  # a TF Hub URL: the driver's cached (or downloaded) copy is what the workers get
-        from engage.encoders.hub import resolve_handle
+        from engage.encoders.hub import module_folder
 
-        return Path(resolve_handle(handle))
+        return module_folder(handle)
     return Path(handle)
 
 
@@ -52,7 +52,7 @@ def pack_model(name: str | None = None, root: str | Path | None = None) -> Model
     """The verified version (checksums checked here, and again on every worker) and its encoder, as tar bytes."""
     version = registry.read_model(name, root)
     handle = version.meta["encoder"]["handle"]
-    encoder = _encoder_folder(registry.resolve_handle(handle, root))
+    encoder = _encoder_folder(registry.loadable_handle(handle, root))
     meta = json.loads(json.dumps(version.meta))
     meta["encoder"]["handle"] = ENCODER_DIR
     buffer = io.BytesIO()

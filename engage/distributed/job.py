@@ -17,6 +17,7 @@ from pathlib import Path
 from engage.distributed.bundle import ModelBundle, pack_model
 from engage.distributed.plan import ReadingPlan, locate_problem, make_plan, problem_file
 from engage.errors import InputError
+from engage.thresholds import threshold_in_force
 
 Progress = Callable[[int, float], None]  # rows done, rows per second
 
@@ -76,6 +77,7 @@ def score_on_ray(job: RayJob) -> dict:
     fmt = output_format(job.out, job.fmt)
     refuse_used_folder(job.out)
     bundle = pack_model(job.model)
+    threshold_in_force(bundle, job.threshold)  # a threshold out of range ends the job before Ray starts
     with ray_session(job.address, job.num_cpus) as ray:
         counter = _counter(ray)
         sink, stop = None, threading.Event()
@@ -103,11 +105,11 @@ def score_on_ray(job: RayJob) -> dict:
 
 def _check_options(job: RayJob) -> None:
     if job.workers < 1:
-        raise InputError(f"--workers must be at least 1, got {job.workers}")
+        raise InputError(f"the number of workers must be at least 1, got {job.workers}")
     if job.batch_size < 1:
-        raise InputError(f"--batch-size must be at least 1, got {job.batch_size}")
+        raise InputError(f"the batch size (rows per actor call) must be at least 1, got {job.batch_size}")
     if job.gpus_per_worker < 0:
-        raise InputError(f"--gpus-per-worker must be 0 or more, got {job.gpus_per_worker}")
+        raise InputError(f"the GPUs per worker must be 0 or more, got {job.gpus_per_worker}")
 
 
 # ---------------------------------------- Ray
@@ -281,7 +283,7 @@ def _finish(job: RayJob, plan: ReadingPlan, bundle: ModelBundle, fmt: str, writt
     written = written or {"rows_in": 0, "rows_out": 0, "flagged": 0, "empty_messages": 0, "shards": []}
     if written["rows_in"] == 0:
         raise InputError(f"no data rows in any of the {len(plan.files)} input file(s)", file=plan.files[0])
-    threshold = bundle.threshold if job.threshold is None else job.threshold
+    threshold = threshold_in_force(bundle, job.threshold)
     manifest = {"engine": "ray", "rows_in": written["rows_in"], "rows_out": written["rows_out"],
                 "flagged": written["flagged"], "empty_messages": written["empty_messages"],
                 "model": bundle.name, "model_fingerprint": bundle.fingerprint, "encoder": bundle.encoder_handle,

@@ -53,7 +53,6 @@ class Scorer:
         self.plan = plan
         self.threshold = threshold
         self.progress = progress
-        self._truncated = 0
         self.node = ray.get_runtime_context().get_node_id()
         if progress is not None:
             progress.hello.remote(f"{socket.gethostname()}:{os.getpid()}", self.clf.encoder.device, self.node)
@@ -64,18 +63,19 @@ class Scorer:
         path_col = "path" if self.plan["with_paths"] else None
         frame = to_frame(table, self.plan["kind"])
         paths = frame.pop(path_col) if path_col else pd.Series([self.plan["files"][0]] * len(frame))
-        parts, computed = [], 0
+        parts, computed, truncated = [], 0, 0
         for path, rows in frame.groupby(paths.to_numpy(), sort=False):
             rows = rows.reset_index(drop=True)
             try:
                 messages = _messages(rows, path, self.plan)
             except InputError as exc:
                 raise RowProblem(str(path), exc.message) from None
-            parts.append(score_messages(self.clf, messages, self.threshold))
-            computed += self.clf.last_computed
+            scored, scores = score_messages(self.clf, messages, self.threshold)
+            parts.append(scored)
+            computed += scores.computed
+            truncated += int(scores.truncated.sum())
         out = pd.concat(parts, ignore_index=True) if parts else frame
         if self.progress is not None:
-            truncated, self._truncated = self.clf.encoder.n_truncated - self._truncated, self.clf.encoder.n_truncated
             self.progress.add.remote(len(out), computed, truncated, self.node)
         return out
 

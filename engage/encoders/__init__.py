@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engage.encoders.base import Encoder
+from engage.encoders.base import DEFAULT_MAX_TOKENS, Encoder
 
-DEFAULT_MAX_TOKENS = 64
+__all__ = ["DEFAULT_MAX_TOKENS", "Encoder", "is_bilm_folder", "load_encoder"]
 
 
 def is_bilm_folder(handle: str) -> bool:

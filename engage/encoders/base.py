@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 Progress = Callable[[int], None]  # called with the number of texts just finished
+DEFAULT_MAX_TOKENS = 64  # tokens an encoder reads per message unless told otherwise; the rest is cut
 
 
 @runtime_checkable
@@ -24,8 +25,7 @@ class Encoder(Protocol):
     fingerprint: str
     dim: int           # D
     device: str        # "GPU: <name>" or "CPU"
-    max_tokens: int
-    n_truncated: int   # messages cut to max_tokens so far
+    max_tokens: int    # tokens read per message; the rest is cut (engage.tokens.truncated says which)
 
     def layer_means(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray: ...
 

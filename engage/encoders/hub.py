@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from engage.config import DEFAULT_HUB_HANDLE, PROJECT_ROOT, default_encoder_handle
-from engage.encoders.base import Progress, length_batches, tf_device
+from engage.encoders.base import DEFAULT_MAX_TOKENS, Progress, length_batches, tf_device
 from engage.errors import InputError
 from engage.tokens import message_tokens
 
@@ -88,7 +88,7 @@ def _reachable(url: str, timeout: float = NETWORK_TIMEOUT_S) -> bool:
     return bool(ok)
 
 
-def _module_folder(folder: Path) -> Path | None:
+def _find_module(folder: Path) -> Path | None:
     """The folder holding saved_model.pb: the folder itself, or its only subfolder (a tarball unpacked with
     its own top folder)."""
     def has_model(p: Path) -> bool:
@@ -102,7 +102,7 @@ def _module_folder(folder: Path) -> Path | None:
     return None
 
 
-def resolve_handle(handle: str) -> Path:
+def module_folder(handle: str) -> Path:
     """The local folder of the module a handle names; InputError when it is missing and cannot be fetched."""
     if _is_http(handle):
         return _resolve_url(handle)
@@ -117,7 +117,7 @@ def resolve_handle(handle: str) -> Path:
     if not folder.is_dir():
         raise InputError(f"The ELMo module {handle} is a file, not a folder. "
                          f"{how_to_provide(DEFAULT_HUB_HANDLE)}")
-    module = _module_folder(folder)
+    module = _find_module(folder)
     if module is None:
         raise InputError(f"The folder {handle} holds no TensorFlow Hub module (no saved_model.pb in it). "
                          f"{how_to_provide(DEFAULT_HUB_HANDLE)}")
@@ -127,7 +127,7 @@ def resolve_handle(handle: str) -> Path:
 def _resolve_url(handle: str) -> Path:
     cached = hub_cache_dir() / _sha1(handle)
     if cached.is_dir() and any(cached.iterdir()):
-        return _module_folder(cached) or cached
+        return _find_module(cached) or cached
     if not _reachable(handle):
         raise InputError(f"The ELMo module {handle} is not in the TensorFlow Hub cache ({cached}) and "
                          f"{urllib.parse.urlparse(handle).hostname} cannot be reached from this machine. "
@@ -169,7 +169,7 @@ class HubEncoder:
 
     kind = "hub"
 
-    def __init__(self, handle: str | None = None, max_tokens: int = 64, batch_tokens: int = 4096,
+    def __init__(self, handle: str | None = None, max_tokens: int = DEFAULT_MAX_TOKENS, batch_tokens: int = 4096,
                  max_batch: int = 256) -> None:
         if max_tokens < 1:
             raise InputError(f"max_tokens must be at least 1, got {max_tokens}")
@@ -177,8 +177,8 @@ class HubEncoder:
         self.max_tokens = max_tokens
         self.batch_tokens = batch_tokens
         self.max_batch = max_batch
-        self.n_truncated = 0
-        self.folder = resolve_handle(self.handle)
+        self._lock = threading.Lock()
+        self.folder = module_folder(self.handle)
         self._module = self._load()  # keep: the signatures' variables live as long as the module does
         signatures = self._module.signatures
         self.signature = "tokens" if "tokens" in signatures else "default"
@@ -254,10 +254,14 @@ class HubEncoder:
         return tf.stack(means, axis=1).numpy().astype(np.float32)
 
     def layer_means(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        # One call at a time, whoever calls (every session's scoring, training, explaining share one encoder): a
+        # second caller waits instead of doubling the memory of a large batch on the device.
+        with self._lock:
+            return self._layer_means(texts, progress)
+
+    def _layer_means(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         result = np.zeros((len(texts), 3, self.dim), dtype=np.float32)
-        read = [message_tokens(t, self.max_tokens) for t in texts]
-        self.n_truncated += sum(cut for _, cut in read)
-        token_lists = [tokens for tokens, _ in read]
+        token_lists = [message_tokens(t, self.max_tokens)[0] for t in texts]
         real = [i for i, t in enumerate(token_lists) if t]  # a message with no token stays zeros
         if progress and len(real) < len(texts):
             progress(len(texts) - len(real))

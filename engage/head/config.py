@@ -8,12 +8,13 @@ A key older versions lacked simply takes its default, which is what those versio
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from engage.errors import InputError
 from engage.lexical import N_FEATURES
 
-# elmo_branch -> whether it trains in epochs (Keras, seeded) rather than being fitted exactly (scikit-learn).
+# The ELMo branches, each the module engage.head.<name> (engage.head.model.BRANCHES), and whether it trains in
+# epochs (Keras, seeded) rather than being fitted exactly (scikit-learn). The one list of their names.
 ELMO_BRANCHES: dict[str, bool] = {"mlp": True, "linear": False}
 
 # Keys older model.json files hold that no longer mean anything; dropped explicitly, never silently.
@@ -22,8 +23,6 @@ RETIRED: dict[str, str] = {
                   "exact logistic regression (lexical_c) since",
 }
 
-# Fields that hold a choice made for one training run (engage.head.settle_choices), never written to model.json.
-UNSTORED = ("blend",)
 
 
 @dataclass
@@ -47,9 +46,6 @@ class HeadConfig:
     elmo_branch: str = "mlp"    # "mlp": the seed's mix + Dense(256) (engage.head.mlp); "linear": engage.head.linear
     elmo_c: float | None = None  # C of the linear ELMo branch; None: chosen by inner cross-validation
     extra: dict = field(default_factory=dict)
-    # The linear head's blend (ELMo weight, lexical weight, intercept) when settle_choices has fitted it for the
-    # heads of one training run; None: fitted on the rows' out-of-fold logits. Never stored (UNSTORED).
-    blend: tuple[float, float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.elmo_branch not in ELMO_BRANCHES:
@@ -62,7 +58,7 @@ class HeadConfig:
         return ELMO_BRANCHES[self.elmo_branch]
 
     def to_json(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k not in UNSTORED}
+        return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict, source: str | None = None) -> HeadConfig:
@@ -70,10 +66,21 @@ class HeadConfig:
         a RETIRED key is dropped by name; a missing key takes its default."""
         if not isinstance(data, dict):
             raise InputError(f"the head's config is a {type(data).__name__}, not an object", file=source)
-        known = [k for k in cls.__dataclass_fields__ if k not in UNSTORED]
+        known = [f.name for f in fields(cls)]
         unknown = sorted(k for k in data if k not in known and k not in RETIRED)
         if unknown:
             raise InputError(f"the head's config has {'an unknown key' if len(unknown) == 1 else 'unknown keys'} "
                              f"{', '.join(repr(k) for k in unknown)} (from a newer engage, or edited?); this engage "
                              f"knows {', '.join(known)}", file=source)
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The choices one training run makes once on all its rows (engage.head.settle_choices) and shares with every
+    head it trains (the cross-validation heads and the final one): the config with its open choices made (the
+    linear branch's C), and the linear head's blend (ELMo weight, lexical weight, intercept) when it has the lexical
+    branch. It lives with the run (engage.train), never in model.json: retraining chooses again."""
+
+    config: HeadConfig
+    blend: tuple[float, float, float] | None = None

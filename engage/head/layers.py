@@ -1,6 +1,10 @@
-"""Keras pieces both ELMo branches share: per-layer standardization, and Dense layers set from exact fits."""
+"""Keras pieces both ELMo branches share: per-layer standardization, Dense layers set from exact fits, and the
+served head read back as numbers (HeadParts)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -36,3 +40,23 @@ def set_statistics(layer: Standardize, vectors: np.ndarray) -> None:
 def set_logit(layer: keras.layers.Dense, regression) -> None:
     """A frozen Dense(1) that computes a fitted scikit-learn linear model's decision function."""
     layer.set_weights([regression.coef_.T.astype("float32"), regression.intercept_.astype("float32")])
+
+
+@dataclass(frozen=True)
+class HeadParts:
+    """A served head as numbers, for engage.explain: logit = bias + a_elmo * elmo + a_lex * lexical, with the ELMo
+    branch's logit as a function of the layer means and the lexical branch's weights. Each branch module
+    (engage.head.mlp, engage.head.linear) reads its own layers into one (its `parts`), so no one else needs its
+    layer names; tests check sigmoid(bias + a_elmo * elmo + a_lex * lexical) == engage.head.predict."""
+
+    bias: float
+    a_elmo: float
+    a_lex: float
+    lex_w: np.ndarray | None            # float64 [2 * lexical_features]; None without the lexical branch
+    lex_b: float
+    elmo_logits: Callable[[np.ndarray], np.ndarray]  # vectors [N, 3, D] -> float64 [N]
+
+
+def layer_weights(head: keras.Model, name: str) -> list[np.ndarray]:
+    """A layer's weights as float64 arrays (for the branch modules' `parts`)."""
+    return [np.asarray(w, dtype=np.float64) for w in head.get_layer(name).get_weights()]

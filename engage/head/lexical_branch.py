@@ -26,15 +26,25 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 
 from engage.head.config import HeadConfig
+from engage.head.layers import layer_weights
 from engage.head.stacking import out_of_fold_logits
 
 ROW_SPACE = "lexical_rows"  # the inputs' key for the RowSpace of the lexical features' rows (never served)
 
 
+LEXICAL_LOGIT = "lexical_logit"  # the layer lexical_logit builds
+
+
 def lexical_logit(config: HeadConfig):
     """(the sparse `lexical` input, its logit): a Dense(1) that set_logit fills from lexical_regression's fit."""
     lexical_in = keras.Input((2 * config.lexical_features,), sparse=True, name="lexical")
-    return lexical_in, keras.layers.Dense(1, name="lexical_logit", trainable=False)(lexical_in)
+    return lexical_in, keras.layers.Dense(1, name=LEXICAL_LOGIT, trainable=False)(lexical_in)
+
+
+def lexical_weights(head: keras.Model) -> tuple[np.ndarray, float]:
+    """(the lexical logit's weight per n-gram column, its intercept), float64, from a served head."""
+    kernel, b = layer_weights(head, LEXICAL_LOGIT)
+    return kernel[:, 0], float(b[0])
 
 
 @dataclass

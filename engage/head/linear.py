@@ -16,9 +16,16 @@ import keras
 import numpy as np
 from joblib import parallel_config
 
-from engage.head.config import HeadConfig
-from engage.head.layers import Standardize, set_logit, set_statistics, statistics
-from engage.head.lexical_branch import ROW_SPACE, LinearFit, lexical_logit, lexical_regression
+from engage.head.config import HeadConfig, Settled
+from engage.head.layers import HeadParts, Standardize, layer_weights, set_logit, set_statistics, statistics
+from engage.head.lexical_branch import (
+    LEXICAL_LOGIT,
+    ROW_SPACE,
+    LinearFit,
+    lexical_logit,
+    lexical_regression,
+    lexical_weights,
+)
 from engage.head.stacking import WORKERS, fit_blend, folds, out_of_fold_logits
 
 ELMO_CS = (0.01, 0.03, 0.1, 0.3, 1.0)  # the grid the linear ELMo branch's C is picked from
@@ -52,9 +59,9 @@ def models(config: HeadConfig, dim: int) -> tuple[keras.Model, keras.Model]:
 
 
 def train(config: HeadConfig, inputs: dict, y: np.ndarray, val: tuple[dict, np.ndarray] | None = None,
-          on_epoch=None) -> tuple[keras.Model, dict]:
-    """Fit both branches and the blend exactly. val and on_epoch are unused (no epochs, nothing to stop early).
-    Returns (serving model, {"elmo_c": [the C used]})."""
+          on_epoch=None, blend: tuple[float, float, float] | None = None) -> tuple[keras.Model, dict]:
+    """Fit both branches and the blend exactly (the blend given, when this run settled it: settle). val and
+    on_epoch are unused (no epochs, nothing to stop early). Returns (serving model, {"elmo_c": [the C used]})."""
     vectors = inputs["layers"]
     served = model(config, vectors.shape[-1])
     set_statistics(served.get_layer("standardize"), vectors)
@@ -64,11 +71,11 @@ def train(config: HeadConfig, inputs: dict, y: np.ndarray, val: tuple[dict, np.n
     chosen = float(config.elmo_c if config.elmo_c is not None else elmo.C_)
     set_logit(served.get_layer("elmo_logit"), elmo)
     if config.lexical:
-        settled = config.blend is not None
+        settled = blend is not None
         lexical_oof, lexical = lexical_regression(config, inputs["lexical"], y, inputs.get(ROW_SPACE),
                                                   out_of_fold=not settled)
-        set_logit(served.get_layer("lexical_logit"), lexical)
-        set_logit(served.get_layer("blend"), _settled_blend(config.blend) if settled
+        set_logit(served.get_layer(LEXICAL_LOGIT), lexical)
+        set_logit(served.get_layer("blend"), _settled_blend(blend) if settled
                   else _blend(config, chosen, elmo, flat, lexical_oof[:, 0], y))
     return served, {"elmo_c": [chosen]}
 
@@ -84,24 +91,24 @@ def _settled_blend(blend: tuple[float, float, float]) -> LinearFit:
     return LinearFit(np.array([blend[:2]], dtype=np.float64), np.array([blend[2]], dtype=np.float64))
 
 
-def settle(config: HeadConfig, inputs: dict, y: np.ndarray) -> HeadConfig:
-    """config with the choices train() would make on these rows made now: elmo_c, when it is None, picked by the
-    same inner cross-validation, and with `lexical` the blend, fitted on these rows' out-of-fold logits as train()
-    fits it. Training K cross-validation heads on K subsets with them settled skips K such choices and K rounds of
+def settle(config: HeadConfig, inputs: dict, y: np.ndarray) -> Settled:
+    """The choices train() would make on these rows made now: elmo_c, when it is None, picked by the same inner
+    cross-validation, and with `lexical` the blend, fitted on these rows' out-of-fold logits as train() fits it.
+    Training K cross-validation heads on K subsets with them settled skips K such choices and K rounds of
     out-of-fold fits (together 3/4 of a head's cost), at the price of one choice of leakage into their scores (C,
     and three blend weights fitted on logits that are themselves out-of-fold), the same trade train() makes for its
     out-of-fold logits. A head trained on all these rows with them settled is the head train() would fit."""
-    if config.elmo_c is not None and (not config.lexical or config.blend is not None):
-        return config
+    if config.elmo_c is not None and not config.lexical:
+        return Settled(config)
     flat = _standardized(inputs["layers"])
     with parallel_config(backend="threading", n_jobs=WORKERS):  # its folds side by side, as engage.head.stacking's
         elmo = elmo_estimator(config, config.elmo_c, y).fit(flat, y)
     config = replace(config, elmo_c=float(config.elmo_c if config.elmo_c is not None else elmo.C_))
     if not config.lexical:
-        return config
+        return Settled(config)
     lexical_oof, _ = lexical_regression(config, inputs["lexical"], y, inputs.get(ROW_SPACE))
     blend = _blend(config, config.elmo_c, elmo, flat, lexical_oof[:, 0], y)
-    return replace(config, blend=(*(float(w) for w in blend.coef_[0]), float(blend.intercept_[0])))
+    return Settled(config, (*(float(w) for w in blend.coef_[0]), float(blend.intercept_[0])))
 
 
 def _standardized(vectors: np.ndarray) -> np.ndarray:
@@ -121,3 +128,20 @@ def elmo_estimator(config: HeadConfig, c: float | None, y: np.ndarray):
     return LogisticRegressionCV(Cs=list(ELMO_CS), cv=folds(config, y), scoring="neg_log_loss", l1_ratios=(0.0,),
                                 solver="newton-cholesky", max_iter=100, class_weight=weights,
                                 use_legacy_attributes=False)
+
+
+def parts(head: keras.Model, config: HeadConfig) -> HeadParts:
+    """The served head as numbers (engage.head.head_parts): the standardized layers' exact logistic regression,
+    and with `lexical` the blend's two weights and intercept."""
+    mean, std = layer_weights(head, "standardize")
+    kernel, b = layer_weights(head, "elmo_logit")
+
+    def elmo(v: np.ndarray) -> np.ndarray:
+        flat = ((v.astype(np.float64) - mean) / std).reshape(len(v), -1)
+        return flat @ kernel[:, 0] + b[0]
+
+    if not config.lexical:
+        return HeadParts(0.0, 1.0, 0.0, None, 0.0, elmo)
+    lex_w, lex_b = lexical_weights(head)
+    weights, bias = layer_weights(head, "blend")
+    return HeadParts(float(bias[0]), float(weights[0, 0]), float(weights[1, 0]), lex_w, lex_b, elmo)

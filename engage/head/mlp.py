@@ -20,9 +20,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from engage.head.config import HeadConfig
-from engage.head.layers import Standardize, set_logit, set_statistics
-from engage.head.lexical_branch import ROW_SPACE, lexical_logit, lexical_regression
+from engage.head.config import HeadConfig, Settled
+from engage.head.layers import HeadParts, Standardize, layer_weights, set_logit, set_statistics
+from engage.head.lexical_branch import LEXICAL_LOGIT, ROW_SPACE, lexical_logit, lexical_regression, lexical_weights
 
 
 class ScalarMix(keras.layers.Layer):
@@ -78,9 +78,9 @@ def models(config: HeadConfig, dim: int) -> tuple[keras.Model, keras.Model]:
     return serving, training
 
 
-def settle(config: HeadConfig, inputs: dict, y: np.ndarray) -> HeadConfig:
+def settle(config: HeadConfig, inputs: dict, y: np.ndarray) -> Settled:
     """Nothing to choose ahead: the MLP's settings are all given."""
-    return config
+    return Settled(config)
 
 
 def _class_weights(y: np.ndarray) -> dict[int, float] | None:
@@ -91,8 +91,9 @@ def _class_weights(y: np.ndarray) -> dict[int, float] | None:
 
 
 def train(config: HeadConfig, inputs: dict, y: np.ndarray, val: tuple[dict, np.ndarray] | None = None,
-          on_epoch=None) -> tuple[keras.Model, dict]:
-    """Fit with Adam for config.epochs (seeded by the caller). Returns (serving model, Keras history)."""
+          on_epoch=None, blend: tuple[float, float, float] | None = None) -> tuple[keras.Model, dict]:
+    """Fit with Adam for config.epochs (seeded by the caller). Returns (serving model, Keras history). blend is
+    unused: the lexical weight is learned with the MLP."""
     serving, training = models(config, inputs["layers"].shape[-1])
     if config.normalize:
         set_statistics(serving.get_layer("standardize"), inputs["layers"])
@@ -100,7 +101,7 @@ def train(config: HeadConfig, inputs: dict, y: np.ndarray, val: tuple[dict, np.n
     if config.lexical:
         oof, regression = lexical_regression(config, inputs["lexical"], y, inputs.get(ROW_SPACE))
         fit_x["lexical_oof"] = oof
-        set_logit(serving.get_layer("lexical_logit"), regression)
+        set_logit(serving.get_layer(LEXICAL_LOGIT), regression)
     if val is not None:
         val_x = {"layers": val[0]["layers"]}
         if config.lexical:
@@ -116,3 +117,25 @@ def train(config: HeadConfig, inputs: dict, y: np.ndarray, val: tuple[dict, np.n
                            validation_data=val_data, class_weight=_class_weights(y) if config.class_weight else None,
                            callbacks=callbacks, verbose=0, shuffle=True)
     return serving, {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+
+def parts(head: keras.Model, config: HeadConfig) -> HeadParts:
+    """The served head as numbers (engage.head.head_parts): the mix, Dense(256, relu) and the output logit in numpy,
+    and with `lexical` the learned lexical weight (no bias beyond the MLP's own)."""
+    stats = layer_weights(head, "standardize") if config.normalize else None
+    w, gamma = layer_weights(head, "scalar_mix")
+    hidden_k, hidden_b = layer_weights(head, "dense_hidden")
+    out_k, out_b = layer_weights(head, "output_logit" if config.lexical else "output")
+    mix = np.exp(w - w.max()) / np.exp(w - w.max()).sum()
+
+    def elmo(v: np.ndarray) -> np.ndarray:
+        x = v.astype(np.float64)
+        if stats is not None:
+            x = (x - stats[0]) / stats[1]
+        hidden = np.maximum(gamma * np.einsum("k,nkd->nd", mix, x) @ hidden_k + hidden_b, 0.0)
+        return hidden @ out_k[:, 0] + out_b[0]
+
+    if not config.lexical:
+        return HeadParts(0.0, 1.0, 0.0, None, 0.0, elmo)
+    lex_w, lex_b = lexical_weights(head)
+    return HeadParts(0.0, 1.0, float(layer_weights(head, "lexical_weight")[0]), lex_w, lex_b, elmo)

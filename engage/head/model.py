@@ -7,17 +7,20 @@ busy cores). Keras keeps its own thread pool."""
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import keras
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from engage.head import linear, mlp
-from engage.head.config import HeadConfig
+from engage.head.config import ELMO_BRANCHES, HeadConfig, Settled
+from engage.head.layers import HeadParts
 from engage.head.lexical_branch import ROW_SPACE, RowSpace
 
-# elmo_branch (the names in engage.head.config.ELMO_BRANCHES) -> its module, which has
-# models(config, dim), train(config, inputs, y, val, on_epoch), settle(config, inputs, y) and describe(config).
-BRANCHES = {"mlp": mlp, "linear": linear}
+# elmo_branch -> its module engage.head.<elmo_branch> (the names are engage.head.config.ELMO_BRANCHES'), which has
+# models(config, dim), train(config, inputs, y, val, on_epoch, blend), settle(config, inputs, y) -> Settled,
+# parts(head, config) -> HeadParts and describe(config).
+BRANCHES = {name: import_module(f"engage.head.{name}") for name in ELMO_BRANCHES}
 
 
 def describe(config: HeadConfig) -> str:
@@ -30,20 +33,28 @@ def build_head(config: HeadConfig, dim: int) -> keras.Model:
     return BRANCHES[config.elmo_branch].models(config, dim)[0]
 
 
-def train_head(config: HeadConfig, inputs: dict, y: np.ndarray, val: tuple[dict, np.ndarray] | None = None,
-               on_epoch=None) -> tuple[keras.Model, dict]:
-    """Fit a fresh head. The same seed and data give the same weights. Returns (serving model, history).
-    val and on_epoch matter only to a head that trains in epochs (config.trains_in_epochs)."""
-    keras.utils.set_random_seed(config.seed)
+def train_head(config: HeadConfig | Settled, inputs: dict, y: np.ndarray,
+               val: tuple[dict, np.ndarray] | None = None, on_epoch=None) -> tuple[keras.Model, dict]:
+    """Fit a fresh head, from a config or from the choices a run settled (settle_choices). The same seed and data
+    give the same weights. Returns (serving model, history). val and on_epoch matter only to a head that trains
+    in epochs (config.trains_in_epochs)."""
+    settled = config if isinstance(config, Settled) else Settled(config)
+    keras.utils.set_random_seed(settled.config.seed)
     with threadpool_limits(1, user_api="blas"):
-        return BRANCHES[config.elmo_branch].train(config, inputs, y, val, on_epoch)
+        return BRANCHES[settled.config.elmo_branch].train(settled.config, inputs, y, val, on_epoch, settled.blend)
 
 
-def settle_choices(config: HeadConfig, inputs: dict, y: np.ndarray) -> HeadConfig:
-    """config with every choice the head would make on these rows (the linear branch's C) made once, so that
-    heads trained on subsets of them (cross-validation) do not each make it again. Idempotent."""
+def settle_choices(config: HeadConfig, inputs: dict, y: np.ndarray) -> Settled:
+    """Every choice the head would make on these rows (the linear branch's C, its blend) made once, so that heads
+    trained on subsets of them (cross-validation) do not each make it again. The run that asks keeps it."""
     with threadpool_limits(1, user_api="blas"):
         return BRANCHES[config.elmo_branch].settle(config, inputs, y)
+
+
+def head_parts(head: keras.Model, config: HeadConfig) -> HeadParts:
+    """A served head as numbers: the blend (bias, the ELMo and lexical weights) and each branch (the ELMo
+    branch's logit as a function, the lexical weights), read by the branch that built it (engage.explain)."""
+    return BRANCHES[config.elmo_branch].parts(head, config)
 
 
 def share_work(config: HeadConfig, inputs: dict) -> dict:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,35 +28,13 @@ class EngineScores:
 
 
 def engine_scores(clf, texts: list[str]) -> EngineScores:
-    """The adapter: engage.scoring's Classifier.score -> Scores and threshold_in_force (the new engine API). Until
-    that API lands, it wraps today's (score -> ndarray, last_computed, the encoder's max_tokens) under a lock of the
-    classifier's own, since today's score() keeps per-call state on the classifier."""
-    from engage import scoring
+    """The adapter: engage.scoring's Classifier.score (thread-safe by itself) and the threshold rule every front
+    end uses (engage.thresholds.threshold_in_force)."""
+    from engage.scoring import threshold_in_force
 
-    if hasattr(scoring, "threshold_in_force"):
-        scores = clf.score(texts)
-        return EngineScores(np.asarray(scores.values, dtype=float), np.asarray(scores.truncated, dtype=bool),
-                            float(scoring.threshold_in_force(clf, None)), int(scores.computed))
-    from engage.tokens import tokenize
-
-    with _lock_of(clf):
-        values = clf.score(texts)
-        computed = clf.last_computed
-    truncated = np.array([len(tokenize(t)) > clf.encoder.max_tokens for t in texts], dtype=bool)
-    return EngineScores(np.asarray(values, dtype=float), truncated, float(clf.threshold), int(computed))
-
-
-_LOCKS_GUARD = threading.Lock()
-
-
-def _lock_of(clf) -> threading.Lock:
-    """One lock per classifier, shared by scoring and explaining (today's Classifier is not thread-safe)."""
-    with _LOCKS_GUARD:
-        lock = getattr(clf, "_serve_lock", None)
-        if lock is None:
-            lock = threading.Lock()
-            clf._serve_lock = lock
-        return lock
+    scores = clf.score(texts)
+    return EngineScores(np.asarray(scores.values, dtype=float), np.asarray(scores.truncated, dtype=bool),
+                        float(threshold_in_force(clf, None)), int(scores.computed))
 
 
 def model_fingerprint(meta: dict) -> str:
@@ -92,8 +69,7 @@ class LoadedModel:
         """engage.explain's Explanation of one text, as `engage explain TEXT` computes it."""
         from engage.explain import explain
 
-        with _lock_of(self.clf):
-            (ex,) = explain(self.clf, [text])
+        (ex,) = explain(self.clf, [text])  # thread-safe: the encoder locks itself, the head parts are numbers
         return ex
 
 

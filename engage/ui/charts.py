@@ -5,6 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from engage.metrics import METRICS, SEED_METRICS
 from engage.summary import CLASS_NAMES, thin_curve
 
 _MARK = "#d62728"
@@ -64,7 +65,7 @@ def roc_chart(curve: pd.DataFrame, point: dict, auc: float | None) -> alt.LayerC
 def threshold_chart(by_threshold: pd.DataFrame, threshold: float) -> alt.LayerChart:
     """engage.metrics.metrics_by_threshold: one line per metric, a rule at the current threshold. Undefined values
     (NaN) are left out, so a line stops where its metric is undefined, and the subtitle says so."""
-    long = by_threshold.melt(id_vars="threshold", value_vars=["accuracy", "precision", "recall", "f1"],
+    long = by_threshold.melt(id_vars="threshold", value_vars=list(SEED_METRICS),
                              var_name="metric", value_name="value")
     missing = long[long["value"].isna()]
     long = long.dropna(subset=["value"])
@@ -73,7 +74,7 @@ def threshold_chart(by_threshold: pd.DataFrame, threshold: float) -> alt.LayerCh
             for metric, group in missing.groupby("metric", sort=False)]
     lines = alt.Chart(long).mark_line().encode(
         x=alt.X("threshold:Q", scale=alt.Scale(domain=[0, 1])), y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("metric:N", sort=["accuracy", "precision", "recall", "f1"]),
+        color=alt.Color("metric:N", sort=list(SEED_METRICS)),
         tooltip=["metric", alt.Tooltip("threshold:Q", format=".2f"), alt.Tooltip("value:Q", format=".3f")])
     rule = alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(color=_MARK, strokeWidth=2).encode(
         x="threshold:Q")
@@ -87,7 +88,7 @@ _METRIC_LABELS = "({'roc_auc': 'ROC AUC', 'pr_auc': 'PR AUC', 'f1': 'F1'})[datum
 def models_chart(long: pd.DataFrame) -> alt.Chart:
     """engage.summary.models_metrics_long: held-out metrics, versions side by side within each metric."""
     return alt.Chart(long).mark_bar().encode(
-        x=alt.X("metric:N", sort=["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"], title=None,
+        x=alt.X("metric:N", sort=list(METRICS), title=None,
                 axis=alt.Axis(labelAngle=0, labelExpr=_METRIC_LABELS)),
         xOffset="version:N",
         y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title="held-out value"),

@@ -14,6 +14,7 @@ from engage import promotion
 from engage.access import Action
 from engage.config import models_dir
 from engage.errors import InputError
+from engage.metrics import METRICS
 from engage.outputs import EXCEL_MAX_ROWS, to_csv_bytes, to_excel_bytes
 from engage.scoring import FLAG_COL
 from engage.summary import flag_summary
@@ -42,7 +43,7 @@ def metric_columns(*keys: str) -> dict:
     return config
 
 
-METRIC_COLUMNS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "threshold")
+METRIC_COLUMNS = (*METRICS, "threshold")  # the columns metric_columns formats on every page
 
 
 def encoder_name(kind: str) -> tuple[str, str]:
@@ -181,7 +182,7 @@ def promote(name: str, action: str = "activate") -> str:
     admin may: anyone else gets access.AccessDenied, whatever their browser sent."""
     who = access_gate.require(Action.PROMOTE)
     loaded = state.model(name)
-    with st.spinner(f"Scoring the labeling sets with {name}…"), loaded.lock:
+    with st.spinner(f"Scoring the labeling sets with {name}…"):
         done = promotion.promote(name, state.label_store(), root=models_dir(), classifier=loaded.classifier,
                                  actor=who.actor, action=action)
     sets = len(done.rescored)

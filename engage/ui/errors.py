@@ -3,8 +3,6 @@ shown as a short generic message while its trace goes to the log, never to the p
 
 from __future__ import annotations
 
-import logging
-import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,28 +10,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from engage.config import log_path
 from engage.errors import InputError
+from engage.trace_log import log_trace
 
 
 def log_bug() -> tuple[str, Path]:
     """Write the current exception's trace to the log; returns (incident id, log path)."""
     incident = uuid.uuid4().hex[:8]
-    path = log_path()
-    logger = logging.getLogger("engage.ui")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(path, encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-        try:
-            logger.error("internal error %s\n%s", incident, traceback.format_exc())
-        finally:
-            logger.removeHandler(handler)
-            handler.close()
-    except OSError:  # the log itself cannot be written: the server log still gets the trace
-        logger.exception("internal error %s (could not write %s)", incident, path)
-    return incident, path
+    return incident, log_trace("engage.ui", f"internal error {incident}")
 
 
 @contextmanager

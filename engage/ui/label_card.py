@@ -215,7 +215,7 @@ def _score_new_set(store: LabelStore, set_id: int) -> None:
     except InputError:
         st.session_state[KEY_NOTE] = "No active model: the set has no scores, so every order is file order."
         return
-    with st.spinner("Scoring the set with the active model…"), loaded.lock:
+    with st.spinner("Scoring the set with the active model…"):
         label_loop.score_set(store, set_id, loaded.classifier)
 
 

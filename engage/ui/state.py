@@ -66,7 +66,6 @@ class Upload:
 @dataclass
 class LoadedModel:
     classifier: Classifier
-    lock: threading.Lock  # one scoring at a time per model: the classifier keeps per-call counters
 
 
 @dataclass
@@ -134,7 +133,7 @@ def messages(up: Upload, text_col: str, label_col: str | None) -> Messages:
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
 def _load(root: str, name: str, stamp: int, cache_root: str) -> LoadedModel:
     clf = load_classifier(name, root=root, cache=EmbeddingCache(Path(cache_root) / "embeddings"))
-    return LoadedModel(clf, threading.Lock())
+    return LoadedModel(clf)
 
 
 def active_model() -> LoadedModel:
@@ -208,8 +207,7 @@ def score(up: Upload, text_col: str, label_col: str | None,
     scores = _score_store().get(key)
     from_cache = scores is not None
     if scores is None:
-        with loaded.lock:
-            scores = clf.score(found.texts, progress)
+        scores = clf.score(found.texts, progress).values
         _score_store().put(key, scores)
     result = ScoredFile(up.name, up.sha256, found, scores, clf.name, clf.threshold,
                         time.perf_counter() - start, from_cache)
@@ -248,8 +246,7 @@ def explanation(model_name: str, text: str) -> Explanation:
     if key in held:
         held.move_to_end(key)
         return held[key]
-    with loaded.lock:
-        (found,) = explain(clf, [text])
+    (found,) = explain(clf, [text])
     held[key] = found
     while len(held) > EXPLAINED_ENTRIES:
         held.popitem(last=False)

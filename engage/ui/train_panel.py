@@ -19,6 +19,7 @@ from engage.scoring import Classifier
 from engage.summary import models_frame
 from engage.ui import access_gate, controls, state
 from engage.ui.errors import shown_errors
+from engage.validation import DEFAULT_VALIDATION, HELD_OUT_SHARE, Validation
 
 ALL_SETS = "every labeling set"
 KEY_TRAINED = "train_trained"    # name of the version this session trained last
@@ -82,15 +83,14 @@ def data_summary(data: label_loop.TrainingData) -> None:
                    "kept (it is the fresher judgement)")
 
 
-CV_FOLDS = 5
 _CV, _HELD_OUT = "Cross-validation", "A held-out share"
 
 
-def validation_choice(column, loaded: state.LoadedModel) -> tuple[float, int]:
-    """(held-out share, 0) or (0, folds): how the new version picks its threshold and measures itself. The default
-    is the active version's own way (the shipped model: cross-validation)."""
-    _, own_folds = label_loop.validation_of(loaded.classifier)
-    folds = own_folds or CV_FOLDS
+def validation_choice(column, loaded: state.LoadedModel) -> Validation:
+    """How the new version picks its threshold and measures itself. The default is the active version's own way
+    (the shipped model: cross-validation)."""
+    own_folds = label_loop.validation_of(loaded.classifier).folds
+    folds = own_folds or DEFAULT_VALIDATION.folds
     ways = (_HELD_OUT,) if loaded.classifier.config.early_stopping else (_CV, _HELD_OUT)  # it watches a split
     how = column.radio("Threshold and metrics from", ways, index=0 if own_folds or len(ways) == 1 else 1,
                        key="train_validation", horizontal=True,
@@ -98,16 +98,18 @@ def validation_choice(column, loaded: state.LoadedModel) -> tuple[float, int]:
                             "model trains on every label. A held-out share: quicker, but the model never trains on "
                             "the labels held out.")
     if how == _CV:
-        return 0.0, folds
-    return column.slider("Held out for metrics", 0.1, 0.5, 0.2, 0.05, key="train_val_split"), 0
+        return Validation.cross(folds)
+    return Validation.held_out(column.slider("Held out for metrics", 0.1, 0.5, HELD_OUT_SHARE, 0.05,
+                                             key="train_val_split"))
 
 
-def enough_labels(labels, val_split: float, cv_folds: int = 0) -> bool:
+def enough_labels(labels, validation: Validation) -> bool:
     """Whether training with this validation can run; if not, says how many more labels of which class."""
-    short = label_loop.labels_needed(labels, val_split, cv_folds)
+    short = label_loop.labels_needed(labels, validation)
     if not short:
         return True
-    need = label_loop.min_per_class(val_split, cv_folds)
+    need = validation.min_per_class()
+    cv_folds, val_split = validation.folds, validation.share
     names = {1: "engageable", 0: "not engageable"}
     more = " and ".join(f"{n:,} more {names[c]}" for c, n in short.items())
     how = (f"with {cv_folds}-fold cross-validation, training needs at least {need} messages of each class (one or "
@@ -175,23 +177,22 @@ def _adapted(data: Messages, loaded: state.LoadedModel, name: str, budget_s: flo
                                     progress=progress)
 
 
-def train(data: Messages, loaded: state.LoadedModel, name: str, validation: tuple[float, int],
+def train(data: Messages, loaded: state.LoadedModel, name: str, validation: Validation,
           adapt_s: float | None = None) -> None:
     access_gate.require(Action.TRAIN)
     started = st.session_state.pop(KEY_CLICKED, time.perf_counter())
     name = registry.check_name(name.strip() or registry.new_name())  # before it names the adapted ELMo's folder
-    encoder = _adapted(data, loaded, name, adapt_s) if adapt_s else None  # its own biLM: no lock needed
+    encoder = _adapted(data, loaded, name, adapt_s) if adapt_s else None  # its own biLM
     encoded, epoch, bars = _progress(len(data.texts), loaded.classifier.config)
     try:
-        with loaded.lock:  # the encoder is shared with every session's scoring
-            result = label_loop.retrain(data, loaded.classifier, name=name, val_split=validation[0],
-                                        cv_folds=validation[1], progress=encoded, on_epoch=epoch, encoder=encoder)
-            held = result.heldout_index
-            if len(held):  # both versions on the same rows, once, while the encoder is ours
-                new = Classifier(result.version, encoder or loaded.classifier.encoder, loaded.classifier.cache)
-                both = label_loop.side_by_side([data.texts[i] for i in held], data.labels[held],
-                                               [loaded.classifier, new])
-                st.session_state[KEY_SAME_ROWS] = (result.version.name, loaded.classifier.name, both)
+        result = label_loop.retrain(data, loaded.classifier, name=name, validation=validation, progress=encoded,
+                                    on_epoch=epoch, encoder=encoder)
+        held = result.heldout_index
+        if len(held):  # both versions on the same rows, once
+            new = Classifier(result.version, encoder or loaded.classifier.encoder, loaded.classifier.cache)
+            both = label_loop.side_by_side([data.texts[i] for i in held], data.labels[held],
+                                           [loaded.classifier, new])
+            st.session_state[KEY_SAME_ROWS] = (result.version.name, loaded.classifier.name, both)
     except Exception:
         for bar in bars:  # the error is shown in their place, not under bars frozen part way
             bar.empty()
@@ -202,7 +203,7 @@ def train(data: Messages, loaded: state.LoadedModel, name: str, validation: tupl
     on = "" if adapted is None else (f" on ELMo adapted to these messages (held-out perplexity "
                                      f"{adapted['heldout_perplexity_before']:.1f} → "
                                      f"{adapted['heldout_perplexity_after']:.1f})")
-    # The wait from the click (adapting, lock, encoding, fitting, both versions on the held-out rows).
+    # The wait from the click (adapting, encoding, fitting, both versions on the held-out rows).
     waited = time.perf_counter() - started
     st.session_state[KEY_FLASH] = (f"Trained {result.version.name}{on} on {result.n_texts:,} messages in "
                                    f"{waited:.1f} s from the click ({result.seconds['total']:.1f} s of it encoding "

@@ -70,6 +70,7 @@ def build_app_world(base: Path, rows: int = 120) -> AppWorld:
     from engage.head import HeadConfig
     from engage.reading import read_messages
     from engage.train import train_model
+    from engage.validation import Validation
     from tests.fixtures.hub_fixtures import make_tf2_fixture
 
     base.mkdir(parents=True, exist_ok=True)
@@ -79,9 +80,10 @@ def build_app_world(base: Path, rows: int = 120) -> AppWorld:
     messages = read_messages(world.csv, label_col="engage")
     encoder = load_encoder(str(world.encoder))
     cache = EmbeddingCache(world.cache / "embeddings")
+    held_out = Validation.held_out(0.1)  # the world's versions validate on a held-out share (the Train page tests)
     train_model(messages, encoder, HeadConfig(epochs=2), name=ACTIVE_VERSION, activate=True, root=world.models,
-                cache=cache)
+                cache=cache, validation=held_out)
     train_model(messages, encoder, HeadConfig(epochs=4, seed=1), name=OTHER_VERSION, root=world.models,
-                cache=cache)
+                cache=cache, validation=held_out)
     (base / _DONE).write_text(json.dumps({"versions": [ACTIVE_VERSION, OTHER_VERSION]}), encoding="utf-8")
     return world

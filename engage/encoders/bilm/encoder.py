@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from engage.encoders.base import Progress, length_batches, tf_device
+from engage.encoders.base import DEFAULT_MAX_TOKENS, Progress, length_batches, tf_device
 from engage.encoders.bilm.chars import batch_to_ids
 from engage.encoders.bilm.weights import OPTIONS_FILE, WEIGHTS_FILE, load_bilm
 from engage.errors import InputError
@@ -21,7 +22,8 @@ class BilmEncoder:
 
     kind = "bilm"
 
-    def __init__(self, folder: str, max_tokens: int = 64, batch_tokens: int = 4096, max_batch: int = 256) -> None:
+    def __init__(self, folder: str, max_tokens: int = DEFAULT_MAX_TOKENS, batch_tokens: int = 4096,
+                 max_batch: int = 256) -> None:
         if max_tokens < 1 or batch_tokens < 1 or max_batch < 1:
             raise InputError("max_tokens, batch_tokens and max_batch must be at least 1")
         path = Path(folder)
@@ -29,7 +31,7 @@ class BilmEncoder:
         self.max_tokens = int(max_tokens)
         self.batch_tokens = int(batch_tokens)
         self.max_batch = int(max_batch)
-        self.n_truncated = 0
+        self._lock = threading.Lock()
         self.bilm = load_bilm(path)
         if self.bilm.opts.n_layers != 2:
             raise InputError(f"options: the encoder needs a biLM with 2 LSTM layers, this one has "
@@ -41,9 +43,13 @@ class BilmEncoder:
         self._means = tf.function(self._batch_means, input_signature=[spec])
 
     def layer_means(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        read = [message_tokens(text, self.max_tokens) for text in texts]
-        self.n_truncated += sum(cut for _, cut in read)
-        tokens = [toks for toks, _ in read]
+        # One call at a time, whoever calls (every session's scoring, training, explaining share one encoder): a
+        # second caller waits instead of doubling the memory of a large batch on the device.
+        with self._lock:
+            return self._layer_means(texts, progress)
+
+    def _layer_means(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        tokens = [message_tokens(text, self.max_tokens)[0] for text in texts]
         out = np.zeros((len(tokens), 3, self.dim), dtype=np.float32)
         for batch in length_batches([len(t) for t in tokens], self.batch_tokens, self.max_batch):
             # Token-free messages stay zeros; they still count as done.

@@ -27,7 +27,7 @@ def page() -> None:
             name = left.text_input("Version name", placeholder="automatic: engage-DATE-TIME", key="train_name")
             validation = train_panel.validation_choice(right, loaded)
             adapt_s = train_panel.adapt_option()
-            ready = train_panel.enough_labels(data.messages.labels, *validation)
+            ready = train_panel.enough_labels(data.messages.labels, validation)
             if st.button("Train", type="primary", key="train_go", disabled=not ready, on_click=train_panel.clicked):
                 train_panel.train(data.messages, loaded, name, validation, adapt_s)
     if (trained := st.session_state.get(train_panel.KEY_TRAINED)) is not None:
