@@ -132,7 +132,21 @@ def _v4_audit(conn: Connection) -> None:
     md.create_all(conn)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_labels, _v2_queue, _v3_score_indexes, _v4_audit]
+def _v5_sign_ins(conn: Connection) -> None:
+    """Web sign-ins, so that sign-out ends a signed cookie on the server (engage/labels/sign_ins.py)."""
+    md = MetaData()
+    Table("sign_ins", md,
+          Column("id", String(64), primary_key=True),
+          Column("email", String(320), nullable=False),
+          Column("started_at", DateTime, nullable=False),
+          Column("expires_at", DateTime, nullable=False),
+          Column("ended_at", DateTime, nullable=True),
+          Index("ix_sign_ins_email", "email"))
+    md.create_all(conn)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_labels, _v2_queue, _v3_score_indexes, _v4_audit,
+                                                  _v5_sign_ins]
 LATEST = len(MIGRATIONS)
 
 

@@ -273,6 +273,7 @@ def _answer(store: LabelStore, annotator: str, tab: str, value: int | None) -> N
     if item is None:  # a second press before the card showed the next message: nothing is on it yet
         return
     try:
+        access_gate.require(Action.LABEL)  # a callback runs before the gate: a sign-in ended elsewhere stops here
         if value is None:
             store.skip(item.message_id, annotator, score=item.score, model=item.model, set_id=item.set_id,
                        session=tab)
@@ -285,6 +286,7 @@ def _answer(store: LabelStore, annotator: str, tab: str, value: int | None) -> N
 
 def _undo(store: LabelStore, annotator: str, set_id: int, tab: str) -> None:
     try:
+        access_gate.require(Action.LABEL)
         done = store.undo(annotator, set_id, tab)
     except Exception as exc:
         _problem(exc)
