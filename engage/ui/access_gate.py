@@ -82,6 +82,13 @@ def ended_sign_in() -> bool:
     return auth_configured() and _claims() is not None and identity() is None
 
 
+def recheck() -> None:
+    """For a fragment, whose reruns skip streamlit_app.py and so this gate: when this session's sign-in has ended
+    (signed out in another tab, or past its lifetime), rerun the whole app, so that the gate shows the sign-in page."""
+    if auth_configured() and _claims() is not None and identity() is None:
+        st.rerun(scope="app")
+
+
 def sign_out() -> None:
     """Ends this sign-in on the server (every tab, every copy of its cookie), then Streamlit's own sign-out."""
     claims = _claims()

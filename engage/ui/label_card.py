@@ -339,6 +339,7 @@ def progress(store: LabelStore, set_id: int, annotator: str) -> None:
 @st.fragment
 def card(store: LabelStore, set_id: int, annotator: str, order: str, tab: str) -> None:
     """One message, its score, the four buttons (keys E, N, S, U) and the progress; reruns on its own."""
+    access_gate.recheck()  # a fragment's rerun skips the gate: a sign-in ended elsewhere reruns the whole app
     if (problem := st.session_state.pop(KEY_PROBLEM, None)) is not None:
         st.error(problem, icon=":material/error:")
     if (note := st.session_state.pop(KEY_NOTE, None)) is not None:

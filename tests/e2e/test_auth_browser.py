@@ -265,18 +265,12 @@ def _no_page_not_found(page) -> None:
 
 
 def _session_id(page) -> str:
-    """This browser's session id, as any visitor reads it: the first message of a WebSocket of its own."""
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
+    """This browser's session id, as any visitor reads it: the new_session message of a WebSocket of its own."""
     page.evaluate(_OPEN)
-    deadline = time.monotonic() + FORGE_WAIT_S
-    while time.monotonic() < deadline:
-        for raw in page.evaluate("() => window.__forged.msgs"):
-            message = ForwardMsg.FromString(bytes(raw))
-            if message.WhichOneof("type") == "new_session":
-                return message.new_session.initialize.session_id
-        page.wait_for_timeout(100)
-    raise AssertionError(f"no new_session message within {FORGE_WAIT_S} s")
+    for message in _rerun(page, [], ""):
+        if message.WhichOneof("type") == "new_session":
+            return message.new_session.initialize.session_id  # left open: uploads need a live session
+    raise AssertionError("no new_session message")
 
 
 def test_pages_answer_their_address_and_sign_out_ends_every_tab_and_copied_cookie(team_app, provider, browser):
