@@ -155,7 +155,7 @@ def test_an_annotator_labels_under_their_address_and_sees_nothing_else(env):
     with LabelStore(url) as store:
         assert store.progress(set_id).by_annotator.keys() == {ANNOTATOR}
     for page in ("models", "score", "train", "evaluate"):  # not in the navigation: the server never runs them
-        _unreachable(ANNOTATOR, page, "'[^']*engage/ui/pages/label.py'")
+        _unreachable(ANNOTATOR, page, "'Label', '[^']*engage/ui/pages/label.py'")  # after the hidden home page
 
 
 def test_an_analyst_sees_the_models_but_a_forged_activation_is_refused(env):

@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Row, select, update
 
 from engage.labels.db import upsert_insert
 from engage.labels.schema import sign_ins
@@ -37,15 +37,23 @@ def issued_at(claims: Mapping[str, object]) -> datetime | None:
         return None
 
 
-def active(conn: Connection, key: str, email: str, lifetime: timedelta, now: datetime,
-           started: datetime | None = None) -> bool:
-    """Whether sign-in `key` of `email` may act now: recorded at first sight (from `started`, else now), then
-    refused once ended or past its lifetime."""
+def state(conn: Connection, key: str) -> Row | None:
+    """The sign-in's row (email, expires_at, ended_at), or None if never seen."""
+    return conn.execute(select(sign_ins.c.email, sign_ins.c.expires_at, sign_ins.c.ended_at)
+                        .where(sign_ins.c.id == key)).one_or_none()
+
+
+def record(conn: Connection, key: str, email: str, lifetime: timedelta, now: datetime,
+           started: datetime | None = None) -> Row:
+    """Records a sign-in at first sight (from `started`, else now; a row already there is kept); returns its row."""
     begin = min(started, now) if started is not None else now
     conn.execute(upsert_insert(conn)(sign_ins).values(
         id=key, email=email[:_EMAIL_MAX], started_at=begin, expires_at=begin + lifetime).on_conflict_do_nothing())
-    row = conn.execute(select(sign_ins.c.email, sign_ins.c.expires_at, sign_ins.c.ended_at)
-                       .where(sign_ins.c.id == key)).one()
+    return state(conn, key)
+
+
+def acts(row: Row, email: str, now: datetime) -> bool:
+    """Whether a sign-in's row lets `email` act now: not ended, not expired, the same address."""
     return row.ended_at is None and row.expires_at > now and row.email == email[:_EMAIL_MAX]
 
 

@@ -163,9 +163,13 @@ class LabelStore:
     def sign_in_active(self, claims: Mapping[str, object], email: str, lifetime: timedelta) -> bool:
         """Whether the sign-in these ID-token claims come from may act now (recorded at first sight; refused once
         signed out or older than `lifetime`): engage/labels/sign_ins.py."""
-        with writing(self.engine) as conn:
-            return sign_ins.active(conn, sign_ins.key_of(claims), email, lifetime, self.clock(),
-                                   sign_ins.issued_at(claims))
+        key, now = sign_ins.key_of(claims), self.clock()
+        with snapshot(self.engine) as conn:  # a read on every action; a write only at a sign-in's first sight
+            row = sign_ins.state(conn, key)
+        if row is None:
+            with writing(self.engine) as conn:
+                row = sign_ins.record(conn, key, email, lifetime, now, sign_ins.issued_at(claims))
+        return sign_ins.acts(row, email, now)
 
     def end_sign_in(self, claims: Mapping[str, object]) -> None:
         """Sign-out: that sign-in's cookie, wherever it is (another tab, a copy), acts no more."""
