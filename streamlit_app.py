@@ -7,7 +7,7 @@ from engage.ui import access_gate
 
 st.set_page_config(page_title="engage", page_icon=":material/forum:", layout="wide")
 st.navigation(access_gate.allowed_pages([
-    st.Page("engage/ui/pages/score.py", title="Score", icon=":material/upload_file:", default=True),
+    st.Page("engage/ui/pages/score.py", title="Score", icon=":material/upload_file:"),
     st.Page("engage/ui/pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
     st.Page("engage/ui/pages/models.py", title="Models", icon=":material/model_training:"),
     st.Page("engage/ui/pages/label.py", title="Label", icon=":material/label:"),

@@ -24,6 +24,8 @@ from engage.config import config_file, file_settings
 from engage.errors import InputError
 
 ROLE_KEYS = {"admins": "ADMIN", "analysts": "ANALYST", "annotators": "ANNOTATOR"}
+OPTION_KEYS = ("provider_verifies_email", "session_hours")
+SESSION_HOURS = 12.0  # a working day: sign in again each morning; sign-out ends a sign-in at once
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN = re.compile(r"^@[^@\s]+\.[^@\s]+$")
 
@@ -69,6 +71,9 @@ class Rules:
     admins: tuple[str, ...] = ()
     analysts: tuple[str, ...] = ()
     annotators: tuple[str, ...] = ()
+    # The provider puts only addresses it has verified in its ID tokens, even without an email_verified claim.
+    provider_verifies_email: bool = False
+    session_hours: float = SESSION_HOURS  # how long a sign-in acts before signing in again
 
     @property
     def empty(self) -> bool:
@@ -106,11 +111,22 @@ def read_rules(table: object) -> Rules:
         return Rules()
     if not isinstance(table, dict):
         raise InputError("access must be a table ([access] with admins, analysts, annotators)", file=where)
-    unknown = set(table) - set(ROLE_KEYS)
+    unknown = set(table) - set(ROLE_KEYS) - set(OPTION_KEYS)
     if unknown:
         raise InputError(f"unknown [access] keys {', '.join(sorted(unknown))}; known: "
-                         f"{', '.join(ROLE_KEYS)}", file=where)
-    return Rules(**{key: _entries(key, table[key], where) for key in ROLE_KEYS if key in table})
+                         f"{', '.join([*ROLE_KEYS, *OPTION_KEYS])}", file=where)
+    options: dict[str, object] = {}
+    if "provider_verifies_email" in table:
+        if not isinstance(table["provider_verifies_email"], bool):
+            raise InputError("[access] provider_verifies_email must be true or false", file=where)
+        options["provider_verifies_email"] = table["provider_verifies_email"]
+    if "session_hours" in table:
+        hours = table["session_hours"]
+        if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours <= 24 * 30:
+            raise InputError("[access] session_hours must be a number of hours above 0 and at most 720 (30 days, "
+                             "the life of Streamlit's sign-in cookie)", file=where)
+        options["session_hours"] = float(hours)
+    return Rules(**{key: _entries(key, table[key], where) for key in ROLE_KEYS if key in table}, **options)
 
 
 def rules() -> Rules:
@@ -140,11 +156,16 @@ OPEN = Identity(email=None, name=None, role=Role.ADMIN, signed_in=False)
 
 def identify(email: str | None, name: str | None, *, email_verified: object = None,
              found: Rules | None = None) -> Identity:
-    """The identity of a signed-in person. A provider that says the address is not verified gives no role: an
-    unverified address is only what someone typed, and an @domain pattern would let them in."""
+    """The identity of a signed-in person. An address the provider does not say is verified gives no role: an
+    unverified address is only what someone typed, and an @domain pattern would let them in. A token without
+    email_verified counts as unverified, unless [access] says provider_verifies_email = true."""
     address = (email or "").strip().lower() or None
-    verified = email_verified is not False and str(email_verified).lower() != "false"
-    role = (found or rules()).role_of(address) if address and verified else None
+    found = found or rules()
+    if email_verified is None:
+        verified = found.provider_verifies_email
+    else:
+        verified = email_verified is True or str(email_verified).strip().lower() == "true"
+    role = found.role_of(address) if address and verified else None
     return Identity(email=address, name=name, role=role, signed_in=True)
 
 

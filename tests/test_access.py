@@ -56,11 +56,11 @@ def test_identify_and_require(config):
     with pytest.raises(access.AccessDenied, match="ana@acme.example is an annotator: only an admin or above may "
                                                   "promote or activate a model version"):
         access.require(ana, Action.PROMOTE)
-    carl = access.identify("carl@acme.example", None)
+    carl = access.identify("carl@acme.example", None, email_verified=True)
     access.require(carl, Action.TRAIN)
     with pytest.raises(access.AccessDenied, match="only an admin"):
         access.require(carl, Action.DELETE_SET)
-    stranger = access.identify("mallory@elsewhere.example", "M")
+    stranger = access.identify("mallory@elsewhere.example", "M", email_verified=True)
     assert stranger.role is None and stranger.signed_in
     with pytest.raises(access.AccessDenied, match="has no role here.*\\[access\\] in engage.toml"):
         access.require(stranger, Action.LABEL)
@@ -68,9 +68,21 @@ def test_identify_and_require(config):
 
 def test_an_unverified_address_gets_no_role(config):
     config.write_text(TOML)
-    for flag in (False, "false"):
-        assert access.identify("boss@acme.example", "B", email_verified=flag).role is None
-    assert access.identify("boss@acme.example", "B", email_verified=None).role is Role.ADMIN  # claim absent
+    for flag in (False, "false", None, "", 0, "yes"):  # None: the claim is absent from the ID token
+        assert access.identify("boss@acme.example", "B", email_verified=flag).role is None, flag
+        assert access.identify("ana@acme.example", "A", email_verified=flag).role is None, flag  # via @acme.example
+    for flag in (True, "true", "True"):
+        assert access.identify("ana@acme.example", "A", email_verified=flag).role is Role.ANNOTATOR, flag
+
+
+def test_a_provider_configured_as_verifying_admits_tokens_without_the_claim(config):
+    config.write_text(TOML + "provider_verifies_email = true\nsession_hours = 8\n")
+    rules = access.rules()
+    assert rules.provider_verifies_email and rules.session_hours == 8.0
+    assert access.identify("ana@acme.example", "A", email_verified=None).role is Role.ANNOTATOR
+    assert access.identify("ana@acme.example", "A", email_verified=False).role is None  # said unverified: still no
+    config.write_text(TOML)
+    assert not access.rules().provider_verifies_email and access.rules().session_hours == access.SESSION_HOURS
 
 
 def test_no_access_table_lists_nobody(config):
@@ -86,6 +98,9 @@ def test_no_access_table_lists_nobody(config):
     ('[access]\nanalysts = ["not an address"]\n', "analysts: 'not an address' is neither an e-mail address"),
     ('[access]\nannotators = ["@nodot"]\n', "annotators: '@nodot' is neither"),
     ('access = ["a@b.example"]\n', "access must be a table"),
+    ('[access]\nprovider_verifies_email = "yes"\n', "provider_verifies_email must be true or false"),
+    ('[access]\nsession_hours = 0\n', "session_hours must be a number of hours above 0 and at most 720"),
+    ('[access]\nsession_hours = 1000\n', "session_hours must be a number"),
 ])
 def test_bad_access_tables_are_named(config, body, message):
     config.write_text(body)

@@ -8,6 +8,7 @@ The browser tests (tests/e2e/test_auth_browser.py) do the same against a real Op
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -154,7 +155,7 @@ def test_an_annotator_labels_under_their_address_and_sees_nothing_else(env):
     with LabelStore(url) as store:
         assert store.progress(set_id).by_annotator.keys() == {ANNOTATOR}
     for page in ("models", "score", "train", "evaluate"):  # not in the navigation: the server never runs them
-        _unreachable(ANNOTATOR, page, "'[^']*engage/ui/pages/label.py'")
+        _unreachable(ANNOTATOR, page, "'Label', '[^']*engage/ui/pages/label.py'")  # after the hidden home page
 
 
 def test_an_analyst_sees_the_models_but_a_forged_activation_is_refused(env):
@@ -247,3 +248,110 @@ def test_an_analyst_trains_but_may_not_promote_what_they_trained(env):
     assert not at.exception
     assert _header(at) == "Train a new model version"
     assert "train_export_audit" in {b.key for b in at.get("download_button")}
+
+
+# ---------------------------------------- every role against every page (issue 26, item 1)
+
+HEADERS = {"score": "Score messages", "evaluate": "Evaluate", "models": "Models", "label": "Label messages",
+           "train": "Train a new model version"}
+# Written out, not derived from access_gate.PAGE_ACTIONS: this is what each role must be able to open.
+OPENS = {ADMIN: set(PAGES), ANALYST: set(PAGES), ANNOTATOR: {"label"}, STRANGER: set(), None: set()}
+FIRST = {ADMIN: "Score messages", ANALYST: "Score messages", ANNOTATOR: "Label messages", STRANGER: "Not allowed",
+         None: "Sign in"}
+
+
+def test_every_page_file_has_an_action_and_a_page_without_one_fails_loudly():
+    from engage.ui import access_gate
+
+    pages = Path(__file__).resolve().parents[1] / "engage" / "ui" / "pages"
+    assert set(access_gate.PAGE_ACTIONS) == {p.stem for p in pages.glob("*.py") if p.stem != "__init__"} == \
+        set(PAGES) == set(HEADERS)
+
+    def stray() -> None:
+        import streamlit as st
+
+        from engage.ui import access_gate
+
+        try:
+            access_gate.allowed_pages([st.Page(lambda: None, title="Stray", url_path="stray")])
+        except LookupError as exc:
+            st.error(str(exc))
+
+    at = AppTest.from_function(stray, default_timeout=TIMEOUT)
+    at.run()
+    assert [e.value for e in at.error] == ["the page 'Stray' (url path 'stray') has no entry in "
+                                           "engage.ui.access_gate.PAGE_ACTIONS: say which action opening it is"]
+
+
+@pytest.mark.parametrize("email", [ADMIN, ANALYST, ANNOTATOR, STRANGER, None])
+def test_every_role_against_every_page(env, email):
+    at = _app(email)
+    assert not at.exception
+    assert _header(at) == FIRST[email]  # what "/" opens: the role's first page
+    for page, header in HEADERS.items():
+        if page in OPENS[email]:
+            at.switch_page(PAGES[page]).run()
+            assert not at.exception, (email, page, [e.value for e in at.exception])
+            assert _header(at) == header, (email, page)
+        else:  # not registered for this session: the server never runs it
+            with pytest.raises(ValueError, match="Known pages"):
+                at.switch_page(PAGES[page])
+
+
+# ---------------------------------------- sign-ins ended on the server (issue 26, item 11)
+
+def _tab(claims: dict) -> AppTest:
+    """A browser tab carrying Streamlit's identity cookie with these ID-token claims."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": True, **claims}
+    return at.run()
+
+
+def _sign_in_claims(email: str, nonce: str, issued: float | None = None) -> dict:
+    return {"email": email, "email_verified": True, "name": email.split("@")[0], "iss": "http://127.0.0.1:9",
+            "sub": f"sub-{email}", "iat": int(issued or time.time()), "nonce": nonce}
+
+
+def test_sign_out_ends_the_sign_in_in_every_tab_and_for_every_copy_of_its_cookie(env):
+    world, url, models = env
+    with LabelStore(url) as store:
+        set_id = store.import_messages("inbox", ["first message", "second message"], actor=ADMIN)
+    claims = _sign_in_claims(ANNOTATOR, "nonce-1")
+    tab_a, tab_b = _tab(claims), _tab(claims)
+    assert _header(tab_a) == _header(tab_b) == "Label messages"
+    tab_a.button(key="auth_sign_out").click().run()
+    assert not tab_a.exception
+
+    tab_b.button(key="label_yes").click().run()  # the other tab, still open on the card, answers
+    assert not tab_b.exception
+    assert _header(tab_b) == "Sign in"
+    with LabelStore(url) as store:
+        assert store.progress(set_id).labeled == 0  # nothing saved under the signed-out address
+
+    copied = _tab(claims)  # the same signed cookie, replayed after sign-out
+    assert _header(copied) == "Sign in"
+    assert "Your sign-in has ended" in copied.info[0].value
+    assert _keys(copied) == {"auth_sign_in"}
+
+    again = _tab(_sign_in_claims(ANNOTATOR, "nonce-2"))  # a new sign-in with the provider works
+    _ok(again)
+    assert _header(again) == "Label messages"
+
+
+def test_a_sign_in_older_than_the_session_lifetime_acts_no_more(env, tmp_path):
+    (tmp_path / "engage.toml").write_text(ACCESS + "session_hours = 1\n", encoding="utf-8")
+    assert _header(_tab(_sign_in_claims(ADMIN, "old", time.time() - 2 * 3600))) == "Sign in"
+    assert _header(_tab(_sign_in_claims(ADMIN, "recent", time.time() - 1800))) == "Score messages"
+
+
+@pytest.mark.parametrize("verified", [None, "false"])
+def test_a_token_that_does_not_say_the_address_is_verified_gets_no_role(env, tmp_path, verified):
+    claims = {k: v for k, v in _sign_in_claims(ANNOTATOR, "n").items() if k != "email_verified"}
+    if verified is not None:
+        claims["email_verified"] = verified
+    at = _tab(claims)  # ANNOTATOR is let in only by the @acme.example rule
+    assert _header(at) == "Not allowed"
+    (tmp_path / "engage.toml").write_text(ACCESS + "provider_verifies_email = true\n", encoding="utf-8")
+    at = _tab(claims)
+    assert _header(at) == ("Label messages" if verified is None else "Not allowed")

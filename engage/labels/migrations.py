@@ -174,8 +174,21 @@ def _v5_api_keys(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_audit_at ON audit (at, id)"))
 
 
+def _v6_sign_ins(conn: Connection) -> None:
+    """Web sign-ins, so that sign-out ends a signed cookie on the server (engage/labels/sign_ins.py)."""
+    md = MetaData()
+    Table("sign_ins", md,
+          Column("id", String(64), primary_key=True),
+          Column("email", String(320), nullable=False),
+          Column("started_at", DateTime, nullable=False),
+          Column("expires_at", DateTime, nullable=False),
+          Column("ended_at", DateTime, nullable=True),
+          Index("ix_sign_ins_email", "email"))
+    md.create_all(conn)
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1_labels, _v2_queue, _v3_score_indexes, _v4_audit,
-                                                   _v5_api_keys]
+                                                  _v5_api_keys, _v6_sign_ins]
 LATEST = len(MIGRATIONS)
 
 

@@ -133,3 +133,16 @@ api_keys = Table(
     Column("revoked_at", DateTime, nullable=True),
     CheckConstraint("role IN ('scorer', 'admin')", name="ck_api_keys_role"),
 )
+
+# Web sign-ins the app has seen (issue 26): one row per sign-in with the provider, keyed by a hash of the ID token's
+# issuer, subject, issue time and nonce (never the token itself). Sign-out ends the row, so the same signed cookie,
+# in another tab or copied elsewhere, signs nobody in again; a row also ends at expires_at.
+sign_ins = Table(
+    "sign_ins", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("email", String(320), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("ended_at", DateTime, nullable=True),
+    Index("ix_sign_ins_email", "email"),
+)

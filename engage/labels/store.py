@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from engage.access import local_actor
 from engage.errors import InputError
 from engage.labels import agreement as agreement_mod
-from engage.labels import answers, audit, export, queue
+from engage.labels import answers, audit, export, queue, sign_ins
 from engage.labels.db import as_utc, default_url, open_engine, shown_url, snapshot, upsert_insert, utcnow, writing
 from engage.labels.migrations import migrate
 from engage.labels.schema import claims, label_sets, labels, messages, scores, set_messages
@@ -157,6 +157,24 @@ class LabelStore:
             audit.record(conn, "delete_set", actor or local_actor(), name, set_id=set_id,
                          detail={"messages": int(n_messages), "labels_kept": int(kept)})
         return DeletedSet(set_id, name, int(n_messages), int(kept))
+
+    # ------------------------------------------------------------ web sign-ins
+
+    def sign_in_active(self, claims: Mapping[str, object], email: str, lifetime: timedelta) -> bool:
+        """Whether the sign-in these ID-token claims come from may act now (recorded at first sight; refused once
+        signed out or older than `lifetime`): engage/labels/sign_ins.py."""
+        key, now = sign_ins.key_of(claims), self.clock()
+        with snapshot(self.engine) as conn:  # a read on every action; a write only at a sign-in's first sight
+            row = sign_ins.state(conn, key)
+        if row is None:
+            with writing(self.engine) as conn:
+                row = sign_ins.record(conn, key, email, lifetime, now, sign_ins.issued_at(claims))
+        return sign_ins.acts(row, email, now)
+
+    def end_sign_in(self, claims: Mapping[str, object]) -> None:
+        """Sign-out: that sign-in's cookie, wherever it is (another tab, a copy), acts no more."""
+        with writing(self.engine) as conn:
+            sign_ins.end(conn, sign_ins.key_of(claims), self.clock())
 
     # ------------------------------------------------------------ audit
 

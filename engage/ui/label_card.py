@@ -273,6 +273,7 @@ def _answer(store: LabelStore, annotator: str, tab: str, value: int | None) -> N
     if item is None:  # a second press before the card showed the next message: nothing is on it yet
         return
     try:
+        access_gate.require(Action.LABEL)  # a callback runs before the gate: a sign-in ended elsewhere stops here
         if value is None:
             store.skip(item.message_id, annotator, score=item.score, model=item.model, set_id=item.set_id,
                        session=tab)
@@ -285,6 +286,7 @@ def _answer(store: LabelStore, annotator: str, tab: str, value: int | None) -> N
 
 def _undo(store: LabelStore, annotator: str, set_id: int, tab: str) -> None:
     try:
+        access_gate.require(Action.LABEL)
         done = store.undo(annotator, set_id, tab)
     except Exception as exc:
         _problem(exc)
@@ -337,6 +339,7 @@ def progress(store: LabelStore, set_id: int, annotator: str) -> None:
 @st.fragment
 def card(store: LabelStore, set_id: int, annotator: str, order: str, tab: str) -> None:
     """One message, its score, the four buttons (keys E, N, S, U) and the progress; reruns on its own."""
+    access_gate.recheck()  # a fragment's rerun skips the gate: a sign-in ended elsewhere reruns the whole app
     if (problem := st.session_state.pop(KEY_PROBLEM, None)) is not None:
         st.error(problem, icon=":material/error:")
     if (note := st.session_state.pop(KEY_NOTE, None)) is not None:

@@ -20,8 +20,9 @@ from tests.fixtures.oidc_provider import OIDCProvider
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-ADMIN, ANNOTATOR, STRANGER = "boss@acme.example", "ana@acme.example", "mallory@elsewhere.example"
-PASSWORDS = {ADMIN: "boss-pw", ANNOTATOR: "ana-pw", STRANGER: "mallory-pw"}
+ADMIN, ANALYST, ANNOTATOR, STRANGER = ("boss@acme.example", "carl@acme.example", "ana@acme.example",
+                                       "mallory@elsewhere.example")
+PASSWORDS = {ADMIN: "boss-pw", ANALYST: "carl-pw", ANNOTATOR: "ana-pw", STRANGER: "mallory-pw"}
 WAIT_MS = 60_000
 FORGE_WAIT_S = 60
 
@@ -46,8 +47,8 @@ client_id = "{provider.client_id}"
 client_secret = "{provider.client_secret}"
 server_metadata_url = "{provider.metadata_url}"
 """, encoding="utf-8")
-    (base / "engage.toml").write_text(f'[access]\nadmins = ["{ADMIN}"]\nannotators = ["@acme.example"]\n',
-                                      encoding="utf-8")
+    (base / "engage.toml").write_text(f'[access]\nadmins = ["{ADMIN}"]\nanalysts = ["{ANALYST}"]\n'
+                                      'annotators = ["@acme.example"]\n', encoding="utf-8")
     db = f"sqlite:///{base / 'labels.sqlite'}"
     with LabelStore(db) as store:
         store.import_messages("inbox", ["where is my parcel?", "great match last night"], actor=ADMIN)
@@ -242,3 +243,87 @@ def test_an_unlisted_person_is_refused(team_app, provider, page):
     _settled(page)
     assert page.get_by_role("heading", name="Score messages").count() == 0
     assert STRANGER in provider.sign_ins
+
+
+# ---------------------------------------- issue 26: pages by address, sign-out everywhere, the upload limit
+
+UPLOAD_LIMIT_MB = 100  # server.maxUploadSize in .streamlit/config.toml (the README says why)
+
+_PUT = """async ([sid, megabytes, extra]) => {
+  const xsrf = (document.cookie.split('; ').find((c) => c.startsWith('_streamlit_xsrf=')) || '').slice(16);
+  const form = new FormData();
+  form.append('file', new Blob([new Uint8Array(megabytes * 1024 * 1024 + extra)]), 'big.csv');
+  const r = await fetch(`/_stcore/upload_file/${sid}/probe`, {method: 'PUT', body: form,
+                                                              headers: {'X-Xsrftoken': xsrf}});
+  return r.status;
+}"""
+
+
+def _no_page_not_found(page) -> None:
+    assert page.get_by_text("Page not found").count() == 0
+    assert page.get_by_role("dialog").count() == 0
+
+
+def _session_id(page) -> str:
+    """This browser's session id, as any visitor reads it: the new_session message of a WebSocket of its own."""
+    page.evaluate(_OPEN)
+    for message in _rerun(page, [], ""):
+        if message.WhichOneof("type") == "new_session":
+            return message.new_session.initialize.session_id  # left open: uploads need a live session
+    raise AssertionError("no new_session message")
+
+
+def test_pages_answer_their_address_and_sign_out_ends_every_tab_and_copied_cookie(team_app, provider, browser):
+    url, models, db = team_app
+    with LabelStore(db) as store:
+        set_id = store.import_messages("queue", [f"message number {i}" for i in range(6)], actor=ADMIN)
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(3)]
+    analyst_context, annotator_context, copy_context = contexts
+
+    def labeled() -> int:
+        with LabelStore(db) as store:
+            return store.progress(set_id).labeled
+
+    try:
+        analyst = analyst_context.new_page()  # item 1: an analyst has the Score page, at / and at /score
+        _sign_in(analyst, url, provider, ANALYST)
+        analyst.get_by_role("heading", name="Score messages").wait_for(timeout=WAIT_MS)
+        assert _sidebar_pages(analyst) == ["Score", "Evaluate", "Models", "Label", "Train"]
+        analyst.goto(f"{url}/score")
+        analyst.get_by_role("heading", name="Score messages").wait_for(timeout=WAIT_MS)
+        _settled(analyst)
+        _no_page_not_found(analyst)
+
+        tab_a = annotator_context.new_page()  # item 12: an annotator's /label opens with no dialog in the way
+        _sign_in(tab_a, url, provider, ANNOTATOR)
+        tab_b = annotator_context.new_page()
+        tab_b.goto(f"{url}/label")
+        tab_b.get_by_role("heading", name="Label messages").wait_for(timeout=WAIT_MS)
+        _settled(tab_b)
+        _no_page_not_found(tab_b)
+        copied = [c for c in annotator_context.cookies() if c["name"].startswith("_streamlit_user")]
+        assert copied, "no identity cookie to copy"
+        tab_b.locator(".st-key-label_yes button").click()  # a click reaches the card
+        tab_b.get_by_text("1 of 6 messages labeled").wait_for(timeout=WAIT_MS)
+        assert labeled() == 1
+
+        tab_a.get_by_role("button", name="Sign out").click()  # item 11: sign-out in one tab ...
+        tab_a.get_by_role("heading", name="Sign in").wait_for(timeout=WAIT_MS)
+        tab_b.locator(".st-key-label_yes button").click()  # ... ends the other tab's session at its next action
+        tab_b.get_by_role("heading", name="Sign in").wait_for(timeout=WAIT_MS)
+        assert labeled() == 1
+
+        copy_context.add_cookies(copied)  # the identity cookie copied before sign-out signs nobody in
+        replay = copy_context.new_page()
+        replay.goto(url)
+        replay.get_by_role("heading", name="Sign in").wait_for(timeout=WAIT_MS)
+        replay.get_by_text("Your sign-in has ended").wait_for(timeout=WAIT_MS)
+        assert replay.get_by_role("heading", name="Label messages").count() == 0
+
+        # item 3: what engage sets, on the real server: a file past server.maxUploadSize is refused whole
+        sid = _session_id(replay)
+        assert replay.evaluate(_PUT, [sid, UPLOAD_LIMIT_MB, 1]) == 413
+        assert replay.evaluate(_PUT, [sid, 0, 10_000]) == 204  # the endpoint itself works: it is the limit
+    finally:
+        for context in contexts:
+            context.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import streamlit as st
 
 from engage.errors import InputError
@@ -87,8 +89,10 @@ def _results(res: state.ScoredFile, active: str) -> None:
     controls.downloads(scored, res.name)
     label_card.send_button(res, scored)
     st.caption("The same flagged rows from the command line:")
-    st.code(f"engage score '{res.name}' --out flagged.csv --flagged-only --text-col '{res.messages.text_col}' "
-            f"--model {res.model} --threshold {threshold!r}", language="bash")
+    # File and column names are the uploader's text: quoted for a POSIX shell, so a pasted command runs nothing else.
+    st.code(shlex.join(["engage", "score", res.name, "--out", "flagged.csv", "--flagged-only", "--text-col",
+                        res.messages.text_col, "--model", res.model, "--threshold", repr(float(threshold))]),
+            language="bash")
 
 
 def page() -> None:
