@@ -26,8 +26,8 @@ def _isolated_dirs(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def hub_fixture(tmp_path_factory) -> Path:
-    """A small real TF2 SavedModel with google/elmo/3's signatures (tests/fixtures/hub_fixtures.py)."""
-    from tests.fixtures.hub_fixtures import make_tf2_fixture
+    """A small real TF2 SavedModel with google/elmo/3's signatures (engage/testing/hub_fixtures.py)."""
+    from engage.testing.hub_fixtures import make_tf2_fixture
 
     return make_tf2_fixture(tmp_path_factory.mktemp("hub") / "elmo", dim=16, seed=0)
 
@@ -58,7 +58,7 @@ def store(db_url):
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory):
-    """The app tests' world: fixture ELMo, two trained versions, a labeled CSV (tests/e2e/app_world.py)."""
-    from tests.e2e.app_world import build_app_world
+    """The app tests' world: fixture ELMo, two trained versions, a labeled CSV (engage/testing/app_world.py)."""
+    from engage.testing.app_world import build_app_world
 
     return build_app_world(tmp_path_factory.getbasetemp() / "engage-app-world")

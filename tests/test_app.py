@@ -15,8 +15,8 @@ from engage import registry
 from engage.metrics import metric_table, mistakes, slice_table
 from engage.reading import read_messages
 from engage.scoring import load_classifier
+from engage.testing.app_world import ACTIVE_VERSION, OTHER_VERSION, AppWorld
 from engage.thresholds import choose_threshold
-from tests.e2e.app_world import ACTIVE_VERSION, OTHER_VERSION, AppWorld
 
 # The app world trains two model versions and every test runs whole pages (Streamlit AppTest).
 pytestmark = pytest.mark.slow

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from engage import registry
 from engage.labels import LabelStore
-from tests.e2e.app_world import ACTIVE_VERSION, OTHER_VERSION, AppWorld
+from engage.testing.app_world import ACTIVE_VERSION, OTHER_VERSION, AppWorld
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 PAGES = {"score": "engage/ui/pages/score.py", "evaluate": "engage/ui/pages/evaluate.py",

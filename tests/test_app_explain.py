@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from engage.explain import explain
 from engage.scoring import load_classifier
-from tests.e2e.app_world import ACTIVE_VERSION, AppWorld
+from engage.testing.app_world import ACTIVE_VERSION, AppWorld
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 EVALUATE = "engage/ui/pages/evaluate.py"

@@ -17,7 +17,7 @@ from engage import registry
 from engage.labels import LabelStore
 from engage.reading import read_messages
 from engage.scoring import load_classifier
-from tests.e2e.app_world import ACTIVE_VERSION, AppWorld
+from engage.testing.app_world import ACTIVE_VERSION, AppWorld
 
 # The app world trains two model versions and every test runs whole pages (Streamlit AppTest).
 pytestmark = pytest.mark.slow
@@ -243,7 +243,7 @@ def test_score_page_sends_the_flagged_rows_to_labeling_with_their_scores(env):
 
 
 def test_activating_on_the_models_page_rescores_the_labeling_sets(env):
-    from tests.e2e.app_world import OTHER_VERSION
+    from engage.testing.app_world import OTHER_VERSION
 
     world, url, models = env
     with LabelStore(url) as store:

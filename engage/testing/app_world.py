@@ -69,8 +69,8 @@ def build_app_world(base: Path, rows: int = 120) -> AppWorld:
     from engage.encoders import load_encoder
     from engage.head import HeadConfig
     from engage.reading import read_messages
+    from engage.testing.hub_fixtures import make_tf2_fixture
     from engage.train import train_model
-    from tests.fixtures.hub_fixtures import make_tf2_fixture
 
     base.mkdir(parents=True, exist_ok=True)
     labeled_frame(rows).to_csv(world.csv, index=False)
