@@ -28,13 +28,6 @@ SCORE = "engage/ui/pages/score.py"
 TIMEOUT = 120
 
 
-@pytest.fixture
-def app_env(world, monkeypatch) -> AppWorld:
-    for key, value in world.env().items():
-        monkeypatch.setenv(key, value)
-    return world
-
-
 @pytest.fixture(scope="session")
 def engine_scores(world) -> np.ndarray:
     """The engine's own scores of the labeled file, independent of the app."""

@@ -4,7 +4,6 @@ beside the active model's, and promotion re-scoring the labeling sets."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -26,19 +25,6 @@ APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 LABEL = "engage/ui/pages/label.py"
 TRAIN = "engage/ui/pages/train.py"
 TIMEOUT = 120
-
-
-@pytest.fixture
-def env(world, tmp_path, monkeypatch) -> tuple[AppWorld, str, Path]:
-    """The world's models copied (promotion changes them), and a fresh label database: (world, db url, models)."""
-    models = tmp_path / "models"
-    shutil.copytree(world.models, models)
-    for key, value in world.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("ENGAGE_MODELS_DIR", str(models))
-    url = f"sqlite:///{tmp_path / 'labels.sqlite'}"
-    monkeypatch.setenv("ENGAGE_DATABASE_URL", url)
-    return world, url, models
 
 
 def _page(page: str) -> AppTest:

@@ -17,13 +17,6 @@ from tests.test_app import EVALUATE, MODELS, SCORE, _app, _errors, _no_crash, _t
 
 
 @pytest.fixture
-def app_env(world, monkeypatch) -> AppWorld:
-    for key, value in world.env().items():
-        monkeypatch.setenv(key, value)
-    return world
-
-
-@pytest.fixture
 def own_models(app_env, tmp_path, monkeypatch) -> AppWorld:
     """A copy of the world's registry, for tests that activate another version."""
     models = tmp_path / "models"
