@@ -7,6 +7,7 @@ explanations, training, promotion re-scoring) stays in tests/test_app*.py on the
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from unittest.mock import patch
@@ -34,7 +35,9 @@ class StubEncoder:
     handle: str = "stub://elmo"
     device: str = "CPU"
     dim: int = 16
-    fingerprint: str = "stub-fingerprint"
+    # New for every load: the app's score cache (shared by every session in the process) never carries a stub's
+    # scores from one test to the next.
+    fingerprint: str = field(default_factory=lambda: f"stub-{uuid.uuid4().hex}")
 
 
 @dataclass
