@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -39,7 +38,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 DATA = ROOT.parent / "shared" / "data" / "complaints"
 TARGET = 0.95  # share of the whole-pool model's F1 an order has to reach

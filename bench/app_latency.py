@@ -3,7 +3,7 @@ cache) and again from cache (the same browser reopening the app, a new session, 
 
 The messages are the complaints train+test texts, repeated with a row-index suffix until there are 10,000
 distinct ones. The model is the active one of the project's models/ folder when there is one; otherwise a fixture
-model is trained on a small ELMo-shaped TensorFlow model (tests/fixtures/hub_fixtures.py). It says which.
+model is trained on a small ELMo-shaped TensorFlow model (engage/testing/hub_fixtures.py). It says which.
 
     .venv/bin/python bench/app_latency.py [--messages 10000] [--json]
 
@@ -19,13 +19,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
+
+from engage import registry
+from engage.testing.browser import CHROMIUM, launch_chromium, start_app, stop_app
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import pandas as pd  # noqa: E402
-
-from engage import registry  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, launch_chromium, start_app, stop_app  # noqa: E402
 
 COMPLAINTS = ROOT.parent / "shared" / "data" / "complaints"
 GOALS = {"first": 30.0, "cached": 2.0}
@@ -37,7 +36,7 @@ def bench_messages(n: int) -> pd.DataFrame:
         source = pd.concat([pd.read_csv(COMPLAINTS / f, dtype=str, keep_default_na=False)
                             for f in ("train.csv", "test.csv")], ignore_index=True)
     else:
-        from tests.e2e.app_world import labeled_frame
+        from engage.testing.app_world import labeled_frame
 
         print(f"note: {COMPLAINTS} is absent; using generated messages", file=sys.stderr)
         source = labeled_frame(200).astype(str)
@@ -52,7 +51,7 @@ def model_env(work: Path) -> tuple[dict[str, str], str]:
     active = registry.active_name(project)
     if active is not None:
         return {"ENGAGE_MODELS_DIR": str(project)}, f"the project's active model '{active}' ({project})"
-    from tests.e2e.app_world import ACTIVE_VERSION, build_app_world
+    from engage.testing.app_world import ACTIVE_VERSION, build_app_world
 
     world = build_app_world(work / "world")
     return ({"ENGAGE_MODELS_DIR": str(world.models)},

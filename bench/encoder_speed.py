@@ -22,15 +22,14 @@ from pathlib import Path
 import pandas as pd
 import tensorflow as tf
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from engage.encoders.base import length_batches, tf_device
+from engage.encoders.bilm.chars import batch_to_ids
+from engage.encoders.bilm.encoder import BilmEncoder
+from engage.encoders.bilm.model import parse_options
+from engage.encoders.bilm.weights import random_bilm, save_bilm
+from engage.tokens import tokenize
 
-from engage.encoders.base import length_batches, tf_device  # noqa: E402
-from engage.encoders.bilm.chars import batch_to_ids  # noqa: E402
-from engage.encoders.bilm.encoder import BilmEncoder  # noqa: E402
-from engage.encoders.bilm.model import parse_options  # noqa: E402
-from engage.encoders.bilm.weights import random_bilm, save_bilm  # noqa: E402
-from engage.tokens import tokenize  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 DATA = ROOT.parent / "shared" / "data" / "complaints" / "train.csv"
 

@@ -22,12 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.e2e.app_world import build_app_world  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, launch_chromium, start_app, stop_app  # noqa: E402
-from tests.e2e.label_world import CARD_TEXT, KEYS, db_path, make_set, open_label_page, shown  # noqa: E402
+from engage.testing.app_world import build_app_world
+from engage.testing.browser import CHROMIUM, launch_chromium, start_app, stop_app
+from engage.testing.label_world import CARD_TEXT, KEYS, db_path, make_set, open_label_page, shown
 
 GOAL_MS = 300.0
 WARMUP = 3

@@ -12,18 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from engage.labels.queue import ORDERS  # noqa: E402
-from engage.labels.store import LabelStore  # noqa: E402
+from engage.labels.queue import ORDERS
+from engage.labels.store import LabelStore
 
 
 def build(store: LabelStore, n: int) -> int:

@@ -19,14 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 SEED_SECONDS_PER_EPOCH = 2545.0
 TRAIN = ROOT.parent / "shared" / "data" / "complaints" / "train.csv"
@@ -38,7 +36,7 @@ GOAL_SECONDS = 15.0
 def default_encoder(workdir: Path) -> str:
     if SHIPPED_ELMO.is_dir():
         return str(SHIPPED_ELMO)
-    from tests.fixtures.hub_fixtures import make_tf2_fixture
+    from engage.testing.hub_fixtures import make_tf2_fixture
 
     return str(make_tf2_fixture(workdir / "fixture-elmo", dim=1024))
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
+from engage.testing.app_world import AppWorld
 from tests.fixtures.labels_db import BACKENDS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -26,8 +28,8 @@ def _isolated_dirs(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def hub_fixture(tmp_path_factory) -> Path:
-    """A small real TF2 SavedModel with google/elmo/3's signatures (tests/fixtures/hub_fixtures.py)."""
-    from tests.fixtures.hub_fixtures import make_tf2_fixture
+    """A small real TF2 SavedModel with google/elmo/3's signatures (engage/testing/hub_fixtures.py)."""
+    from engage.testing.hub_fixtures import make_tf2_fixture
 
     return make_tf2_fixture(tmp_path_factory.mktemp("hub") / "elmo", dim=16, seed=0)
 
@@ -57,8 +59,38 @@ def store(db_url):
 
 
 @pytest.fixture(scope="session")
-def world(tmp_path_factory):
-    """The app tests' world: fixture ELMo, two trained versions, a labeled CSV (tests/e2e/app_world.py)."""
-    from tests.e2e.app_world import build_app_world
+def world(tmp_path_factory) -> AppWorld:
+    """The app tests' world: fixture ELMo, two trained versions, a labeled CSV (engage/testing/app_world.py).
 
-    return build_app_world(tmp_path_factory.getbasetemp() / "engage-app-world")
+    Built once per run: pytest-xdist workers share one build (the folder above their own temporary folders, under
+    a lock), and each worker gets its own copy of the embedding cache and data folder, so that no two workers write
+    one database."""
+    from engage.testing.app_world import build_app_world
+
+    own = tmp_path_factory.getbasetemp()
+    shared = own.parent if os.environ.get("PYTEST_XDIST_WORKER") else own
+    built = build_app_world(shared / "engage-app-world")
+    if shared == own:
+        return built
+    cache = own / "engage-app-cache" / "cache"
+    shutil.copytree(built.cache, cache)
+    return AppWorld(built.root, built.models, cache, built.encoder, built.csv)
+
+
+@pytest.fixture
+def app_env(world, monkeypatch) -> AppWorld:
+    """The app world's folders in the environment, shared by the test (for tests that change no model)."""
+    for key, value in world.env().items():
+        monkeypatch.setenv(key, value)
+    return world
+
+
+@pytest.fixture
+def env(app_env, tmp_path, monkeypatch) -> tuple[AppWorld, str, Path]:
+    """The world's models copied (promotion changes them), and a fresh label database: (world, db url, models)."""
+    models = tmp_path / "models"
+    shutil.copytree(app_env.models, models)
+    monkeypatch.setenv("ENGAGE_MODELS_DIR", str(models))
+    url = f"sqlite:///{tmp_path / 'labels.sqlite'}"
+    monkeypatch.setenv("ENGAGE_DATABASE_URL", url)
+    return app_env, url, models

@@ -15,8 +15,8 @@ from engage import registry
 from engage.metrics import metric_table, mistakes, slice_table
 from engage.reading import read_messages
 from engage.scoring import load_classifier
+from engage.testing.app_world import ACTIVE_VERSION, OTHER_VERSION, AppWorld
 from engage.thresholds import choose_threshold
-from tests.e2e.app_world import ACTIVE_VERSION, OTHER_VERSION, AppWorld
 
 # The app world trains two model versions and every test runs whole pages (Streamlit AppTest).
 pytestmark = pytest.mark.slow
@@ -26,13 +26,6 @@ EVALUATE = "engage/ui/pages/evaluate.py"
 MODELS = "engage/ui/pages/models.py"
 SCORE = "engage/ui/pages/score.py"
 TIMEOUT = 120
-
-
-@pytest.fixture
-def app_env(world, monkeypatch) -> AppWorld:
-    for key, value in world.env().items():
-        monkeypatch.setenv(key, value)
-    return world
 
 
 @pytest.fixture(scope="session")

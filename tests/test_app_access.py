@@ -7,7 +7,6 @@ The browser tests (tests/e2e/test_auth_browser.py) do the same against a real Op
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from engage import registry
 from engage.labels import LabelStore
-from tests.e2e.app_world import ACTIVE_VERSION, OTHER_VERSION, AppWorld
+from engage.testing.app_world import ACTIVE_VERSION, OTHER_VERSION, AppWorld
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 PAGES = {"score": "engage/ui/pages/score.py", "evaluate": "engage/ui/pages/evaluate.py",
@@ -36,18 +35,12 @@ ADMIN, ANALYST, ANNOTATOR, STRANGER = ("boss@acme.example", "carl@acme.example",
 
 
 @pytest.fixture
-def env(world, tmp_path, monkeypatch) -> tuple[AppWorld, str, Path]:
-    """The world's models copied (promotion changes them), a fresh label database, and an engage.toml with roles."""
-    models = tmp_path / "models"
-    shutil.copytree(world.models, models)
-    for key, value in world.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("ENGAGE_MODELS_DIR", str(models))
-    url = f"sqlite:///{tmp_path / 'labels.sqlite'}"
-    monkeypatch.setenv("ENGAGE_DATABASE_URL", url)
+def env(env, tmp_path, monkeypatch) -> tuple[AppWorld, str, Path]:
+    """The app tests' env (tests/conftest.py: the world's models copied, a fresh label database), and an
+    engage.toml with roles."""
     (tmp_path / "engage.toml").write_text(ACCESS, encoding="utf-8")
     monkeypatch.setenv("ENGAGE_CONFIG", str(tmp_path / "engage.toml"))
-    return world, url, models
+    return env
 
 
 def _app(email: str | None, page: str | None = None, *, verified: bool = True) -> AppTest:

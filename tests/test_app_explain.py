@@ -15,19 +15,12 @@ from streamlit.testing.v1 import AppTest
 
 from engage.explain import explain
 from engage.scoring import load_classifier
-from tests.e2e.app_world import ACTIVE_VERSION, AppWorld
+from engage.testing.app_world import ACTIVE_VERSION
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 EVALUATE = "engage/ui/pages/evaluate.py"
 TIMEOUT = 120
 XSS = ["<img src=x onerror=alert(1)>", "<script>alert(1)</script> my refund never came"]
-
-
-@pytest.fixture
-def app_env(world, monkeypatch) -> AppWorld:
-    for key, value in world.env().items():
-        monkeypatch.setenv(key, value)
-    return world
 
 
 def _scored(name: str, data: bytes) -> AppTest:

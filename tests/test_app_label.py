@@ -4,7 +4,6 @@ beside the active model's, and promotion re-scoring the labeling sets."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ from engage import registry
 from engage.labels import LabelStore
 from engage.reading import read_messages
 from engage.scoring import load_classifier
-from tests.e2e.app_world import ACTIVE_VERSION, AppWorld
+from engage.testing.app_world import ACTIVE_VERSION, AppWorld
 
 # The app world trains two model versions and every test runs whole pages (Streamlit AppTest).
 pytestmark = pytest.mark.slow
@@ -26,19 +25,6 @@ APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 LABEL = "engage/ui/pages/label.py"
 TRAIN = "engage/ui/pages/train.py"
 TIMEOUT = 120
-
-
-@pytest.fixture
-def env(world, tmp_path, monkeypatch) -> tuple[AppWorld, str, Path]:
-    """The world's models copied (promotion changes them), and a fresh label database: (world, db url, models)."""
-    models = tmp_path / "models"
-    shutil.copytree(world.models, models)
-    for key, value in world.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("ENGAGE_MODELS_DIR", str(models))
-    url = f"sqlite:///{tmp_path / 'labels.sqlite'}"
-    monkeypatch.setenv("ENGAGE_DATABASE_URL", url)
-    return world, url, models
 
 
 def _page(page: str) -> AppTest:
@@ -243,7 +229,7 @@ def test_score_page_sends_the_flagged_rows_to_labeling_with_their_scores(env):
 
 
 def test_activating_on_the_models_page_rescores_the_labeling_sets(env):
-    from tests.e2e.app_world import OTHER_VERSION
+    from engage.testing.app_world import OTHER_VERSION
 
     world, url, models = env
     with LabelStore(url) as store:

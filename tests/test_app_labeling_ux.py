@@ -6,7 +6,6 @@ from the click, and a hint on messages that look non-English."""
 from __future__ import annotations
 
 import re
-import shutil
 import time
 
 import pandas as pd
@@ -19,19 +18,6 @@ from engage.reading import read_messages
 from tests.test_app_label import APP, LABEL, TIMEOUT, TRAIN, _click, _named, _ok, _page
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def env(world, tmp_path, monkeypatch):
-    """As tests/test_app_label.py's: the world's models copied, a fresh label database: (world, db url, models)."""
-    models = tmp_path / "models"
-    shutil.copytree(world.models, models)
-    for key, value in world.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("ENGAGE_MODELS_DIR", str(models))
-    url = f"sqlite:///{tmp_path / 'labels.sqlite'}"
-    monkeypatch.setenv("ENGAGE_DATABASE_URL", url)
-    return world, url, models
 
 
 def _texts_of(at: AppTest) -> list[str]:

@@ -12,15 +12,8 @@ import pandas as pd
 import pytest
 
 from engage import registry
-from tests.e2e.app_world import ACTIVE_VERSION, OTHER_VERSION, AppWorld, labeled_frame
+from engage.testing.app_world import ACTIVE_VERSION, OTHER_VERSION, AppWorld, labeled_frame
 from tests.test_app import EVALUATE, MODELS, SCORE, _app, _errors, _no_crash, _table, _upload
-
-
-@pytest.fixture
-def app_env(world, monkeypatch) -> AppWorld:
-    for key, value in world.env().items():
-        monkeypatch.setenv(key, value)
-    return world
 
 
 @pytest.fixture

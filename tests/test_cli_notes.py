@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from engage.cli import run
-from tests.e2e.app_world import labeled_frame
+from engage.testing.app_world import labeled_frame
 
 
 @pytest.fixture

@@ -155,7 +155,7 @@ def test_variants_re_tokenize_to_the_remaining_tokens():
                                                       ("mlp", True, True), ("mlp", False, False)])
 @pytest.mark.parametrize("kind", ["hub", "bilm"])
 def test_every_head_and_encoder_kind(kind, branch, lexical, normalize, hub_encoder, bilm_encoder, tmp_path):
-    from tests.e2e.app_world import labeled_frame
+    from engage.testing.app_world import labeled_frame
 
     encoder = hub_encoder if kind == "hub" else bilm_encoder
     frame = labeled_frame(40, seed=1)
@@ -228,8 +228,8 @@ def cli_world(tmp_path_factory, hub_fixture):
     import pandas as pd
 
     from engage.reading import read_messages
+    from engage.testing.app_world import labeled_frame
     from engage.train import train_model
-    from tests.e2e.app_world import labeled_frame
 
     base = tmp_path_factory.mktemp("explain-cli")
     data = base / "labeled.csv"

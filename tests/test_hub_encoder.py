@@ -17,8 +17,8 @@ from engage.encoders import load_encoder
 from engage.encoders.base import Encoder
 from engage.encoders.hub import HubEncoder
 from engage.errors import InputError
+from engage.testing.hub_fixtures import DEFAULT_DIM, make_tf1_hub_fixture, make_tf2_fixture
 from engage.tokens import tokenize, truncated
-from tests.fixtures.hub_fixtures import DEFAULT_DIM, make_tf1_hub_fixture, make_tf2_fixture
 
 TEXTS = [
     "@brand my order never arrived, can you help?",

@@ -22,9 +22,9 @@ from engage.label_loop import (
 from engage.labels import LabelStore
 from engage.reading import Messages
 from engage.scoring import load_classifier
+from engage.testing.hub_fixtures import make_tf2_fixture
 from engage.train import train_model
 from engage.validation import Validation
-from tests.fixtures.hub_fixtures import make_tf2_fixture
 
 WORDS_YES = ["refund", "broken", "waiting", "never", "late"]
 WORDS_NO = ["thanks", "love", "great", "nice", "happy"]

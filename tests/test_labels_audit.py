@@ -17,7 +17,7 @@ from engage.labels import SCHEMA_VERSION, LabelStore
 from engage.labels.db import open_engine
 from engage.labels.migrations import migrate
 from engage.promotion import promote
-from tests.e2e.app_world import ACTIVE_VERSION, OTHER_VERSION
+from engage.testing.app_world import ACTIVE_VERSION, OTHER_VERSION
 from tests.fixtures.labels_db import make_set
 
 

@@ -20,7 +20,7 @@ from engage.labels import LabelStore
 from engage.serve.keys import key_hash
 from engage.serve.service import build_app
 from engage.serve.settings import load_settings
-from tests.e2e.app_world import ACTIVE_VERSION, OTHER_VERSION
+from engage.testing.app_world import ACTIVE_VERSION, OTHER_VERSION
 from tests.serve_helpers import free_port, running
 
 pytestmark = pytest.mark.slow

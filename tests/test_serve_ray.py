@@ -24,7 +24,7 @@ def test_ray_engine_same_answers_and_survives_a_killed_replica(world, tmp_path):
     if os.geteuid() != 0 or not shutil.which("unshare"):
         pytest.skip("needs root and unshare for a private network namespace")
     from engage.scoring import load_classifier
-    from tests.e2e.app_world import ACTIVE_VERSION
+    from engage.testing.app_world import ACTIVE_VERSION
 
     texts = [t for t in pd.read_csv(world.csv, keep_default_na=False)["text"]][:60]
     expected = load_classifier(ACTIVE_VERSION, root=world.models, use_cache=False).score(texts)

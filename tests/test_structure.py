@@ -89,3 +89,42 @@ def test_the_cli_reads_its_defaults_from_their_owners_without_loading_tensorflow
     from engage.head.config import HeadConfig
 
     assert out == ["[]", f"default {HeadConfig().epochs}"]
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module name an import in the file names, in full (`a.b.c`)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def _leans_on_tests(path: Path) -> bool:
+    text = path.read_text(encoding="utf-8")
+    return "sys.path" in text or any(m == "tests" or m.startswith("tests.") for m in _imported_modules(path))
+
+
+def test_benchmarks_import_nothing_from_the_tests_and_leave_sys_path_alone():
+    """What a benchmark shares with the tests lives in engage/testing/, so `.venv/bin/python bench/NAME.py` works
+    without editing sys.path."""
+    bench = sorted((ROOT / "bench").glob("*.py"))
+    assert bench and not [str(p) for p in bench if _leans_on_tests(p)]
+
+
+def test_the_bench_check_catches_a_tests_import_and_a_path_edit(tmp_path):
+    for i, code in enumerate(["from tests.e2e.conftest import start_app\n", "import sys\nsys.path.insert(0, '.')\n",
+                              "import tests.fixtures\n"]):
+        (tmp_path / f"bad{i}.py").write_text(code, encoding="utf-8")
+        assert _leans_on_tests(tmp_path / f"bad{i}.py"), code
+    (tmp_path / "fine.py").write_text("from engage.testing.browser import start_app\n", encoding="utf-8")
+    assert not _leans_on_tests(tmp_path / "fine.py")
+
+
+def test_the_product_never_imports_the_testing_helpers():
+    product = [p for p in (ROOT / "engage").rglob("*.py") if "testing" not in p.relative_to(ROOT / "engage").parts]
+    product.append(ROOT / "streamlit_app.py")
+    offenders = [str(p) for p in product if any(m.startswith("engage.testing") for m in _imported_modules(p))]
+    assert not offenders

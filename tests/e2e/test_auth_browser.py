@@ -14,8 +14,9 @@ import pytest
 
 from engage import registry
 from engage.labels import LabelStore
-from tests.e2e.app_world import ACTIVE_VERSION, OTHER_VERSION
-from tests.e2e.conftest import ARTIFACTS, start_app, stop_app
+from engage.testing.app_world import ACTIVE_VERSION, OTHER_VERSION
+from engage.testing.browser import start_app, stop_app
+from tests.e2e.conftest import ARTIFACTS
 from tests.fixtures.oidc_provider import OIDCProvider
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

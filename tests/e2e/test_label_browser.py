@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from engage.labels import LabelStore
-from tests.e2e.conftest import ARTIFACTS, start_app, stop_app
-from tests.e2e.label_world import db_path, display_log, make_set, open_label_page, press, shown, wait_next
+from engage.testing.browser import start_app, stop_app
+from engage.testing.label_world import db_path, display_log, make_set, open_label_page, press, shown, wait_next
+from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROUNDS = 10

@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.e2e.app_world import build_app_world, labeled_frame
-from tests.e2e.conftest import ROOT, _healthy, free_port, launch_chromium, stop_app
+from engage.testing.app_world import build_app_world, labeled_frame
+from engage.testing.browser import ROOT, free_port, healthy, launch_chromium, stop_app
 
 OUT = ROOT / "test-artifacts" / "ux"
 
@@ -34,7 +34,7 @@ def _serve(app_root: Path, env: dict[str, str], log: Path) -> tuple[subprocess.P
             cwd=app_root, env=os.environ | env | {"PYTHONPATH": str(app_root), "TF_CPP_MIN_LOG_LEVEL": "2"},
             stdout=out, stderr=subprocess.STDOUT)
     for _ in range(300):  # at most about 90 s
-        if _healthy(url):
+        if healthy(url):
             return process, url
         if process.poll() is not None:
             break

@@ -13,7 +13,7 @@ from pathlib import Path
 from engage.label_loop import score_set
 from engage.labels import LabelStore
 from engage.scoring import load_classifier
-from tests.e2e.app_world import ACTIVE_VERSION, AppWorld, labeled_frame
+from engage.testing.app_world import ACTIVE_VERSION, AppWorld, labeled_frame
 
 CARD_TEXT = '.st-key-label_card [data-testid="stText"]'
 KEYS = {1: "e", 0: "n", None: "s"}

@@ -2,11 +2,13 @@
 interface), two model versions trained on it, and a labeled CSV with the traps an analyst's file has (a formula,
 an empty message, quotes, commas, non-ASCII text).
 
-Built once per folder: a second call with the same folder returns what the first built.
+Built once per folder: a second call with the same folder returns what the first built, and concurrent callers
+(pytest-xdist workers) wait on a lock file while the first one builds it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,15 +67,23 @@ def build_app_world(base: Path, rows: int = 120) -> AppWorld:
                      base / "labeled.csv")
     if (base / _DONE).is_file():
         return world
+    base.mkdir(parents=True, exist_ok=True)
+    with open(base.parent / f".{base.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also when the builder dies
+        if not (base / _DONE).is_file():
+            _build(world, rows)
+    return world
+
+
+def _build(world: AppWorld, rows: int) -> None:
     from engage.cache import EmbeddingCache
     from engage.encoders import load_encoder
     from engage.head import HeadConfig
     from engage.reading import read_messages
+    from engage.testing.hub_fixtures import make_tf2_fixture
     from engage.train import train_model
     from engage.validation import Validation
-    from tests.fixtures.hub_fixtures import make_tf2_fixture
 
-    base.mkdir(parents=True, exist_ok=True)
     labeled_frame(rows).to_csv(world.csv, index=False)
     world.encoder.parent.mkdir(parents=True, exist_ok=True)
     make_tf2_fixture(world.encoder, dim=16, seed=0)
@@ -85,5 +95,4 @@ def build_app_world(base: Path, rows: int = 120) -> AppWorld:
                 cache=cache, validation=held_out)
     train_model(messages, encoder, HeadConfig(epochs=4, seed=1), name=OTHER_VERSION, root=world.models,
                 cache=cache, validation=held_out)
-    (base / _DONE).write_text(json.dumps({"versions": [ACTIVE_VERSION, OTHER_VERSION]}), encoding="utf-8")
-    return world
+    (world.root / _DONE).write_text(json.dumps({"versions": [ACTIVE_VERSION, OTHER_VERSION]}), encoding="utf-8")
