@@ -156,18 +156,22 @@ def cmd_score(args: argparse.Namespace) -> None:
         return cmd_score_ray(args)
     if len(args.input) > 1:
         raise InputError(f"the local engine scores one file, got {len(args.input)}; use --engine ray for several")
+    from engage.monitor import HistoryWriter
     from engage.scoring import load_classifier, score_file
 
     clf = load_classifier(args.model, use_cache=not args.no_cache)
+    history = None if args.no_record else HistoryWriter()
     bar = _progress_bar(None, "scoring")
     try:
         summary = score_file(clf, args.input[0], args.out, text_col=args.text_col, label_col=args.label_col,
                              chunk_size=args.chunk_size, flagged_only=args.flagged_only, threshold=args.threshold,
-                             progress=bar.update)
+                             progress=bar.update, time_col=args.time_col, history=history, source=args.source)
     finally:
         bar.close()
     if summary.get("text_col_guessed"):
         _guessed_note(summary["text_col"])
+    for note in summary.get("time_notes", []):
+        print(f"note: {note}", file=sys.stderr)
     lines = [f"scored {summary['rows']} messages with {clf.name}: {summary['flagged']} engageable at threshold "
              f"{summary['threshold']:.3f}; wrote {summary['output']}"]
     if "labels" in summary:
@@ -380,6 +384,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flagged-only", action="store_true", help="write only the engageable rows")
     p.add_argument("--chunk-size", type=int, default=10_000)
     p.add_argument("--no-cache", action="store_true")
+    p.add_argument("--time-col", help="column holding each message's date/time (default: detected by name, else "
+                                      "the scoring time is recorded)")
+    p.add_argument("--source", default="cli", help="source name in the scoring history (default: cli)")
+    p.add_argument("--no-record", action="store_true",
+                   help="do not record this run in the scoring history ([monitor] record = false turns it off)")
     p.add_argument("--engine", choices=["local", "ray"], default="local",
                    help="local: this process; ray: Ray Data on a cluster (README, 'Scale out')")
     ray = p.add_argument_group("--engine ray")

@@ -1,7 +1,8 @@
 """Where things live and which ELMo to use. Each setting comes from, in order: its environment variable, the
 config file (ENGAGE_CONFIG, else engage.toml at the project root), the built-in default.
 
-engage.toml keys: elmo_handle, models_dir, cache_dir, and the [access] table of the app's roles (engage/access.py).
+engage.toml keys: elmo_handle, models_dir, cache_dir, the [access] table of the app's roles (engage/access.py) and
+the [monitor] table of the scoring history and its alerts (engage/monitor/settings.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from engage.errors import InputError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HUB_HANDLE = "https://tfhub.dev/google/elmo/3"
-_KEYS = {"elmo_handle", "models_dir", "cache_dir", "access"}
+_KEYS = {"elmo_handle", "models_dir", "cache_dir", "access", "monitor"}
 
 
 def config_file() -> Path:

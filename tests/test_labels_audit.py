@@ -114,7 +114,7 @@ def test_a_v3_database_gains_the_audit_table_and_keeps_its_labels(db_url):
                           "VALUES (1, 'ana', 'label', 1, '2024-05-01')"))
     engine.dispose()
     with LabelStore(db_url) as store:
-        assert store.schema_version == SCHEMA_VERSION == 4
+        assert store.schema_version == SCHEMA_VERSION == 5
         assert store.labeled_messages().texts == ["old"]
         assert store.audit().empty
         store.record_audit("activate", "boss@acme.example", "v1", to_version="v1")
