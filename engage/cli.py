@@ -312,6 +312,60 @@ def cmd_export_hub(args: argparse.Namespace) -> None:
     _emit(args, [f"exported {args.src} as a TensorFlow Hub ELMo SavedModel: {out}"], {"output": str(out)})
 
 
+def _report_lines(report: dict) -> list[str]:
+    if report.get("empty"):
+        return [report["message"]]
+    t = report["totals"]
+    lines = [f"{report['since']} .. {report['until']}  source {report['source']}  model {report['model']}",
+             f"messages {t['messages']:,}  flagged {t['flagged']:,} ({_figure(t['flagged_share'])})  empty "
+             f"{t['empty']:,}  looks non-English {t['non_english']:,}"]
+    if report.get("reference_note"):
+        lines.append(f"note: {report['reference_note']}")
+    if "reference" in report:
+        ref, sd, est = report["reference"], report["score_drift"], report["estimated"]
+        lines.append(f"reference: flagged {_figure(ref['flagged_share'])}, F1 {_figure(ref['f1'])} "
+                     f"({ref['n']:,} validation scores)")
+        lines.append(f"score drift: PSI {_figure(sd['psi'])}  KS {_figure(sd['ks_statistic'])} (p "
+                     f"{sd['ks_pvalue'] if sd['ks_pvalue'] is None else format(sd['ks_pvalue'], '.3g')})")
+        td = report["text_drift"]
+        lines.append("text drift: too few sampled texts" if td is None else
+                     f"text drift: AUC {_figure(td['auc'])}; typical now: {', '.join(td['current_words'][:8])}; "
+                     f"typical of training: {', '.join(td['reference_words'][:8])}")
+        cal = report["calibration"]
+        lines.append(f"estimated precision {_figure(est['precision'])}  recall {_figure(est['recall'])}  F1 "
+                     f"{_figure(est['f1'])}  (calibration error {_figure(cal['ece_raw'])}"
+                     f"{', recalibrated to ' + _figure(cal['ece_used']) if cal['recalibrated'] else ''})")
+    lines.append("day         messages  flagged  share   PSI   est. F1")
+    for d in report["daily"]:
+        lines.append(f"{d['day']}  {d['messages']:8,}  {d['flagged']:7,}  {_figure(d['flagged_share']):>6}  "
+                     f"{_figure(d.get('psi')):>5}  {_figure(d.get('estimated_f1')):>6}")
+    lines += [f"ALERT {a['rule']} {a['day']} {a['source']}: {a['message']}" for a in report["alerts"]]
+    return lines
+
+
+def cmd_monitor(args: argparse.Namespace) -> int | None:
+    from engage.monitor.report import check, monitor_report, parse_day
+
+    if args.action == "reference":
+        from engage.monitor.reference import compute_reference
+
+        path = compute_reference(args.name, args.data, label_col=args.label_col, text_col=args.text_col)
+        _emit(args, [f"wrote {path} (model.json's sha256 list now includes it)"], {"reference": str(path)})
+        return None
+    since, until = parse_day(args.since, "--since"), parse_day(args.until, "--until")
+    if args.action == "report":
+        report = monitor_report(since=since, until=until, source=args.source, model=args.model,
+                                split_by=args.split_by)
+        _emit(args, [] if args.json else _report_lines(report), report)
+        return None
+    alerts, problems = check(since=since, until=until, source=args.source)
+    lines = [f"ALERT {a['rule']} {a['day']} {a['source']} {a['model']}: {a['message']}" for a in alerts]
+    for problem in problems:
+        print(f"note: {problem}", file=sys.stderr)
+    _emit(args, lines or ["no open alert"], {"alerts": alerts, "webhook_problems": problems})
+    return 1 if alerts else None
+
+
 def _common(p: argparse.ArgumentParser, *, data: bool = True, labels: bool = True) -> None:
     if data:
         p.add_argument("--text-col", help="column holding the message (default: detected)")
@@ -401,6 +455,26 @@ def build_parser() -> argparse.ArgumentParser:
                                                                             "suffix, else parquet)")
     p.set_defaults(func=cmd_score)
 
+    p = sub.add_parser("monitor", help="the scoring history: figures, drift, alerts (README, 'Monitoring')")
+    msub = p.add_subparsers(dest="action", required=True)
+    for action, helptext in (("report", "the figures of a period"),
+                             ("check", "exit 1 and print the alerts when one is open (for cron)")):
+        mp = msub.add_parser(action, help=helptext)
+        mp.add_argument("--since", help="first day, YYYY-MM-DD (report: 30 days before --until; check: the last "
+                                        "3 recorded days)")
+        mp.add_argument("--until", help="last day, YYYY-MM-DD (default: the last recorded day)")
+        mp.add_argument("--source", help="one source (default: all)")
+        mp.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+        if action == "report":
+            mp.add_argument("--model", help="model version (default: the one that scored most in the period)")
+            mp.add_argument("--split-by", help="a column recorded with the messages (channel, brand, ...)")
+    mp = msub.add_parser("reference", help="write a version's reference from its training file (for a version "
+                                           "trained before references were saved, e.g. engage-default)")
+    mp.add_argument("name")
+    mp.add_argument("data")
+    _common(mp)
+    p.set_defaults(func=cmd_monitor)
+
     p = sub.add_parser("explain", help="why a message scores as it does: each word's contribution")
     p.add_argument("input", metavar="TEXT|FILE", help="a message, or a file of messages (with --out)")
     p.add_argument("--out", help="for a file: output with each row's top words for and against (.csv, .tsv, "
@@ -484,8 +558,8 @@ def run(argv: list[str] | None, handler: Callable[[argparse.Namespace], None] | 
     tf_startup.configure(verbose)  # before anything imports TensorFlow
     args = build_parser().parse_args(argv)
     try:
-        (handler or args.func)(args)
-        return EXIT_OK
+        code = (handler or args.func)(args)  # a command may answer another code (engage monitor check: 1)
+        return code if isinstance(code, int) else EXIT_OK
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT

@@ -165,6 +165,10 @@ def _v5_history(conn: Connection) -> None:
           Column("batch_key", String(128), primary_key=True),
           Column("model", String(300), primary_key=True),
           Column("recorded_at", DateTime, nullable=False))
+    Table("history_alerts", md,
+          Column("key", String(300), primary_key=True),
+          Column("first_seen", DateTime, nullable=False),
+          Column("alert", JSON, nullable=False))
     md.create_all(conn)
 
 

@@ -158,3 +158,11 @@ history_batches = Table(
     Column("model", String(300), primary_key=True),
     Column("recorded_at", DateTime, nullable=False),
 )
+
+# Alerts already raised (engage.monitor.alerts): each is sent to the webhook once, when first seen.
+history_alerts = Table(
+    "history_alerts", metadata,
+    Column("key", String(300), primary_key=True),  # rule, day, source, model
+    Column("first_seen", DateTime, nullable=False),
+    Column("alert", JSON, nullable=False),
+)

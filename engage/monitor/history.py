@@ -128,8 +128,10 @@ class History:
 
 
 def read_history(url: str | None = None, *, since: date | None = None, until: date | None = None,
-                 source: str | None = None, model: str | None = None, samples: bool = True) -> History:
-    """The history between since and until (inclusive), optionally one source and one model version."""
+                 source: str | None = None, model: str | None = None, samples: bool = True,
+                 max_priority: float | None = None) -> History:
+    """The history between since and until (inclusive), optionally one source and one model version. Samples
+    with max_priority: only texts whose random priority is below it (a uniform subsample of every day's)."""
     engine = history_engine(url)
     where = []
     if since is not None:
@@ -149,7 +151,8 @@ def read_history(url: str | None = None, *, since: date | None = None, until: da
             found = pd.DataFrame(conn.execute(
                 select(history_days.c.source, history_days.c.day, history_days.c.model, history_samples.c.text,
                        history_samples.c.score, history_samples.c.at)
-                .join(history_days, history_days.c.id == history_samples.c.day_id).where(*where)
+                .join(history_days, history_days.c.id == history_samples.c.day_id)
+                .where(*where, *([] if max_priority is None else [history_samples.c.priority < max_priority]))
                 .order_by(history_days.c.day, history_samples.c.priority)).mappings().all(),
                 columns=["source", "day", "model", "text", "score", "at"])
     days["day"] = pd.to_datetime(days["day"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from engage.contract import FLAG_COL, SCORE_COL, ScoredBatch
@@ -54,3 +55,15 @@ class FileRecorder:
         return {"history": "recorded" if recorded else "already recorded (same file, same model)",
                 "time_col": self.reader.column if self.reader is not None else None, "time_notes": notes,
                 "history_days": len(self.days)}
+
+
+def record_messages(history: HistoryWriter, messages: Messages, scores, threshold: float, model: str,
+                    sha256: str, *, source: str = "app", time_col: str | None = None) -> dict:
+    """A whole table scored at once (the Score page): recorded under the file's batch key. Returns what to tell the
+    user: whether it was recorded, the time column used, notes."""
+    if not history.enabled:
+        return {"history": "off", "time_col": None, "time_notes": []}
+    recorder = FileRecorder(history, source, model, time_col)
+    scores = np.asarray(scores, dtype=float)
+    recorder.add(messages, pd.DataFrame({SCORE_COL: scores, FLAG_COL: scores >= threshold}))
+    return recorder.finish(sha256)
