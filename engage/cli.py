@@ -349,7 +349,8 @@ def cmd_monitor(args: argparse.Namespace) -> int | None:
     if args.action == "reference":
         from engage.monitor.reference import compute_reference
 
-        path = compute_reference(args.name, args.data, label_col=args.label_col, text_col=args.text_col)
+        path = compute_reference(args.name, args.data, label_col=args.label_col, text_col=args.text_col,
+                                 texts=not args.no_texts)
         _emit(args, [f"wrote {path} (model.json's sha256 list now includes it)"], {"reference": str(path)})
         return None
     since, until = parse_day(args.since, "--since"), parse_day(args.until, "--until")
@@ -473,6 +474,8 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("name")
     mp.add_argument("data")
     _common(mp)
+    mp.add_argument("--no-texts", action="store_true", help="leave out the sample of training texts (then no text "
+                                                             "drift is measured)")
     p.set_defaults(func=cmd_monitor)
 
     p = sub.add_parser("explain", help="why a message scores as it does: each word's contribution")

@@ -73,10 +73,12 @@ def load_reference(version) -> Reference | None:
 
 
 def compute_reference(name: str, data: str | Path, *, label_col: str | None = None, text_col: str | None = None,
-                      root: str | Path | None = None) -> Path:
+                      root: str | Path | None = None, texts: bool = True) -> Path:
     """Writes the reference of an existing version (e.g. the shipped engage-default) from its training file:
     the same rows (checked by the data fingerprint in model.json), the same cross-validation, so the same scores
-    its threshold and reported metrics came from. model.json's sha256 list is updated to include the file."""
+    its threshold and reported metrics came from. model.json's sha256 list is updated to include the file.
+    texts=False leaves the text sample out (the shipped model's committed reference: its training data may not be
+    copied into the project; `engage monitor reference` run locally adds it)."""
     from engage import registry
     from engage.cache import EmbeddingCache, cached_layer_means
     from engage.encoders import load_encoder
@@ -102,6 +104,16 @@ def compute_reference(name: str, data: str | Path, *, label_col: str | None = No
     inputs = share_work(config, head_inputs(config, vectors, messages.texts))
     scores = cross_validated_scores(settle_choices(config, inputs, y), inputs, y, folds)
     reference = make_reference(name, float(meta["threshold"]["value"]), scores, y, messages.texts)
+    if not texts:
+        reference["texts"] = []
+    return save_reference(version, reference)
+
+
+def save_reference(version, reference: dict) -> Path:
+    """Writes reference.json into an existing version and adds it to model.json's sha256 list."""
+    from engage import registry
+
+    meta = version.meta
     path = write_reference(version.path, reference)
     meta["files"][REFERENCE_FILE] = registry.sha256_file(path)
     (version.path / registry.META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=False) + "\n",
