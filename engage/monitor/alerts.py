@@ -72,7 +72,7 @@ def new_alerts(alerts: list[Alert], url: str | None = None) -> list[Alert]:
                 continue
             insert = upsert_insert(conn)(history_alerts).values(key=alert.key, first_seen=utcnow(),
                                                                 alert=asdict(alert))
-            if conn.execute(insert.on_conflict_do_nothing()).rowcount:
+            if conn.execute(insert.on_conflict_do_nothing().returning(history_alerts.c.key)).first() is not None:
                 fresh.append(alert)
                 known.add(alert.key)
     return fresh

@@ -71,7 +71,8 @@ class HistoryWriter:
             if batch_key is not None:
                 insert = upsert_insert(conn)(history_batches).values(
                     batch_key=batch_key[:128], model=model, recorded_at=utcnow())
-                if conn.execute(insert.on_conflict_do_nothing()).rowcount == 0:
+                inserted = conn.execute(insert.on_conflict_do_nothing().returning(history_batches.c.model)).first()
+                if inserted is None:
                     return False
             for day, summary in sorted(days.items()):
                 _add_day(conn, source[:200], day, model, summary, self.settings.sample_size)
