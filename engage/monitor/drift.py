@@ -59,7 +59,9 @@ class TextDrift:
 
 
 def _subsample(texts: list[str], size: int, rng: np.random.Generator) -> list[str]:
-    texts = [t for t in texts if t and t.strip()]
+    # Each distinct text once: a repeated message (a retweet, a template) in both a training and a held-out fold
+    # would be recognised, not generalised from, and pass for drift.
+    texts = list(dict.fromkeys(t for t in texts if t and t.strip()))
     if len(texts) <= size:
         return texts
     return [texts[i] for i in np.sort(rng.permutation(len(texts))[:size])]
@@ -81,7 +83,7 @@ def text_drift(reference_texts: list[str], current_texts: list[str], *, seed: in
         features = vectorizer.fit_transform(texts)
     except ValueError:  # no word seen twice: nothing to tell the sides apart by
         return TextDrift(0.5, len(ref), len(cur), [], [])
-    model = LogisticRegression(C=1.0, max_iter=1000, class_weight="balanced")
+    model = LogisticRegression(C=1.0, solver="liblinear", class_weight="balanced")
     splitter = StratifiedKFold(min(folds, len(ref), len(cur)), shuffle=True, random_state=seed)
     oof = cross_val_predict(model, features, y, cv=splitter, method="predict_proba")[:, 1]
     model.fit(features, y)

@@ -21,6 +21,7 @@ from engage.monitor.settings import MonitorSettings, monitor_settings
 
 PSI_BINS = 10            # the 20 stored bins, paired: the usual 10 bins of the index, fewer empty bins on small days
 TEXT_ALERT_DAYS = 7      # text drift (one classifier per day) is judged on the period's last days only
+DAY_TEXT_SAMPLE = 400    # texts per side for one day's text drift (a day keeps at most sample_size = 200)
 DEFAULT_DAYS = 30
 
 
@@ -198,7 +199,7 @@ def _day_alerts(row, source: str, model: str, ref: Reference, cal: Calibration, 
                                      f"estimated F1 {est.f1:.2f}, below the reference's {ref_f1:.2f}"))
     texts = texts_by_day.get(day, [])
     if len(texts) >= TEXT_MIN:
-        drift = text_drift(ref.texts, texts)
+        drift = text_drift(ref.texts, texts, sample=DAY_TEXT_SAMPLE, folds=3)
         if drift is not None and drift.auc > settings.text_auc_alert:
             words = ", ".join(drift.current_words[:5])
             out.append(alert_rules.Alert("text_drift", day, source, model, drift.auc, settings.text_auc_alert,
