@@ -20,7 +20,7 @@ from engage.contract import ScoredBatch
 from engage.monitor.history import HistoryWriter
 from engage.monitor.performance import measured
 from engage.monitor.reference import REFERENCE_FILE, load_reference, make_reference, save_reference
-from engage.monitor.report import check, monitor_report
+from engage.monitor.report import monitor_report
 from engage.monitor.settings import MonitorSettings
 from tests.fixtures import monitor_stream
 
