@@ -15,12 +15,13 @@ import json
 import logging
 import urllib.request
 from dataclasses import asdict, dataclass
+from datetime import date
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from engage.labels.db import upsert_insert, utcnow, writing
-from engage.labels.schema import history_alerts
+from engage.labels.db import snapshot, upsert_insert, utcnow, writing
+from engage.labels.schema import history_alerts, history_days
 from engage.monitor.history import history_engine
 
 RULES = ("volume", "score_drift", "text_drift", "flagged_share", "f1_drop")
@@ -95,3 +96,19 @@ def send_webhook(webhook_url: str, alerts: list[Alert]) -> list[str]:
             logging.getLogger("engage.monitor").warning("webhook %s failed: %s", webhook_url, exc)
             problems.append(f"the webhook did not take alert {alert.key}: {exc}")
     return problems
+
+
+def open_alerts(url: str | None = None, days: int = 3) -> list[dict]:
+    """Alerts already raised (by a report, a check or the Monitor page) on the last `days` recorded days."""
+    engine = history_engine(url)
+    with snapshot(engine) as conn:
+        last = conn.execute(select(func.max(history_days.c.day))).scalar()
+        if last is None:
+            return []
+        rows = conn.execute(select(history_alerts.c.alert)).scalars().all()
+    first = last.toordinal() - days + 1
+    return sorted((a for a in rows if _ordinal(a["day"]) >= first), key=lambda a: (a["day"], a["rule"]))
+
+
+def _ordinal(day: str) -> int:
+    return date.fromisoformat(day).toordinal()

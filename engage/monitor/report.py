@@ -224,12 +224,15 @@ def check(*, url: str | None = None, since: date | None = None, until: date | No
         report = monitor_report(url=url, since=since, until=until, source=source, model=model, settings=settings,
                                 root=root)
         open_alerts += report["alerts"]
-    objects = [alert_rules.Alert(**a) for a in open_alerts]
-    problems: list[str] = []
-    fresh = alert_rules.new_alerts(objects, url)
-    if fresh and settings.webhook_url:
-        problems = alert_rules.send_webhook(settings.webhook_url, fresh)
-    return open_alerts, problems
+    return open_alerts, publish(open_alerts, url=url, settings=settings)
+
+
+def publish(alerts: list[dict], *, url: str | None = None, settings: MonitorSettings | None = None) -> list[str]:
+    """Stores the alerts (the banner of every page shows them) and sends the new ones to the webhook; returns the
+    webhook's problems."""
+    settings = settings or monitor_settings()
+    fresh = alert_rules.new_alerts([alert_rules.Alert(**a) for a in alerts], url)
+    return alert_rules.send_webhook(settings.webhook_url, fresh) if fresh and settings.webhook_url else []
 
 
 def now_day() -> date:

@@ -23,8 +23,9 @@ from engage.ui.errors import shown_errors
 
 OPEN_MODE = ("Open mode: anyone who can reach this address can use it. To let in only your team, set up sign-in "
              "and roles (see the README, \"A team deployment\").")
+# url path -> what opening the page is
 PAGE_ACTIONS = {"score": Action.SCORE, "evaluate": Action.EVALUATE, "models": Action.VIEW_MODELS,
-                "label": Action.LABEL, "train": Action.TRAIN}  # url path -> what opening the page is
+                "label": Action.LABEL, "train": Action.TRAIN, "monitor": Action.MONITOR}
 
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>~$|#!])")

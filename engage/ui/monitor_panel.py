@@ -3,12 +3,18 @@ session key KEY_RECORDED."""
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
+from engage.access import Action
 from engage.errors import InputError
+from engage.labels import default_url
+from engage.monitor.alerts import open_alerts
 from engage.monitor.history import HistoryWriter
 from engage.monitor.recorder import record_messages
 from engage.reading import Messages
+from engage.ui import access_gate
 from engage.ui.errors import log_bug
 
 KEY_RECORDED = "engage_monitor_recorded"  # what record_messages said about this session's last scoring
@@ -37,3 +43,33 @@ def record_scoring(messages: Messages, scores, threshold: float, model: str, sha
     st.caption(f"Scoring history: {outcome['history']} {when}.")
     for note in outcome["time_notes"]:
         st.caption(f"Note: {note}")
+
+
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>~$|#!:{}()-])")
+
+
+def plain(text: str) -> str:
+    """Untrusted text (a message, words from messages, a source name) safe inside Markdown: shown as typed."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _open_alerts(url: str) -> list[dict]:
+    return open_alerts(url)
+
+
+def alert_banner() -> None:
+    """A one-line warning of the open alerts (stored by the Monitor page, `engage monitor check` or a report),
+    for the roles that may open the Monitor page. A failure here never stops the page below it."""
+    if not access_gate.may(Action.MONITOR):
+        return
+    try:
+        alerts = _open_alerts(default_url())
+    except Exception:
+        log_bug()
+        return
+    if alerts:
+        rules = sorted({a["rule"].replace("_", " ") for a in alerts})
+        last = max(a["day"] for a in alerts)
+        st.warning(f"{len(alerts)} open monitor alert{'s' if len(alerts) > 1 else ''} ({', '.join(rules)}), the "
+                   f"latest on {last}: see the Monitor page.", icon=":material/notifications_active:")
