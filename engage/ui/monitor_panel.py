@@ -53,18 +53,13 @@ def plain(text: str) -> str:
     return _MARKDOWN.sub(r"\\\1", str(text))
 
 
-@st.cache_data(ttl=60, show_spinner=False)
-def _open_alerts(url: str) -> list[dict]:
-    return open_alerts(url)
-
-
 def alert_banner() -> None:
     """A one-line warning of the open alerts (stored by the Monitor page, `engage monitor check` or a report),
     for the roles that may open the Monitor page. A failure here never stops the page below it."""
     if not access_gate.may(Action.MONITOR):
         return
     try:
-        alerts = _open_alerts(default_url())
+        alerts = open_alerts(default_url())  # two small queries: fresh on every rerun
     except Exception:
         log_bug()
         return

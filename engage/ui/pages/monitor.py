@@ -79,9 +79,9 @@ def _volume(report: dict) -> None:
         if len(split):
             split["day"] = pd.to_datetime(split["day"])
     left, right = st.columns(2)
-    left.altair_chart(monitor_charts.volume_chart(daily, split, split_by), use_container_width=True)
+    left.altair_chart(monitor_charts.volume_chart(daily, split, split_by), width="stretch")
     ref_share = report.get("reference", {}).get("flagged_share")
-    right.altair_chart(monitor_charts.share_chart(daily, ref_share), use_container_width=True)
+    right.altair_chart(monitor_charts.share_chart(daily, ref_share), width="stretch")
     st.caption(f"Empty messages: {report['totals']['empty']:,}; looking non-English: "
                f"{report['totals']['non_english']:,} (their scores are less reliable). The dashed line is the "
                "reference's share flagged.")
@@ -93,7 +93,7 @@ def _drift(report: dict) -> None:
     st.subheader("Scores against the reference")
     sd = report["score_drift"]
     st.altair_chart(monitor_charts.score_distribution_chart(report["score_hist"], report["reference"]["score_hist"]),
-                    use_container_width=True)
+                    width="stretch")
     if sd["ks_statistic"] is not None:
         st.caption(f"PSI {sd['psi']:.3f}; Kolmogorov-Smirnov {sd['ks_statistic']:.3f} (p = {sd['ks_pvalue']:.3g}, "
                    f"{sd['ks_n']:,} sampled scores against {report['reference']['n']:,} validation scores).")
@@ -116,9 +116,9 @@ def _performance(report: dict, measured: pd.DataFrame) -> None:
     daily = pd.DataFrame(report["daily"])
     daily["day"] = pd.to_datetime(daily["day"])
     left, right = st.columns([2, 1])
-    left.altair_chart(monitor_charts.performance_chart(daily, measured), use_container_width=True)
+    left.altair_chart(monitor_charts.performance_chart(daily, measured), width="stretch")
     cal = report["calibration"]
-    right.altair_chart(monitor_charts.calibration_chart(cal["curve"]), use_container_width=True)
+    right.altair_chart(monitor_charts.calibration_chart(cal["curve"]), width="stretch")
     right.caption(f"Calibration of the reference's validation scores: expected calibration error "
                   f"{cal['ece_raw']:.3f}" + (f", recalibrated (isotonic) to {cal['ece_used']:.3f}."
                                              if cal["recalibrated"] else " (close enough: used as they are)."))
