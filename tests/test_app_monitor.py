@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from engage.labels import LabelStore
 from engage.monitor.spotcheck import spot_check_results
 from tests.fixtures import monitor_stream
-from tests.test_monitor_stream import _record, models  # noqa: F401 (the fixture)
+from tests.test_monitor_stream import _record
 
 # Whole app runs (AppTest), as the other app tests.
 pytestmark = pytest.mark.slow
@@ -24,6 +24,11 @@ TIMEOUT = 180
 AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "engage",
         "client_secret": "s3cret", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
 XSS = '<img src=x onerror="document.title=\'pwned\'"> my order is lost **help**'
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory, complaints) -> Path:
+    return monitor_stream.shipped_with_texts(tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture
@@ -52,7 +57,7 @@ def test_monitor_page_figures_alerts_banner_and_a_spot_check(env):
     _ok(at)
     assert at.header[0].value == "Monitor"
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Messages"] == f"{17 * 200:,}" and 0.5 < float(metrics["Text drift (AUC)"]) < 1  # 3 days of 17 differ
+    assert metrics["Messages"] == f"{17 * 200:,}" and 0.5 < float(metrics["Text drift (AUC)"]) < 1  # 3 of 17 days
     warnings = [w.value for w in at.warning]
     assert any(w.startswith("**text drift**") for w in warnings)
     assert len(at.get("vega_lite_chart")) >= 5  # volume, share, scores, performance, calibration

@@ -4,7 +4,6 @@ Scores are the shipped model's, stored (tests/fixtures/monitor_scores.json): no 
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -19,7 +18,7 @@ from engage.cli import run
 from engage.contract import ScoredBatch
 from engage.monitor.history import HistoryWriter
 from engage.monitor.performance import measured
-from engage.monitor.reference import REFERENCE_FILE, load_reference, make_reference, save_reference
+from engage.monitor.reference import load_reference
 from engage.monitor.report import monitor_report
 from engage.monitor.settings import MonitorSettings
 from tests.fixtures import monitor_stream
@@ -31,16 +30,7 @@ SETTINGS = MonitorSettings(keep_texts_days=0)
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory, complaints) -> Path:
-    """The shipped model with its committed reference, plus a sample of its training texts (kept out of git)."""
-    root = tmp_path_factory.mktemp("models")
-    shutil.copytree(SHIPPED, root / "engage-default")
-    version = registry.read_model("engage-default", root)
-    ref = json.loads((version.path / REFERENCE_FILE).read_text())
-    train = pd.read_csv(complaints / "train.csv", keep_default_na=False)
-    ref["texts"] = make_reference("engage-default", ref["threshold"], np.array(ref["scores"]),
-                                  np.array(ref["labels"]), train["text"].tolist())["texts"]
-    save_reference(version, ref)
-    return root
+    return monitor_stream.shipped_with_texts(tmp_path_factory.mktemp("models"))
 
 
 def _record(url: str, days, source: str = "stream") -> None:
