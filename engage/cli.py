@@ -183,12 +183,15 @@ def cmd_score(args: argparse.Namespace) -> None:
 def cmd_score_ray(args: argparse.Namespace) -> None:
     from engage.distributed import RayJob, score_on_ray
     from engage.distributed.job import stderr_progress
+    from engage.monitor import HistoryWriter
 
     job = RayJob(inputs=args.input, out=args.out, address=args.address, workers=args.workers,
                  gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker,
                  batch_size=args.batch_size, model=args.model, threshold=args.threshold,
                  flagged_only=args.flagged_only, text_col=args.text_col, fmt=args.format,
-                 use_cache=not args.no_cache, progress=stderr_progress())
+                 use_cache=not args.no_cache, progress=stderr_progress(),
+                 history=None if args.no_record else HistoryWriter(), source=args.source if args.source != "cli"
+                 else "ray", time_col=args.time_col)
     manifest = score_on_ray(job)
     if sys.stderr.isatty():
         print(file=sys.stderr)  # end the live progress line

@@ -3,14 +3,16 @@ the history once, after its output is complete, under one batch key (so scoring 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from engage.contract import FLAG_COL, SCORE_COL, ScoredBatch
+from engage.errors import InputError
 from engage.monitor.history import HistoryWriter
-from engage.monitor.summary import DaySummary, file_batch_key, merge_all, split_candidates
+from engage.monitor.summary import DaySummary, file_batch_key, merge_all, split_candidates, summarize
 from engage.reading import Messages
 from engage.reading.times import TimeReader, detect_time_column
 
@@ -67,3 +69,45 @@ def record_messages(history: HistoryWriter, messages: Messages, scores, threshol
     scores = np.asarray(scores, dtype=float)
     recorder.add(messages, pd.DataFrame({SCORE_COL: scores, FLAG_COL: scores >= threshold}))
     return recorder.finish(sha256)
+
+
+# ---------------------------------------- the Ray engine: decided on the driver, summarized per block, merged
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """What each Ray write task needs to summarize its block (plain values: it crosses to the workers)."""
+
+    text_col: str
+    time_col: str | None
+    dayfirst: bool | None
+    ambiguous: bool
+    split_cols: tuple[str, ...]
+    sample_size: int
+    notes: tuple[str, ...] = ()
+
+
+def block_spec(first_chunk: Messages, time_col: str | None, sample_size: int) -> BlockSpec:
+    """Decided once on the driver from the first file's first rows, so every block reads times the same way."""
+    reader, splits, _ = batch_parts(first_chunk, time_col)
+    return BlockSpec(first_chunk.text_col, reader.column if reader else None, reader.dayfirst if reader else None,
+                     bool(reader and reader.ambiguous), tuple(splits), sample_size,
+                     tuple(reader.notes) if reader else ("no time column found: the messages are recorded under the "
+                                                         "scoring time (pass --time-col)",))
+
+
+def summarize_block(spec: BlockSpec, frame: pd.DataFrame) -> dict[date, DaySummary]:
+    """One scored block (input columns + engage_score + engageable) summarized per day."""
+    texts = ["" if v is None or (not isinstance(v, str) and pd.isna(v)) or not str(v).strip() else str(v)
+             for v in frame[spec.text_col].tolist()]
+    times = None
+    if spec.time_col is not None and not spec.ambiguous and spec.time_col in frame.columns:
+        reader = TimeReader(spec.time_col, dayfirst=spec.dayfirst, _decided=True)
+        try:
+            times = reader.read(frame, 0)
+        except InputError:  # a bad time in a later block must not fail the scoring: this block gets its time
+            times = None
+    columns = {c: frame[c].tolist() for c in spec.split_cols if c in frame.columns}
+    batch = ScoredBatch("ray", "", texts, frame[SCORE_COL].to_numpy(dtype=float),
+                        frame[FLAG_COL].to_numpy(dtype=bool), times, None, columns or None)
+    return summarize(batch, sample_size=spec.sample_size)
