@@ -158,7 +158,8 @@ def _spot_checks(report: dict, since, until, source, model) -> pd.DataFrame:
 
 def _sample(since, until, source, model) -> None:
     with st.expander("Sampled messages of the period"):
-        samples = read_history(since=since, until=until, source=source, model=model).samples.head(SAMPLE_ROWS)
+        samples = read_history(since=since, until=until, source=source, model=model).samples
+        samples = samples.sample(min(SAMPLE_ROWS, len(samples)), random_state=0).sort_values("day")  # any day
         st.dataframe(samples[["day", "source", "score", "text"]], hide_index=True)
 
 
