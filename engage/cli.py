@@ -174,6 +174,9 @@ def cmd_score(args: argparse.Namespace) -> None:
         print(f"note: {note}", file=sys.stderr)
     lines = [f"scored {summary['rows']} messages with {clf.name}: {summary['flagged']} engageable at threshold "
              f"{summary['threshold']:.3f}; wrote {summary['output']}"]
+    if "history" in summary:
+        when = f"the messages' times from '{summary['time_col']}'" if summary["time_col"] else "the scoring time"
+        lines.append(f"scoring history: {summary['history']}, under {when}")
     if "labels" in summary:
         lines.append(f"labels ({args.label_col}): {summary['labels']['engageable']} engageable, "
                      f"{summary['labels']['not_engageable']} not engageable")
