@@ -202,6 +202,11 @@ def cmd_score_ray(args: argparse.Namespace) -> None:
     lines = [f"scored {manifest['rows_in']} messages with {manifest['model']} on Ray ({manifest['actors']} "
              f"actors): {manifest['flagged']} engageable at threshold {manifest['threshold']:.3f}; wrote "
              f"{len(manifest['shards'])} shards and {manifest['manifest']}"]
+    if "history" in manifest:
+        when = f"the messages' times from '{manifest['time_col']}'" if manifest["time_col"] else "the scoring time"
+        lines.append(f"scoring history: {manifest['history']}, under {when}")
+        for note in manifest["time_notes"]:
+            print(f"note: {note}", file=sys.stderr)
     _emit(args, lines, summary)
 
 
