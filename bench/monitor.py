@@ -108,21 +108,27 @@ def report_speed(url: str, models: Path, runs: int = 3) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000, help="messages scored with recording on and off")
-    parser.add_argument("--skip-scoring", action="store_true", help="only the recording and report figures")
+    parser.add_argument("--skip-scoring", action="store_true", help="leave out scoring with recording on and off")
+    parser.add_argument("--skip-recording", action="store_true", help="leave out recording 100,000 messages alone")
+    parser.add_argument("--keep", metavar="DIR", help="build the year of history in DIR and keep it (reused when "
+                                                       "there)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     out: dict = {"date": date.today().isoformat()}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        out["recording_100k"] = recording_alone(100_000, work)
-        print(f"recording 100,000 scored messages alone: {out['recording_100k']['seconds']:.2f} s", flush=True)
+        if not args.skip_recording:
+            out["recording_100k"] = recording_alone(100_000, work)
+            print(f"recording 100,000 scored messages alone: {out['recording_100k']['seconds']:.2f} s", flush=True)
         if not args.skip_scoring:
             out["scoring"] = scoring_on_off(args.rows, work)
             s = out["scoring"]
             print(f"scoring {s['rows']:,} messages: off {s['seconds_off']} s, on {s['seconds_on']} s -> recording "
                   f"costs {s['overhead']:+.1%} (goal <= {GOALS['recording_overhead']:.0%})", flush=True)
+        keep = Path(args.keep) if args.keep else work
+        keep.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        url = year_of_history(work)
+        url = f"sqlite:///{keep / 'year.sqlite'}" if (keep / "year.sqlite").is_file() else year_of_history(keep)
         out["year_built_seconds"] = time.perf_counter() - t0
         models = monitor_stream.shipped_with_texts(work / "models")
         out["report"] = report_speed(url, models)

@@ -110,3 +110,18 @@ def test_wilson_interval_solves_its_quadratic():
 
 def test_histogram_bins_are_fixed():
     assert len(SCORE_EDGES) == 21 and score_histogram(np.array([0.0, 0.05, 1.0])).tolist()[:2] == [1, 1]
+
+
+def test_text_drift_by_group_is_each_groups_rank_statistic():
+    from engage.monitor.drift import text_drift_by_group
+
+    rng = np.random.default_rng(6)
+    reference = [f"@brand my order {w} never arrived please help" for w in rng.integers(0, 80, 300)]
+    groups = {"same": [f"@brand my order {w} never arrived please help" for w in rng.integers(0, 80, 120)],
+              "other": [f"lovely sunny day at the beach {w} with friends" for w in rng.integers(0, 80, 120)]}
+    drift = text_drift_by_group(reference, groups)
+    ref_oof, owners = drift.oof[:drift.n_reference], np.array(drift.groups)
+    for key in groups:
+        mine = drift.oof[drift.n_reference:][owners == key]
+        assert drift.auc[key] == pytest.approx(_auc_by_ranks(np.r_[ref_oof, mine], len(ref_oof)))
+    assert drift.auc["other"] > 0.95 and drift.auc["same"] < 0.7

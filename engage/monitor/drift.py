@@ -92,3 +92,49 @@ def text_drift(reference_texts: list[str], current_texts: list[str], *, seed: in
     return TextDrift(float(roc_auc_score(y, oof)), len(ref), len(cur),
                      [str(w) for w in words[order[:TOP_WORDS]]], [str(w) for w in words[order[::-1][:TOP_WORDS]]],
                      oof)
+
+
+@dataclass
+class GroupDrift:
+    auc: dict            # group -> ROC-AUC of that group's texts against the reference's, out of fold
+    oof: np.ndarray      # out-of-fold probability of "current" per text: the reference's first, then each group's
+    groups: list         # the group of each current text, in oof order (after the reference's)
+    n_reference: int
+
+
+def text_drift_by_group(reference_texts: list[str], groups: dict, *, seed: int = 0, sample: int = TEXT_SAMPLE,
+                        folds: int = 3) -> GroupDrift | None:
+    """Text drift of many groups (sources x days) at the cost of one cross-validated classifier: reference texts
+    against every group's texts together, then each group's AUC from its own out-of-fold scores against the
+    reference's. A text seen in several groups is kept in the first only (it would be recognised, not generalised
+    from). Groups with fewer than TEXT_MIN texts get no figure."""
+    rng = np.random.default_rng(seed)
+    ref = _subsample(reference_texts, sample, rng)
+    seen: set[str] = set()
+    cur, owner = [], []
+    for key, texts in groups.items():
+        for text in dict.fromkeys(t for t in texts if t and t.strip()):
+            if text not in seen:
+                seen.add(text)
+                cur.append(text)
+                owner.append(key)
+    if len(ref) < TEXT_MIN or len(cur) < TEXT_MIN:
+        return None
+    texts = ref + cur
+    y = np.r_[np.zeros(len(ref), dtype=int), np.ones(len(cur), dtype=int)]
+    vectorizer = TfidfVectorizer(lowercase=True, min_df=2, sublinear_tf=True, token_pattern=r"(?u)[#@]?\b\w\w+\b")
+    try:
+        features = vectorizer.fit_transform(texts)
+    except ValueError:
+        return GroupDrift({k: 0.5 for k in groups}, np.full(len(texts), 0.5), owner, len(ref))
+    model = LogisticRegression(C=1.0, solver="liblinear", class_weight="balanced")
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    oof = cross_val_predict(model, features, y, cv=splitter, method="predict_proba")[:, 1]
+    index = {key: i for i, key in enumerate(groups)}  # keys may be tuples: compare by number
+    ref_oof, cur_oof, owners = oof[:len(ref)], oof[len(ref):], np.array([index[k] for k in owner])
+    auc = {}
+    for key in groups:
+        mine = cur_oof[owners == index[key]]
+        if len(mine) >= TEXT_MIN:
+            auc[key] = float(roc_auc_score(np.r_[np.zeros(len(ref_oof)), np.ones(len(mine))], np.r_[ref_oof, mine]))
+    return GroupDrift(auc, oof, owner, len(ref))

@@ -13,7 +13,7 @@ import pandas as pd
 from engage import registry
 from engage.errors import InputError
 from engage.monitor import alerts as alert_rules
-from engage.monitor.drift import TEXT_MIN, TEXT_SAMPLE, ks, psi, text_drift
+from engage.monitor.drift import TEXT_SAMPLE, ks, psi, text_drift, text_drift_by_group
 from engage.monitor.history import History, read_history
 from engage.monitor.performance import Calibration, calibration, estimate
 from engage.monitor.reference import Reference, load_reference
@@ -21,7 +21,6 @@ from engage.monitor.settings import MonitorSettings, monitor_settings
 
 PSI_BINS = 10            # the 20 stored bins, paired: the usual 10 bins of the index, fewer empty bins on small days
 TEXT_ALERT_DAYS = 7      # text drift (one classifier per day) is judged on the period's last days only
-DAY_TEXT_SAMPLE = 400    # texts per side for one day's text drift (a day keeps at most sample_size = 200)
 DEFAULT_DAYS = 30
 
 
@@ -158,6 +157,7 @@ def period_alerts(url, frame: pd.DataFrame, since: date, until: date, model: str
     ref_f1 = _reference_f1(ref) if ref is not None else float("nan")
     lo, hi = pd.Timestamp(since), pd.Timestamp(until)
     text_from = hi - pd.Timedelta(days=TEXT_ALERT_DAYS - 1)
+    day_auc = _recent_text_drift(url, frame, max(since, text_from.date()), until, model, ref, settings)
     for source, series in frame.groupby("source", sort=True):
         series = series.sort_values("day")
         days = [d.date().isoformat() for d in series["day"]]
@@ -167,18 +167,31 @@ def period_alerts(url, frame: pd.DataFrame, since: date, until: date, model: str
         if ref is None:
             continue
         current = series[(series["day"] >= lo) & (series["day"] <= hi)]
-        texts_by_day = {}
-        if len(current[current["day"] >= text_from]):
-            sampled = read_history(url, since=max(since, text_from.date()), until=until, source=source,
-                                   model=model).samples
-            texts_by_day = {d.date().isoformat(): g["text"].tolist() for d, g in sampled.groupby("day")}
         for _, row in current.iterrows():
-            out += _day_alerts(row, source, model, ref, cal, ref_f1, settings, texts_by_day)
+            out += _day_alerts(row, source, model, ref, cal, ref_f1, settings, day_auc)
     return sorted(out, key=lambda a: (a.day, a.source, a.rule))
 
 
+def _recent_text_drift(url, frame: pd.DataFrame, since: date, until: date, model: str, ref: Reference | None,
+                       settings: MonitorSettings) -> dict:
+    """(source, day) -> (AUC, words typical of that day) for the period's last days with enough messages: one
+    classifier for all of them (engage.monitor.drift.text_drift_by_group)."""
+    if ref is None or since > until:
+        return {}
+    big = frame[(frame["day"] >= pd.Timestamp(since)) & (frame["day"] <= pd.Timestamp(until))
+                & (frame["n"] >= settings.min_messages)]
+    if big.empty:
+        return {}
+    sampled = read_history(url, since=since, until=until, model=model).samples
+    wanted = {(r.source, r.day) for r in big.itertuples()}
+    groups = {(s, d.date().isoformat()): g["text"].tolist() for (s, d), g in sampled.groupby(["source", "day"])
+              if (s, d) in wanted}
+    drift = text_drift_by_group(ref.texts, groups)
+    return {} if drift is None else drift.auc
+
+
 def _day_alerts(row, source: str, model: str, ref: Reference, cal: Calibration, ref_f1: float,
-                settings: MonitorSettings, texts_by_day: dict) -> list[alert_rules.Alert]:
+                settings: MonitorSettings, day_auc: dict) -> list[alert_rules.Alert]:
     n, flagged, day = int(row["n"]), int(row["flagged"]), row["day"].date().isoformat()
     if n < settings.min_messages:
         return []
@@ -197,14 +210,11 @@ def _day_alerts(row, source: str, model: str, ref: Reference, cal: Calibration, 
     if not math.isnan(est.f1) and ref_f1 - est.f1 > settings.f1_drop_alert:
         out.append(alert_rules.Alert("f1_drop", day, source, model, est.f1, ref_f1 - settings.f1_drop_alert,
                                      f"estimated F1 {est.f1:.2f}, below the reference's {ref_f1:.2f}"))
-    texts = texts_by_day.get(day, [])
-    if len(texts) >= TEXT_MIN:
-        drift = text_drift(ref.texts, texts, sample=DAY_TEXT_SAMPLE, folds=3)
-        if drift is not None and drift.auc > settings.text_auc_alert:
-            words = ", ".join(drift.current_words[:5])
-            out.append(alert_rules.Alert("text_drift", day, source, model, drift.auc, settings.text_auc_alert,
-                                         f"the messages differ from the training texts (AUC {drift.auc:.2f}; "
-                                         f"typical now: {words})"))
+    auc = day_auc.get((source, day))
+    if auc is not None and auc > settings.text_auc_alert:
+        out.append(alert_rules.Alert("text_drift", day, source, model, auc, settings.text_auc_alert,
+                                     f"the messages differ from the training texts (AUC {auc:.2f}; the Monitor "
+                                     "page shows the words that changed)"))
     return out
 
 
