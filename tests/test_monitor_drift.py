@@ -125,3 +125,20 @@ def test_text_drift_by_group_is_each_groups_rank_statistic():
         mine = drift.oof[drift.n_reference:][owners == key]
         assert drift.auc[key] == pytest.approx(_auc_by_ranks(np.r_[ref_oof, mine], len(ref_oof)))
     assert drift.auc["other"] > 0.95 and drift.auc["same"] < 0.7
+
+
+def test_the_reports_per_day_arithmetic_equals_the_single_figures():
+    from engage.monitor.report import estimate_rows, psi_rows
+
+    rng = np.random.default_rng(7)
+    ref_scores = rng.beta(1.5, 2, 3000)
+    cal = calibration(ref_scores, (rng.random(3000) < ref_scores).astype(int))
+    days = [rng.beta(a, 2, 250) for a in (1.0, 1.5, 3.0)]
+    hists = np.array([score_histogram(d) for d in days], dtype=float)
+    flagged = np.array([(d >= 0.43).sum() for d in days], dtype=float)
+    rows = estimate_rows(hists, flagged, 0.43, cal)
+    for i, d in enumerate(days):
+        assert psi_rows(score_histogram(ref_scores), hists)[i] == pytest.approx(
+            period_psi(score_histogram(ref_scores), hists[i]))
+        single = estimate(hists[i], int(flagged[i]), 0.43, cal)
+        assert rows[i] == pytest.approx([single.precision, single.recall, single.f1])

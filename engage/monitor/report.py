@@ -13,11 +13,12 @@ import pandas as pd
 from engage import registry
 from engage.errors import InputError
 from engage.monitor import alerts as alert_rules
-from engage.monitor.drift import TEXT_SAMPLE, ks, psi, text_drift, text_drift_by_group
+from engage.monitor.drift import PSI_EPSILON, TEXT_SAMPLE, ks, psi, text_drift, text_drift_by_group
 from engage.monitor.history import History, read_history
 from engage.monitor.performance import Calibration, calibration, estimate
 from engage.monitor.reference import Reference, load_reference
 from engage.monitor.settings import MonitorSettings, monitor_settings
+from engage.monitor.summary import SCORE_EDGES
 
 PSI_BINS = 10            # the 20 stored bins, paired: the usual 10 bins of the index, fewer empty bins on small days
 TEXT_ALERT_DAYS = 7      # text drift (one classifier per day) is judged on the period's last days only
@@ -122,28 +123,68 @@ def monitor_report(*, url: str | None = None, since: date | None = None, until: 
     return report
 
 
+def _hists(frame: pd.DataFrame) -> np.ndarray:
+    return np.array(frame["score_hist"].tolist(), dtype=float).reshape(len(frame), len(SCORE_EDGES) - 1)
+
+
+def psi_rows(reference_hist, hists: np.ndarray) -> np.ndarray:
+    """period_psi of each row of `hists` (N x 20), at once (the same arithmetic as engage.monitor.drift.psi)."""
+    ref = _pairs(reference_hist)
+    p = np.clip(ref / ref.sum(), PSI_EPSILON, None)
+    p = p / p.sum()
+    cur = hists.reshape(len(hists), PSI_BINS, -1).sum(axis=2)
+    total = cur.sum(axis=1, keepdims=True)
+    q = np.clip(cur / np.where(total > 0, total, 1), PSI_EPSILON, None)
+    q = q / q.sum(axis=1, keepdims=True)
+    out = ((q - p) * np.log(q / p)).sum(axis=1)
+    out[total[:, 0] == 0] = np.nan
+    return out
+
+
+def estimate_rows(hists: np.ndarray, flagged: np.ndarray, threshold: float, cal: Calibration) -> np.ndarray:
+    """Estimated precision, recall, F1 of each row (N x 3), at once (engage.monitor.performance.estimate's rule)."""
+    lo, hi = SCORE_EDGES[:-1], SCORE_EDGES[1:]
+    above = lo >= threshold
+    straddle = np.flatnonzero((lo < threshold) & (hi > threshold))
+    inside = np.where(above, hists, 0.0)
+    if len(straddle):
+        b = int(straddle[0])
+        inside[:, b] = np.clip(flagged - hists[:, above].sum(axis=1), 0, hists[:, b])
+    tp = inside @ cal.bin_probability
+    fn = (hists - inside) @ cal.bin_probability
+    fp = inside.sum(axis=1) - tp
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.stack([tp / (tp + fp), tp / (tp + fn), 2 * tp / (2 * tp + fp + fn)], axis=1)
+
+
 def _daily(frame: pd.DataFrame, ref: Reference | None, cal: Calibration | None) -> list[dict]:
+    if frame.empty:
+        return []
+    codes, days = pd.factorize(frame["day"], sort=True)
+    sums = {c: np.bincount(codes, weights=frame[c].to_numpy(dtype=float), minlength=len(days)).astype(int)
+            for c in ("n", "flagged", "empty", "non_english")}
+    hists = np.zeros((len(days), len(SCORE_EDGES) - 1))
+    np.add.at(hists, codes, _hists(frame))
+    psis = psi_rows(ref.score_hist, hists) if ref is not None else None
+    est = estimate_rows(hists, sums["flagged"], ref.threshold, cal) if ref is not None else None
     out = []
-    for day, group in frame.groupby("day", sort=True):
-        n, flagged = int(group["n"].sum()), int(group["flagged"].sum())
-        hist = np.sum([np.asarray(h) for h in group["score_hist"]], axis=0)
+    for i, day in enumerate(days):
+        n, flagged = int(sums["n"][i]), int(sums["flagged"][i])
         row = {"day": day.date().isoformat(), "messages": n, "flagged": flagged,
-               "flagged_share": flagged / n if n else None, "empty": int(group["empty"].sum()),
-               "non_english": int(group["non_english"].sum())}
-        if ref is not None and hist.sum():
-            est = estimate(hist, flagged, ref.threshold, cal)
-            row |= {"psi": _number(period_psi(ref.score_hist, hist)), "estimated_precision": _number(est.precision),
-                    "estimated_recall": _number(est.recall), "estimated_f1": _number(est.f1)}
+               "flagged_share": flagged / n if n else None, "empty": int(sums["empty"][i]),
+               "non_english": int(sums["non_english"][i])}
+        if ref is not None and hists[i].sum():
+            row |= {"psi": _number(psis[i]), "estimated_precision": _number(est[i, 0]),
+                    "estimated_recall": _number(est[i, 1]), "estimated_f1": _number(est[i, 2])}
         out.append(row)
     return out
 
 
 def volume_by(frame: pd.DataFrame, column: str) -> list[dict]:
     """Messages and flagged per day and value of a split column."""
-    rows = []
-    for _, r in frame.iterrows():
-        for value, (n, flagged) in ((r["splits"] or {}).get(column, {})).items():
-            rows.append({"day": r["day"].date().isoformat(), "value": value, "messages": n, "flagged": flagged})
+    rows = [{"day": day.date().isoformat(), "value": value, "messages": n, "flagged": flagged}
+            for day, splits in zip(frame["day"], frame["splits"], strict=True)
+            for value, (n, flagged) in (splits or {}).get(column, {}).items()]
     if not rows:
         return []
     grouped = pd.DataFrame(rows).groupby(["day", "value"], as_index=False)[["messages", "flagged"]].sum()
@@ -166,9 +207,12 @@ def period_alerts(url, frame: pd.DataFrame, since: date, until: date, model: str
         out += [a for a in volume if since.isoformat() <= a.day <= until.isoformat()]
         if ref is None:
             continue
-        current = series[(series["day"] >= lo) & (series["day"] <= hi)]
-        for _, row in current.iterrows():
-            out += _day_alerts(row, source, model, ref, cal, ref_f1, settings, day_auc)
+        current = series[(series["day"] >= lo) & (series["day"] <= hi) & (series["n"] >= settings.min_messages)]
+        hists = _hists(current)
+        psis = psi_rows(ref.score_hist, hists)
+        f1s = estimate_rows(hists, current["flagged"].to_numpy(dtype=float), ref.threshold, cal)[:, 2]
+        for i, row in enumerate(current.itertuples()):
+            out += _day_alerts(row, source, model, ref, ref_f1, settings, day_auc, psis[i], f1s[i])
     return sorted(out, key=lambda a: (a.day, a.source, a.rule))
 
 
@@ -190,26 +234,24 @@ def _recent_text_drift(url, frame: pd.DataFrame, since: date, until: date, model
     return {} if drift is None else drift.auc
 
 
-def _day_alerts(row, source: str, model: str, ref: Reference, cal: Calibration, ref_f1: float,
-                settings: MonitorSettings, day_auc: dict) -> list[alert_rules.Alert]:
-    n, flagged, day = int(row["n"]), int(row["flagged"]), row["day"].date().isoformat()
+def _day_alerts(row, source: str, model: str, ref: Reference, ref_f1: float, settings: MonitorSettings,
+                day_auc: dict, value: float, f1: float) -> list[alert_rules.Alert]:
+    """The rules on one source's day (value: its PSI, f1: its estimated F1, computed for all days at once)."""
+    n, flagged, day = int(row.n), int(row.flagged), row.day.date().isoformat()
     if n < settings.min_messages:
         return []
     out = []
-    hist = np.asarray(row["score_hist"])
-    value = period_psi(ref.score_hist, hist)
     if value > settings.psi_alert:
-        out.append(alert_rules.Alert("score_drift", day, source, model, value, settings.psi_alert,
+        out.append(alert_rules.Alert("score_drift", day, source, model, float(value), settings.psi_alert,
                                      f"the scores moved away from the reference (PSI {value:.2f})"))
     share, p = flagged / n, ref.flagged_share
     band = max(settings.flagged_band, 3 * math.sqrt(max(p * (1 - p), 1e-9) / n))
     if abs(share - p) > band:
         out.append(alert_rules.Alert("flagged_share", day, source, model, share, band,
                                      f"{share:.0%} flagged, outside the reference's {p:.0%} ± {band:.0%}"))
-    est = estimate(hist, flagged, ref.threshold, cal)
-    if not math.isnan(est.f1) and ref_f1 - est.f1 > settings.f1_drop_alert:
-        out.append(alert_rules.Alert("f1_drop", day, source, model, est.f1, ref_f1 - settings.f1_drop_alert,
-                                     f"estimated F1 {est.f1:.2f}, below the reference's {ref_f1:.2f}"))
+    if not math.isnan(f1) and ref_f1 - f1 > settings.f1_drop_alert:
+        out.append(alert_rules.Alert("f1_drop", day, source, model, float(f1), ref_f1 - settings.f1_drop_alert,
+                                     f"estimated F1 {f1:.2f}, below the reference's {ref_f1:.2f}"))
     auc = day_auc.get((source, day))
     if auc is not None and auc > settings.text_auc_alert:
         out.append(alert_rules.Alert("text_drift", day, source, model, auc, settings.text_auc_alert,
