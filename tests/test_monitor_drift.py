@@ -135,9 +135,9 @@ def test_the_reports_per_day_arithmetic_equals_the_single_figures():
     cal = calibration(ref_scores, (rng.random(3000) < ref_scores).astype(int))
     days = [rng.beta(a, 2, 250) for a in (1.0, 1.5, 3.0)]
     hists = np.array([score_histogram(d) for d in days], dtype=float)
-    flagged = np.array([(d >= 0.43).sum() for d in days], dtype=float)
+    flagged = np.array([(x >= 0.43).sum() for x in days], dtype=float)
     rows = estimate_rows(hists, flagged, 0.43, cal)
-    for i, d in enumerate(days):
+    for i in range(len(days)):
         assert psi_rows(score_histogram(ref_scores), hists)[i] == pytest.approx(
             period_psi(score_histogram(ref_scores), hists[i]))
         single = estimate(hists[i], int(flagged[i]), 0.43, cal)

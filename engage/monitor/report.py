@@ -21,7 +21,7 @@ from engage.monitor.settings import MonitorSettings, monitor_settings
 from engage.monitor.summary import SCORE_EDGES
 
 PSI_BINS = 10            # the 20 stored bins, paired: the usual 10 bins of the index, fewer empty bins on small days
-TEXT_ALERT_DAYS = 7      # text drift (one classifier per day) is judged on the period's last days only
+TEXT_ALERT_DAYS = 3      # text drift alerts: the period's last days only (every source's sampled texts)
 DEFAULT_DAYS = 30
 
 
@@ -87,7 +87,7 @@ def monitor_report(*, url: str | None = None, since: date | None = None, until: 
     total_hist = np.sum([np.asarray(h) for h in in_period["score_hist"]], axis=0) if len(in_period) else None
     period_n = int(in_period["n"].sum())
     filled = int(in_period["n"].sum() - in_period["empty"].sum())
-    q = min(1.0, 4 * TEXT_SAMPLE / max(filled, 1))
+    q = min(1.0, 1.5 * TEXT_SAMPLE / max(filled, 1))  # about 1,500 sampled texts of the period, uniform
     sampled = read_history(url, since=since, until=until, source=source, model=model, max_priority=q).samples
     report = {
         "empty": False, "since": since.isoformat(), "until": until.isoformat(), "source": source or "(all)",
