@@ -3,13 +3,16 @@ may open (open mode, sign-in, roles)."""
 
 import streamlit as st
 
-from engage.ui import access_gate
+from engage.ui import access_gate, monitor_panel
 
 st.set_page_config(page_title="engage", page_icon=":material/forum:", layout="wide")
-st.navigation(access_gate.allowed_pages([
+page = st.navigation(access_gate.allowed_pages([
     st.Page("engage/ui/pages/score.py", title="Score", icon=":material/upload_file:"),
     st.Page("engage/ui/pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
     st.Page("engage/ui/pages/models.py", title="Models", icon=":material/model_training:"),
     st.Page("engage/ui/pages/label.py", title="Label", icon=":material/label:"),
     st.Page("engage/ui/pages/train.py", title="Train", icon=":material/school:"),
-])).run()
+    st.Page("engage/ui/pages/monitor.py", title="Monitor", icon=":material/monitoring:"),
+]))
+monitor_panel.alert_banner()  # open alerts, for analysts and admins, above every page
+page.run()

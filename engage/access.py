@@ -51,13 +51,14 @@ class Action(enum.Enum):
     EXPORT = "export labels"
     PROMOTE = "promote or activate a model version"
     DELETE_SET = "delete a labeling set"
+    MONITOR = "see the monitor"
 
 
 LEAST_ROLE: dict[Action, Role] = {
     Action.LABEL: Role.ANNOTATOR,
     Action.SCORE: Role.ANALYST, Action.EVALUATE: Role.ANALYST, Action.VIEW_MODELS: Role.ANALYST,
     Action.IMPORT: Role.ANALYST, Action.TRAIN: Role.ANALYST, Action.EXPORT: Role.ANALYST,
-    Action.PROMOTE: Role.ADMIN, Action.DELETE_SET: Role.ADMIN,
+    Action.PROMOTE: Role.ADMIN, Action.DELETE_SET: Role.ADMIN, Action.MONITOR: Role.ANALYST,
 }
 
 

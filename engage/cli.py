@@ -160,20 +160,27 @@ def cmd_score(args: argparse.Namespace) -> None:
         return cmd_score_ray(args)
     if len(args.input) > 1:
         raise InputError(f"the local engine scores one file, got {len(args.input)}; use --engine ray for several")
+    from engage.monitor import HistoryWriter
     from engage.scoring import load_classifier, score_file
 
     clf = load_classifier(args.model, use_cache=not args.no_cache)
+    history = None if args.no_record else HistoryWriter()
     bar = _progress_bar(None, "scoring")
     try:
         summary = score_file(clf, args.input[0], args.out, text_col=args.text_col, label_col=args.label_col,
                              chunk_size=args.chunk_size, flagged_only=args.flagged_only, threshold=args.threshold,
-                             progress=bar.update)
+                             progress=bar.update, time_col=args.time_col, history=history, source=args.source)
     finally:
         bar.close()
     if summary.get("text_col_guessed"):
         _guessed_note(summary["text_col"])
+    for note in summary.get("time_notes", []):
+        print(f"note: {note}", file=sys.stderr)
     lines = [f"scored {summary['rows']} messages with {clf.name}: {summary['flagged']} engageable at threshold "
              f"{summary['threshold']:.3f}; wrote {summary['output']}"]
+    if "history" in summary:
+        when = f"the messages' times from '{summary['time_col']}'" if summary["time_col"] else "the scoring time"
+        lines.append(f"scoring history: {summary['history']}, under {when}")
     if "labels" in summary:
         lines.append(f"labels ({args.label_col}): {summary['labels']['engageable']} engageable, "
                      f"{summary['labels']['not_engageable']} not engageable")
@@ -183,12 +190,15 @@ def cmd_score(args: argparse.Namespace) -> None:
 def cmd_score_ray(args: argparse.Namespace) -> None:
     from engage.distributed import RayJob, score_on_ray
     from engage.distributed.job import stderr_progress
+    from engage.monitor import HistoryWriter
 
     job = RayJob(inputs=args.input, out=args.out, address=args.address, workers=args.workers,
                  gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker,
                  batch_size=args.batch_size, model=args.model, threshold=args.threshold,
                  flagged_only=args.flagged_only, text_col=args.text_col, fmt=args.format,
-                 use_cache=not args.no_cache, progress=stderr_progress())
+                 use_cache=not args.no_cache, progress=stderr_progress(),
+                 history=None if args.no_record else HistoryWriter(), source=args.source if args.source != "cli"
+                 else "ray", time_col=args.time_col)
     manifest = score_on_ray(job)
     if sys.stderr.isatty():
         print(file=sys.stderr)  # end the live progress line
@@ -196,6 +206,11 @@ def cmd_score_ray(args: argparse.Namespace) -> None:
     lines = [f"scored {manifest['rows_in']} messages with {manifest['model']} on Ray ({manifest['actors']} "
              f"actors): {manifest['flagged']} engageable at threshold {manifest['threshold']:.3f}; wrote "
              f"{len(manifest['shards'])} shards and {manifest['manifest']}"]
+    if "history" in manifest:
+        when = f"the messages' times from '{manifest['time_col']}'" if manifest["time_col"] else "the scoring time"
+        lines.append(f"scoring history: {manifest['history']}, under {when}")
+        for note in manifest["time_notes"]:
+            print(f"note: {note}", file=sys.stderr)
     _emit(args, lines, summary)
 
 
@@ -305,8 +320,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def _scoring_history():
-    """Where scored requests are recorded (the scoring history); None until engage.monitor provides it."""
-    return None
+    from engage.serve.history import scoring_history
+
+    return scoring_history()
 
 
 def _any_key(store) -> bool:
@@ -369,6 +385,61 @@ def cmd_export_hub(args: argparse.Namespace) -> None:
 
     out = export_hub(args.src, args.out)
     _emit(args, [f"exported {args.src} as a TensorFlow Hub ELMo SavedModel: {out}"], {"output": str(out)})
+
+
+def _report_lines(report: dict) -> list[str]:
+    if report.get("empty"):
+        return [report["message"]]
+    t = report["totals"]
+    lines = [f"{report['since']} .. {report['until']}  source {report['source']}  model {report['model']}",
+             f"messages {t['messages']:,}  flagged {t['flagged']:,} ({_figure(t['flagged_share'])})  empty "
+             f"{t['empty']:,}  looks non-English {t['non_english']:,}"]
+    if report.get("reference_note"):
+        lines.append(f"note: {report['reference_note']}")
+    if "reference" in report:
+        ref, sd, est = report["reference"], report["score_drift"], report["estimated"]
+        lines.append(f"reference: flagged {_figure(ref['flagged_share'])}, F1 {_figure(ref['f1'])} "
+                     f"({ref['n']:,} validation scores)")
+        lines.append(f"score drift: PSI {_figure(sd['psi'])}  KS {_figure(sd['ks_statistic'])} (p "
+                     f"{sd['ks_pvalue'] if sd['ks_pvalue'] is None else format(sd['ks_pvalue'], '.3g')})")
+        td = report["text_drift"]
+        lines.append("text drift: too few sampled texts" if td is None else
+                     f"text drift: AUC {_figure(td['auc'])}; typical now: {', '.join(td['current_words'][:8])}; "
+                     f"typical of training: {', '.join(td['reference_words'][:8])}")
+        cal = report["calibration"]
+        lines.append(f"estimated precision {_figure(est['precision'])}  recall {_figure(est['recall'])}  F1 "
+                     f"{_figure(est['f1'])}  (calibration error {_figure(cal['ece_raw'])}"
+                     f"{', recalibrated to ' + _figure(cal['ece_used']) if cal['recalibrated'] else ''})")
+    lines.append("day         messages  flagged  share   PSI   est. F1")
+    for d in report["daily"]:
+        lines.append(f"{d['day']}  {d['messages']:8,}  {d['flagged']:7,}  {_figure(d['flagged_share']):>6}  "
+                     f"{_figure(d.get('psi')):>5}  {_figure(d.get('estimated_f1')):>6}")
+    lines += [f"ALERT {a['rule']} {a['day']} {a['source']}: {a['message']}" for a in report["alerts"]]
+    return lines
+
+
+def cmd_monitor(args: argparse.Namespace) -> int | None:
+    from engage.monitor.report import check, monitor_report, parse_day
+
+    if args.action == "reference":
+        from engage.monitor.reference import compute_reference
+
+        path = compute_reference(args.name, args.data, label_col=args.label_col, text_col=args.text_col,
+                                 texts=not args.no_texts)
+        _emit(args, [f"wrote {path} (model.json's sha256 list now includes it)"], {"reference": str(path)})
+        return None
+    since, until = parse_day(args.since, "--since"), parse_day(args.until, "--until")
+    if args.action == "report":
+        report = monitor_report(since=since, until=until, source=args.source, model=args.model,
+                                split_by=args.split_by)
+        _emit(args, [] if args.json else _report_lines(report), report)
+        return None
+    alerts, problems = check(since=since, until=until, source=args.source)
+    lines = [f"ALERT {a['rule']} {a['day']} {a['source']} {a['model']}: {a['message']}" for a in alerts]
+    for problem in problems:
+        print(f"note: {problem}", file=sys.stderr)
+    _emit(args, lines or ["no open alert"], {"alerts": alerts, "webhook_problems": problems})
+    return 1 if alerts else None
 
 
 def _common(p: argparse.ArgumentParser, *, data: bool = True, labels: bool = True) -> None:
@@ -453,6 +524,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flagged-only", action="store_true", help="write only the engageable rows")
     p.add_argument("--chunk-size", type=int, default=10_000)
     p.add_argument("--no-cache", action="store_true")
+    p.add_argument("--time-col", help="column holding each message's date/time (default: detected by name, else "
+                                      "the scoring time is recorded)")
+    p.add_argument("--source", default="cli", help="source name in the scoring history (default: cli)")
+    p.add_argument("--no-record", action="store_true",
+                   help="do not record this run in the scoring history ([monitor] record = false turns it off)")
     p.add_argument("--engine", choices=["local", "ray"], default="local",
                    help="local: this process; ray: Ray Data on a cluster (README, 'Scale out')")
     ray = p.add_argument_group("--engine ray")
@@ -464,6 +540,28 @@ def build_parser() -> argparse.ArgumentParser:
     ray.add_argument("--format", choices=["parquet", "csv", "jsonl"], help="shard format (default: from OUT's "
                                                                             "suffix, else parquet)")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("monitor", help="the scoring history: figures, drift, alerts (README, 'Monitoring')")
+    msub = p.add_subparsers(dest="action", required=True)
+    for action, helptext in (("report", "the figures of a period"),
+                             ("check", "exit 1 and print the alerts when one is open (for cron)")):
+        mp = msub.add_parser(action, help=helptext)
+        mp.add_argument("--since", help="first day, YYYY-MM-DD (report: 30 days before --until; check: the last "
+                                        "3 recorded days)")
+        mp.add_argument("--until", help="last day, YYYY-MM-DD (default: the last recorded day)")
+        mp.add_argument("--source", help="one source (default: all)")
+        mp.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+        if action == "report":
+            mp.add_argument("--model", help="model version (default: the one that scored most in the period)")
+            mp.add_argument("--split-by", help="a column recorded with the messages (channel, brand, ...)")
+    mp = msub.add_parser("reference", help="write a version's reference from its training file (for a version "
+                                           "trained before references were saved, e.g. engage-default)")
+    mp.add_argument("name")
+    mp.add_argument("data")
+    _common(mp)
+    mp.add_argument("--no-texts", action="store_true", help="leave out the sample of training texts (then no text "
+                                                             "drift is measured)")
+    p.set_defaults(func=cmd_monitor)
 
     p = sub.add_parser("explain", help="why a message scores as it does: each word's contribution")
     p.add_argument("input", metavar="TEXT|FILE", help="a message, or a file of messages (with --out)")
@@ -575,8 +673,8 @@ def run(argv: list[str] | None, handler: Callable[[argparse.Namespace], None] | 
     tf_startup.configure(verbose)  # before anything imports TensorFlow
     args = build_parser().parse_args(argv)
     try:
-        (handler or args.func)(args)
-        return EXIT_OK
+        code = (handler or args.func)(args)  # a command may answer another code (engage monitor check: 1)
+        return code if isinstance(code, int) else EXIT_OK
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT

@@ -1,8 +1,9 @@
 """Where things live and which ELMo to use. Each setting comes from, in order: its environment variable, the
 config file (ENGAGE_CONFIG, else engage.toml at the project root), the built-in default.
 
-engage.toml keys: elmo_handle, models_dir, cache_dir, the [access] table of the app's roles (engage/access.py), and
-the [serve] table of the HTTP service's limits (engage/serve/settings.py).
+engage.toml keys: elmo_handle, models_dir, cache_dir, the [access] table of the app's roles (engage/access.py), the
+[serve] table of the HTTP service's limits (engage/serve/settings.py) and the [monitor] table of the scoring history
+and its alerts (engage/monitor/settings.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from engage.errors import InputError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HUB_HANDLE = "https://tfhub.dev/google/elmo/3"
-_KEYS = {"elmo_handle", "models_dir", "cache_dir", "access", "serve"}
+_KEYS = {"elmo_handle", "models_dir", "cache_dir", "access", "serve", "monitor"}
 
 
 def config_file() -> Path:

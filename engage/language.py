@@ -31,6 +31,7 @@ dans sur merci bonjour commande der die das und oder aber ist sind ich du er wir
 auf danke hallo bestellung o os as um uma e mas não é muito obrigado olá com il lo gli di che è sono io ho grazie
 ciao ordine het een en maar niet ik jij wij zijn mijn bedankt""".split()) - _ENGLISH
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
 _MARKUP = re.compile(r"[@#]\w+|https?://\S+")  # handles, hashtags and links say nothing about the language
 
 
@@ -41,11 +42,15 @@ def _is_latin(ch: str) -> bool:
 def looks_non_english(text: str) -> bool:
     """Whether one message looks written in a language other than English (see the module's rule)."""
     plain = _MARKUP.sub(" ", bound_text(text)[0])  # what the model reads of it
-    letters = [ch for ch in plain if ch.isalpha()]
-    if len(letters) < MIN_LETTERS:
-        return False
-    if sum(map(_is_latin, letters)) / len(letters) < LATIN_SHARE:
-        return True
+    if plain.isascii():  # every letter Latin: only their number matters (counted in C: the scoring history runs
+        if len(_ASCII_LETTER.findall(plain)) < MIN_LETTERS:  # this on every message scored)
+            return False
+    else:
+        letters = [ch for ch in plain if ch.isalpha()]
+        if len(letters) < MIN_LETTERS:
+            return False
+        if sum(map(_is_latin, letters)) / len(letters) < LATIN_SHARE:
+            return True
     words = [w.lower() for w in _WORD.findall(plain)]
     if len(words) < MIN_WORDS or any(w in _ENGLISH for w in words):
         return False

@@ -18,6 +18,8 @@ from engage.errors import InputError
 from engage.head import HeadConfig, load_head
 from engage.head.serving import predict_texts
 from engage.metrics import decide
+from engage.monitor.history import HistoryWriter
+from engage.monitor.recorder import FileRecorder
 from engage.outputs import TableWriter
 from engage.reading import Messages, iter_messages
 from engage.thresholds import threshold_in_force
@@ -100,20 +102,27 @@ def score_messages(clf: Classifier, messages: Messages, threshold: float | None 
 
 def score_file(clf: Classifier, in_path: str | Path, out_path: str | Path, *, text_col: str | None = None,
                label_col: str | None = None, chunk_size: int = 10_000, flagged_only: bool = False,
-               threshold: float | None = None, progress: Progress | None = None) -> dict:
+               threshold: float | None = None, progress: Progress | None = None, time_col: str | None = None,
+               history: HistoryWriter | None = None, source: str = "cli") -> dict:
     """Read, score, write, chunk by chunk: memory stays bounded by chunk_size for every format, and the output
     appears only when complete (engage.outputs.TableWriter). Labels are passed through untouched unless
-    `label_col` is given; then they are checked, and a bad value ends the run before any output appears."""
+    `label_col` is given; then they are checked, and a bad value ends the run before any output appears.
+    With `history`, the file is recorded in the scoring history once written (bounded summaries, merged per
+    chunk), under each message's time from the time column (given, or detected by name)."""
     if chunk_size < 1:
         raise InputError(f"the chunk size (rows read at a time) must be at least 1, got {chunk_size}")
     cut = threshold_in_force(clf, threshold)
     summary = {"rows": 0, "flagged": 0, "empty_messages": 0, "encoder_computed": 0, "truncated": 0}
+    recorder = FileRecorder(history, source, clf.name, time_col) if history is not None and history.enabled \
+        else None
     with TableWriter(out_path) as writer:
         for chunk in iter_messages(in_path, chunk_size=chunk_size, text_col=text_col, label_col=label_col,
                                    detect_labels=False):
             # which column was scored, and whether it was a guess (the caller tells the user)
             summary |= {"text_col": chunk.text_col, "text_col_guessed": chunk.text_col_guessed}
             scored, scores = score_messages(clf, chunk, cut, progress)
+            if recorder is not None:
+                recorder.add(chunk, scored)
             summary["rows"] += len(scored)
             summary["flagged"] += int(scored[FLAG_COL].sum())
             summary["empty_messages"] += len(chunk.empty_rows)
@@ -125,4 +134,6 @@ def score_file(clf: Classifier, in_path: str | Path, out_path: str | Path, *, te
                 labels["engageable"] += positives
                 labels["not_engageable"] += len(chunk.labels) - positives
             writer.write(scored[scored[FLAG_COL]] if flagged_only else scored)
+    if recorder is not None:
+        summary |= recorder.finish(registry.sha256_file(Path(in_path)))
     return summary | {"threshold": cut, "model": clf.name, "output": str(out_path)}

@@ -38,6 +38,7 @@ from engage.head import (
     train_head,
 )
 from engage.metrics import metric_table
+from engage.monitor.reference import make_reference, write_reference
 from engage.reading import Messages
 from engage.thresholds import DEFAULT_METHOD, choose_threshold
 from engage.tokens import truncated
@@ -172,7 +173,12 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
         "history": history,
         "library_versions": library_versions(),
     }
-    version = registry.save_version(name, meta, lambda d: save_head(model, d / HEAD_FILE), root, activate)
+    def write_files(folder: Path) -> None:
+        save_head(model, folder / HEAD_FILE)
+        if scores is not None:  # the monitor's yardstick: validation scores, lengths, a sample of training texts
+            write_reference(folder, make_reference(name, threshold, scores, labels, texts, seed=config.seed))
+
+    version = registry.save_version(name, meta, write_files, root, activate)
     n_truncated = int(truncated(texts, encoder.max_tokens).sum())
     return TrainResult(version, len(texts), n_computed, len(messages.empty_rows), n_truncated, heldout,
                        history, {"encode": t_encode, "fit": t_fit, "total": time.perf_counter() - t0}, val_idx)

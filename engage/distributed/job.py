@@ -41,6 +41,9 @@ class RayJob:
     progress: Progress | None = None
     progress_every_s: float = 2.0
     extra: dict = field(default_factory=dict)
+    history: object = None              # engage.monitor.HistoryWriter: record the job (shard summaries merged)
+    source: str = "ray"                 # its source name in the scoring history
+    time_col: str | None = None         # else detected by name
 
 
 class ProgressCounter:
@@ -84,7 +87,7 @@ def score_on_ray(job: RayJob) -> dict:
         reporter = threading.Thread(target=_report, args=(counter, job, stop), daemon=True)
         try:
             dataset = _pipeline(ray, plan, bundle, job, counter)
-            sink = _sink(plan, job, fmt)
+            sink = _sink(plan, job, fmt, _history_spec(plan, job))
             reporter.start()
             dataset.write_datasink(sink)
         except InputError:
@@ -100,7 +103,41 @@ def score_on_ray(job: RayJob) -> dict:
                 reporter.join(timeout=10)
             seen = _read_counter(ray, counter)
             _end_counter(ray, counter)
-    return _finish(job, plan, bundle, fmt, sink.result, seen, time.monotonic() - start)
+    manifest = _finish(job, plan, bundle, fmt, sink.result, seen, time.monotonic() - start)
+    if sink.history is not None:
+        manifest |= _record(job, plan, bundle.name, sink.result["history"], sink.history)
+    return manifest
+
+
+def _history_spec(plan: ReadingPlan, job: RayJob):
+    """How blocks are summarized for the scoring history (None when not recording), decided here on the first
+    file's first rows: the time column and its day/month order, the split columns."""
+    if job.history is None or not job.history.enabled:
+        return None
+    from engage.monitor.recorder import block_spec
+    from engage.reading import iter_messages
+
+    first = next(iter_messages(plan.files[0], chunk_size=2000, text_col=plan.text_col, detect_labels=False))
+    return block_spec(first, job.time_col, job.history.settings.sample_size)
+
+
+def _record(job: RayJob, plan: ReadingPlan, model: str, days: dict, spec) -> dict:
+    """The driver writes the merged summaries once, under the files' key (the same key as `engage score` and the
+    Score page give one file, so scoring it again anywhere does not count it twice)."""
+    import hashlib
+
+    from engage import registry
+    from engage.monitor.summary import file_batch_key
+
+    keys = []
+    for name in plan.files:
+        path = Path(name)
+        keys.append(file_batch_key(registry.sha256_file(path), plan.text_col) if path.is_file() else None)
+    key = None if None in keys else keys[0] if len(keys) == 1 else \
+        "files:" + hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
+    recorded = job.history.record_summary(job.source, model, days, key)
+    return {"history": "recorded" if recorded else "already recorded (same files, same model)",
+            "time_col": spec.time_col, "time_notes": list(spec.notes), "history_days": len(days)}
 
 
 def _check_options(job: RayJob) -> None:
@@ -234,10 +271,10 @@ def _pipeline(ray, plan: ReadingPlan, bundle: ModelBundle, job: RayJob, counter)
         **resources)
 
 
-def _sink(plan: ReadingPlan, job: RayJob, fmt: str):
+def _sink(plan: ReadingPlan, job: RayJob, fmt: str, history=None):
     from engage.distributed.sink import ShardSink
 
-    return ShardSink(job.out, fmt, plan.text_col, job.flagged_only)
+    return ShardSink(job.out, fmt, plan.text_col, job.flagged_only, history)
 
 
 # ---------------------------------------- errors

@@ -70,8 +70,9 @@ def _empty_texts(values: pd.Series) -> int:
 class ShardSink(Datasink):
     """Writes scored rows (all, or the flagged ones) and counts rows in, rows out, flagged and empty messages."""
 
-    def __init__(self, out: str, fmt: str, text_col: str, flagged_only: bool) -> None:
+    def __init__(self, out: str, fmt: str, text_col: str, flagged_only: bool, history=None) -> None:
         self.out, self.fmt, self.text_col, self.flagged_only = out, fmt, text_col, flagged_only
+        self.history = history  # engage.monitor.recorder.BlockSpec: each block's summary for the scoring history
         self.result: dict | None = None
 
     def on_write_start(self, schema=None) -> None:
@@ -88,6 +89,10 @@ class ShardSink(Datasink):
         flags = frame[FLAG_COL].astype(bool)
         counts |= {"rows_in": len(frame), "flagged": int(flags.sum()),
                    "empty_messages": _empty_texts(frame[self.text_col])}
+        if self.history is not None:  # a bounded summary goes back to the driver, never the rows
+            from engage.monitor.recorder import summarize_block
+
+            counts["history"] = summarize_block(self.history, frame)
         if self.flagged_only:
             frame = frame[flags.to_numpy()].reset_index(drop=True)
         counts["rows_out"] = len(frame)
@@ -100,9 +105,17 @@ class ShardSink(Datasink):
 
     def on_write_complete(self, write_result) -> None:
         total = {"rows_in": 0, "rows_out": 0, "flagged": 0, "empty_messages": 0, "shards": []}
+        summaries = []
         for counts in write_result.write_returns:
             for key, value in counts.items():
-                total[key] += value
+                if key == "history":
+                    summaries.append(value)
+                else:
+                    total[key] += value
+        if self.history is not None:
+            from engage.monitor.summary import merge_all
+
+            total["history"] = merge_all(summaries, self.history.sample_size)
         total["shards"] = sorted(total["shards"])
         self.result = total
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Connection,
+    Date,
     DateTime,
     Engine,
     Float,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
     inspect,
     text,
@@ -187,8 +189,46 @@ def _v6_sign_ins(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v7_history(conn: Connection) -> None:
+    """The scoring history (engage/monitor/): per source, day and model version, counts, histograms and a bounded
+    random sample of texts; and the batches already recorded, so that scoring a file again does not count twice."""
+    md = MetaData()
+    Table("history_days", md,
+          Column("id", Integer, primary_key=True),
+          Column("source", String(200), nullable=False),
+          Column("day", Date, nullable=False),
+          Column("model", String(300), nullable=False),
+          Column("n", Integer, nullable=False),
+          Column("flagged", Integer, nullable=False),
+          Column("empty", Integer, nullable=False),
+          Column("non_english", Integer, nullable=False),
+          Column("score_hist", JSON, nullable=False),
+          Column("length_hist", JSON, nullable=False),
+          Column("splits", JSON, nullable=False),
+          Column("updated_at", DateTime, nullable=False),
+          UniqueConstraint("source", "day", "model", name="uq_history_days"),
+          Index("ix_history_days_day", "day"))
+    Table("history_samples", md,
+          Column("id", Integer, primary_key=True),
+          Column("day_id", Integer, ForeignKey("history_days.id"), nullable=False),
+          Column("priority", Float, nullable=False),
+          Column("text", Text, nullable=False),
+          Column("score", Float, nullable=False),
+          Column("at", DateTime, nullable=False),
+          Index("ix_history_samples_day", "day_id", "priority"))
+    Table("history_batches", md,
+          Column("batch_key", String(128), primary_key=True),
+          Column("model", String(300), primary_key=True),
+          Column("recorded_at", DateTime, nullable=False))
+    Table("history_alerts", md,
+          Column("key", String(300), primary_key=True),
+          Column("first_seen", DateTime, nullable=False),
+          Column("alert", JSON, nullable=False))
+    md.create_all(conn)
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1_labels, _v2_queue, _v3_score_indexes, _v4_audit,
-                                                  _v5_api_keys, _v6_sign_ins]
+                                                  _v5_api_keys, _v6_sign_ins, _v7_history]
 LATEST = len(MIGRATIONS)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
 )
 
@@ -145,4 +147,51 @@ sign_ins = Table(
     Column("expires_at", DateTime, nullable=False),
     Column("ended_at", DateTime, nullable=True),
     Index("ix_sign_ins_email", "email"),
+)
+
+# The scoring history (engage/monitor/history.py). One row per source, message day (UTC) and model version: its size
+# does not grow with the messages, only with days x sources x versions; each row keeps at most [monitor] sample_size
+# texts (the ones with the smallest random priorities: a uniform sample that merges exactly across batches).
+history_days = Table(
+    "history_days", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(200), nullable=False),
+    Column("day", Date, nullable=False),  # the messages' own day in UTC (else the day they were scored)
+    Column("model", String(300), nullable=False),
+    Column("n", Integer, nullable=False),  # messages, empty ones included
+    Column("flagged", Integer, nullable=False),
+    Column("empty", Integer, nullable=False),
+    Column("non_english", Integer, nullable=False),
+    Column("score_hist", JSON, nullable=False),  # counts in engage.monitor.bins.SCORE_EDGES (non-empty messages)
+    Column("length_hist", JSON, nullable=False),  # counts in engage.monitor.bins.LENGTH_EDGES (characters)
+    Column("splits", JSON, nullable=False),  # {column: {value: [messages, flagged]}}, bounded per column
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("source", "day", "model", name="uq_history_days"),
+    Index("ix_history_days_day", "day"),
+)
+
+history_samples = Table(
+    "history_samples", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("day_id", Integer, ForeignKey("history_days.id"), nullable=False),
+    Column("priority", Float, nullable=False),  # uniform random; the smallest ones are kept
+    Column("text", Text, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("at", DateTime, nullable=False),  # the message's time, naive UTC
+    Index("ix_history_samples_day", "day_id", "priority"),
+)
+
+history_batches = Table(
+    "history_batches", metadata,
+    Column("batch_key", String(128), primary_key=True),  # e.g. a file's sha256
+    Column("model", String(300), primary_key=True),
+    Column("recorded_at", DateTime, nullable=False),
+)
+
+# Alerts already raised (engage.monitor.alerts): each is sent to the webhook once, when first seen.
+history_alerts = Table(
+    "history_alerts", metadata,
+    Column("key", String(300), primary_key=True),  # rule, day, source, model
+    Column("first_seen", DateTime, nullable=False),
+    Column("alert", JSON, nullable=False),
 )

@@ -56,3 +56,12 @@ class HistoryFeed:
         except queue.Full:
             return
         self._thread.join(timeout_s)
+
+
+def scoring_history():
+    """Where scored requests are recorded: the scoring history's writer (engage.monitor), or None when `[monitor]
+    record` is off. The service hands it each answered request from its own thread (engage/serve/history.py)."""
+    from engage.monitor import HistoryWriter
+
+    writer = HistoryWriter()
+    return writer.record if writer.enabled else None

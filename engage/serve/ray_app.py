@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from engage.serve.engine import EngineScores
+from engage.serve.history import scoring_history
 from engage.serve.settings import ServeSettings
 
 log = logging.getLogger("engage.serve")
@@ -203,11 +204,6 @@ def _ingress_class():
             return Response(b"".join(chunks), status_code=start.get("status", 500), headers=headers)
 
     return Ingress
-
-
-def scoring_history():
-    """Where scored requests are recorded (the scoring history); None until engage.monitor provides it."""
-    return None
 
 
 def application(settings: ServeSettings, *, replicas: int = 1, gpus_per_replica: float = 0.0,

@@ -27,7 +27,7 @@ OPEN_MODE = ("Open mode: anyone who can reach this address can use it. To let in
 # url path -> what opening the page is. Exhaustive: a page missing here is a LookupError when the app starts (never
 # silently someone's page); tests/test_app_access.py checks every page of engage/ui/pages against it.
 PAGE_ACTIONS = {"score": Action.SCORE, "evaluate": Action.EVALUATE, "models": Action.VIEW_MODELS,
-                "label": Action.LABEL, "train": Action.TRAIN}
+                "label": Action.LABEL, "train": Action.TRAIN, "monitor": Action.MONITOR}
 
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>~$|#!])")

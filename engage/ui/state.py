@@ -40,6 +40,7 @@ from engage.language import non_english
 from engage.metrics import metrics_by_threshold
 from engage.reading import Messages, messages_from_table, read_table
 from engage.scoring import Classifier, load_classifier
+from engage.ui import monitor_panel
 
 KEY_UPLOAD = "engage_upload"          # (file_id, Upload) of the latest upload
 KEY_PREVIEW = "engage_preview"        # (sha256, DataFrame as read)
@@ -209,6 +210,7 @@ def score(up: Upload, text_col: str, label_col: str | None,
     if scores is None:
         scores = clf.score(found.texts, progress).values
         _score_store().put(key, scores)
+        monitor_panel.record_scoring(found, scores, clf.threshold, clf.name, up.sha256)  # the scoring history
     result = ScoredFile(up.name, up.sha256, found, scores, clf.name, clf.threshold,
                         time.perf_counter() - start, from_cache)
     previous = st.session_state.get(KEY_RESULT)

@@ -197,7 +197,7 @@ def test_annotator_sees_only_labeling_and_forged_activation_is_refused(team_app,
 def test_admin_activates_by_clicking_and_the_audit_names_them(team_app, provider, page):
     url, models, db = team_app
     _sign_in(page, url, provider, ADMIN)
-    assert _sidebar_pages(page) == ["Score", "Evaluate", "Models", "Label", "Train"]
+    assert _sidebar_pages(page) == ["Score", "Evaluate", "Models", "Label", "Train", "Monitor"]
     page.goto(f"{url}/models")
     page.get_by_role("heading", name="Models").wait_for(timeout=WAIT_MS)
     choose = page.locator(".st-key-models_pick input")

@@ -1,0 +1,70 @@
+"""The monitor's pieces on other pages: recording what the Score page scored, and the alert banner. Owns the
+session key KEY_RECORDED."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from engage.access import Action
+from engage.errors import InputError
+from engage.labels import default_url
+from engage.monitor.alerts import open_alerts
+from engage.monitor.history import HistoryWriter
+from engage.monitor.recorder import record_messages
+from engage.reading import Messages
+from engage.ui import access_gate
+from engage.ui.errors import log_bug
+
+KEY_RECORDED = "engage_monitor_recorded"  # what record_messages said about this session's last scoring
+
+
+@st.cache_resource
+def _writer() -> HistoryWriter:
+    return HistoryWriter()
+
+
+def record_scoring(messages: Messages, scores, threshold: float, model: str, sha256: str) -> None:
+    """Record a file the Score page scored; a failure to record never loses the scores (the page carries on)."""
+    try:
+        outcome = record_messages(_writer(), messages, scores, threshold, model, sha256, source="app")
+    except InputError as exc:
+        outcome = {"history": f"not recorded: {exc}", "time_col": None, "time_notes": []}
+    except Exception:
+        incident, _ = log_bug()
+        outcome = {"history": f"not recorded (an internal error, incident {incident})", "time_col": None,
+                   "time_notes": []}
+    st.session_state[KEY_RECORDED] = outcome
+    if outcome["history"] == "off":
+        return
+    when = (f"under each message's time from '{outcome['time_col']}'" if outcome["time_col"]
+            else "under the scoring time (no time column found)")
+    st.caption(f"Scoring history: {outcome['history']} {when}.")
+    for note in outcome["time_notes"]:
+        st.caption(f"Note: {note}")
+
+
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>~$|#!:{}()-])")
+
+
+def plain(text: str) -> str:
+    """Untrusted text (a message, words from messages, a source name) safe inside Markdown: shown as typed."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def alert_banner() -> None:
+    """A one-line warning of the open alerts (stored by the Monitor page, `engage monitor check` or a report),
+    for the roles that may open the Monitor page. A failure here never stops the page below it."""
+    if not access_gate.may(Action.MONITOR):
+        return
+    try:
+        alerts = open_alerts(default_url())  # two small queries: fresh on every rerun
+    except Exception:
+        log_bug()
+        return
+    if alerts:
+        rules = sorted({a["rule"].replace("_", " ") for a in alerts})
+        last = max(a["day"] for a in alerts)
+        st.warning(f"{len(alerts)} open monitor alert{'s' if len(alerts) > 1 else ''} ({', '.join(rules)}), the "
+                   f"latest on {last}: see the Monitor page.", icon=":material/notifications_active:")
