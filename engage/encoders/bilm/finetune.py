@@ -81,7 +81,7 @@ HUB_REFUSAL = ("cannot fine-tune {handle}: it is a TensorFlow Hub ELMo. google/e
 @dataclass(frozen=True)
 class FinetuneSettings:
     epochs: int = 4                 # at most (early stop may end it); epoch 0, the head alone, is extra
-    learning_rate: float = 1e-3     # the head's; group k gets learning_rate / lr_decay ** k
+    learning_rate: float = 1e-4     # the head's; group k gets learning_rate / lr_decay ** k
     lr_decay: float = 2.6
     dropout: float = 0.1
     batch_size: int = 32
@@ -246,7 +246,8 @@ class Finetuner:
             step = self._step_function(self.trainable(epoch))
             losses = []
             for batch in _batches(lengths, s.batch_size, rng):
-                if s.time_limit_s is not None and time.monotonic() - started >= s.time_limit_s:
+                limit = self.settings.time_limit_s  # read at every step: a caller may move it while running
+                if limit is not None and time.monotonic() - started >= limit:
                     timed_out = True
                     break
                 ids = batch_to_ids([train[i] for i in batch], self.bilm.opts.max_chars)
