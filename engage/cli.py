@@ -98,12 +98,12 @@ def _train_recipe(args: argparse.Namespace):
                            threshold_method=args.threshold_method, threshold_value=args.threshold_value)
 
 
-def _fit(args: argparse.Namespace):
+def _fit(args: argparse.Namespace, recipe):
     """train_model, or with --finetune the same after fine-tuning the biLM on the labels (engage.encoders.bilm.finetune:
     same arguments, same result)."""
     from engage.train import train_model
 
-    if not args.finetune:
+    if not (args.finetune or recipe.finetune):  # --like a fine-tuned version fine-tunes too
         if args.finetune_epochs is not None or args.time_limit is not None:
             raise InputError("--finetune-epochs and --time-limit go with --finetune")
         return train_model
@@ -119,9 +119,9 @@ def _fit(args: argparse.Namespace):
 def cmd_train(args: argparse.Namespace) -> None:
     from engage.encoders import load_encoder
 
-    train_model = _fit(args)
     messages = _read(args, require_labels=True)
     recipe = _train_recipe(args)
+    train_model = _fit(args, recipe)
     encoder = load_encoder(recipe.encoder, max_tokens=recipe.max_tokens)
     config = recipe.head
     with _progress(len(messages.texts), "encoding") as update:

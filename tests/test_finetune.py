@@ -21,6 +21,7 @@ import pytest
 import tensorflow as tf
 
 from engage import cli, registry
+from engage.distributed.bundle import pack_model, unpack_model
 from engage.encoders import load_encoder
 from engage.encoders.bilm.chars import batch_to_ids
 from engage.encoders.bilm.encoder import BilmEncoder, pooled_layer_means
@@ -34,6 +35,7 @@ from engage.encoders.bilm.weights import load_bilm, random_bilm, save_bilm
 from engage.errors import InputError
 from engage.head import HeadConfig
 from engage.reading import read_messages
+from engage.recipe import recipe_of
 from engage.scoring import load_classifier
 from engage.tokens import tokenize
 from tests.test_bilm_encoder import OPTIONS
@@ -101,6 +103,9 @@ def test_finetuning_changes_the_weights_and_the_fingerprint_and_records_the_vers
         ["head"], ["head", "lstm2"], ["head", "lstm2", "lstm1"], ["head", "lstm2", "lstm1", "char_cnn"]]
     # the recipe on top: the lexical branch and stacking as always
     assert version.meta["head"]["config"]["lexical"] and version.meta["head"]["config"]["elmo_branch"] == "linear"
+    # `engage train --like tuned`: the same recipe, i.e. the base ELMo fine-tuned on the new labels
+    recipe = recipe_of("tuned", world["models"])
+    assert recipe.finetune and Path(recipe.encoder) == (world["root"] / "elmo").resolve()
 
 
 @pytest.mark.slow
@@ -115,6 +120,19 @@ def test_the_saved_encoder_reloads_to_the_same_outputs(world):
     # and a version loads with it: the fingerprint model.json recorded is the one of the saved files
     clf = load_classifier("tuned", root=world["models"], use_cache=False)
     assert clf.encoder.fingerprint == world["result"].version.meta["encoder"]["fingerprint"]
+
+
+@pytest.mark.slow
+def test_the_ray_bundle_carries_the_finetuned_encoder(world, tmp_path):
+    """What each Ray scoring actor does with a version (pack on the driver, unpack on the node, load_classifier
+    there): the fine-tuned ELMo travels inside the version and scores as the engine does here."""
+    bundle = pack_model("tuned", world["models"])
+    unpacked = unpack_model(bundle.data, bundle.sha256, tmp_path)
+    texts = world["messages"].texts[:50]
+    here = load_classifier("tuned", root=world["models"], use_cache=False).score(texts)
+    there = load_classifier("tuned", root=unpacked, use_cache=False)
+    assert there.encoder.fingerprint == world["result"].version.meta["encoder"]["fingerprint"]
+    np.testing.assert_allclose(there.score(texts), here, atol=1e-6, rtol=0)
 
 
 @pytest.mark.slow
