@@ -104,12 +104,30 @@ def _train_recipe(args: argparse.Namespace):
                            threshold_method=args.threshold_method, threshold_value=args.threshold_value)
 
 
+def _fit(args: argparse.Namespace, recipe):
+    """train_model, or with --finetune the same after fine-tuning the biLM on the labels (engage.encoders.bilm.finetune:
+    same arguments, same result)."""
+    from engage.train import train_model
+
+    if not (args.finetune or recipe.finetune):  # --like a fine-tuned version fine-tunes too
+        if args.finetune_epochs is not None or args.time_limit is not None:
+            raise InputError("--finetune-epochs and --time-limit go with --finetune")
+        return train_model
+    from functools import partial
+
+    from engage.encoders.bilm.finetune import FinetuneSettings, finetune_model
+
+    epochs = {} if args.finetune_epochs is None else {"epochs": args.finetune_epochs}
+    return partial(finetune_model, settings=FinetuneSettings(**epochs, time_limit_s=args.time_limit),
+                   log=lambda line: print(line, file=sys.stderr, flush=True))
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     from engage.encoders import load_encoder
-    from engage.train import train_model
 
     messages = _read(args, require_labels=True)
     recipe = _train_recipe(args)
+    train_model = _fit(args, recipe)
     encoder = load_encoder(recipe.encoder, max_tokens=recipe.max_tokens)
     config = recipe.head
     with _progress(len(messages.texts), "encoding") as update:
@@ -121,7 +139,8 @@ def cmd_train(args: argparse.Namespace) -> None:
                "like": recipe.like, "encoder": encoder.handle, "device": encoder.device, "texts": result.n_texts,
                "encoder_computed": result.n_computed, "empty_messages": result.n_empty,
                "truncated": result.n_truncated, "threshold": result.version.meta["threshold"]["value"],
-               "heldout_metrics": result.heldout, "seconds": result.seconds}
+               "heldout_metrics": result.heldout, "seconds": result.seconds,
+               "finetuned": result.version.meta["encoder"].get("finetuned")}
     lines = [f"trained {result.version.name} on {result.n_texts} messages ({encoder.device}); "
              f"encoder computed {result.n_computed}, {result.n_truncated} truncated",
              f"saved to {result.version.path}" + (" and activated" if args.activate else "")]
@@ -129,6 +148,10 @@ def cmd_train(args: argparse.Namespace) -> None:
         h = result.heldout
         lines.append(f"{h['method']}: accuracy {_figure(h['accuracy'])} precision {_figure(h['precision'])} "
                      f"recall {_figure(h['recall'])} f1 {_figure(h['f1'])} at threshold {h['threshold']:.3f}")
+    if tuned := payload["finetuned"]:
+        lines.append(f"fine-tuned ELMo ({tuned['stopped_by']}, kept epoch {tuned['best_epoch']}): early-stop rows' "
+                     f"ROC-AUC {_figure(tuned['validation']['before'])} before, "
+                     f"{_figure(tuned['validation']['after'])} after")
     _emit(args, lines, payload)
 
 
@@ -499,6 +522,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="version name (default: engage-<UTC time>)")
     p.add_argument("--activate", action="store_true", help="make this the active model")
     p.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")
+    p.add_argument("--finetune", action="store_true",
+                   help="fine-tune the biLM (an options.json + weights.hdf5 ELMo) on the labels first, then train the "
+                        "recipe on it; the fine-tuned ELMo is saved inside the version (README: fine-tuning)")
+    p.add_argument("--finetune-epochs", type=int, help="with --finetune: at most this many epochs (default 4)")
+    p.add_argument("--time-limit", type=float, help="with --finetune: stop fine-tuning after this many seconds, "
+                                                    "keeping the best weights so far")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="metrics of a model on a labeled file")

@@ -25,6 +25,7 @@ class Recipe:
     threshold_method: str = DEFAULT_METHOD
     threshold_value: float | None = None
     like: str | None = None             # the version it was read from, if any
+    finetune: bool = False              # fine-tune the encoder on the labels first (engage.encoders.bilm.finetune)
 
     @classmethod
     def default(cls) -> Recipe:
@@ -49,8 +50,10 @@ def recipe_of(name: str, root: str | Path | None = None) -> Recipe:
     meta = version.meta
     source = str(version.path / "model.json")
     rule = meta.get("threshold") or {}
-    return Recipe(encoder=registry.loadable_handle(meta["encoder"]["handle"], root),
+    # A fine-tuned version's recipe is its base encoder fine-tuned on the new labels, not its own tuned copy.
+    tuned = (meta["encoder"].get("finetuned") or {}).get("base")
+    return Recipe(encoder=registry.loadable_handle((tuned or meta["encoder"])["handle"], root),
                   max_tokens=int(meta["encoder"].get("max_tokens", DEFAULT_MAX_TOKENS)),
                   head=HeadConfig.from_json(meta["head"]["config"], source=source),
                   threshold_method=rule.get("method") or DEFAULT_METHOD, threshold_value=rule.get("target"),
-                  like=version.name)
+                  like=version.name, finetune=tuned is not None)

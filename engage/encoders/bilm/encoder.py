@@ -16,6 +16,8 @@ from engage.encoders.bilm.weights import OPTIONS_FILE, WEIGHTS_FILE, load_bilm
 from engage.errors import InputError
 from engage.tokens import message_tokens
 
+LAYERS = ("token", "layer1", "layer2")  # the order of the three mean vectors
+
 
 class BilmEncoder:
     """A folder with options.json + weights.hdf5 (official layout), run stateless on batches of similar length."""
@@ -62,12 +64,15 @@ class BilmEncoder:
         return out
 
     def _batch_means(self, char_ids: tf.Tensor) -> tf.Tensor:
-        """[B, 3, D]: each layer averaged over the real tokens (computed on the device, not in numpy)."""
-        layers = self.bilm.layers(char_ids)
-        mask = tf.cast(layers["mask"], tf.float32)[..., None]
-        count = tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
-        return tf.stack([tf.reduce_sum(layers[name] * mask, axis=1) / count
-                         for name in ("token", "layer1", "layer2")], axis=1)
+        return pooled_layer_means(self.bilm.layers(char_ids))
+
+
+def pooled_layer_means(layers: dict[str, tf.Tensor]) -> tf.Tensor:
+    """[B, 3, D]: each layer of BiLM.layers averaged over the real tokens (computed on the device, not in numpy).
+    What the encoder hands the head, and what fine-tuning trains through (engage.encoders.bilm.finetune)."""
+    mask = tf.cast(layers["mask"], tf.float32)[..., None]
+    count = tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
+    return tf.stack([tf.reduce_sum(layers[name] * mask, axis=1) / count for name in LAYERS], axis=1)
 
 
 def _fingerprint(folder: Path, max_tokens: int) -> str:

@@ -199,6 +199,13 @@ class BiLM(tf.Module):
         run = self._run(char_ids, None, dropout, seed)
         return {"forward": run["forward"][-1], "backward": run["backward"][-1], "mask": run["mask"]}
 
+    def training_layers(self, char_ids: tf.Tensor, dropout: float = 0.0,
+                        seed: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
+        """What `layers` gives (stateless, markers removed), with dropout on every LSTM layer's input as
+        lm_outputs: for fine-tuning on labels, where gradients flow through every layer. Not compiled here: the
+        caller's training step is."""
+        return _strip_markers(self._run(char_ids, None, dropout, seed))
+
     def token_embedding(self, char_ids: tf.Tensor) -> tf.Tensor:
         """[N, max_chars] ids -> [N, P]: char CNN, max over positions, activation, highway, projection."""
         o = self.opts
