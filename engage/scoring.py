@@ -49,6 +49,12 @@ class Classifier:
         return scores
 
 
+def threshold_in_force(clf: Classifier, given: float | None) -> float:
+    """The threshold a decision uses: the one given, else the model's own. (Stand-in on the ui-state branch for
+    the engine-structure branch's function of the same name and signature: keep theirs when merging.)"""
+    return clf.threshold if given is None else float(given)
+
+
 def load_classifier(name: str | None = None, *, root: str | Path | None = None,
                     cache: EmbeddingCache | None = None, use_cache: bool = True) -> Classifier:
     version = registry.read_model(name, root)
