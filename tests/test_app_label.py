@@ -225,7 +225,7 @@ def test_score_page_sends_the_flagged_rows_to_labeling_with_their_scores(env):
     at.button(key="score_go").click().run()
     at.toggle(key="score_flagged_only").set_value(True).run()
     flagged = _table(at, "engageable")
-    at.button(key="score_send_to_labeling").click().run()
+    at.button(key="label_send").click().run()
     _ok(at)
     store = LabelStore(url)
     (sent,) = store.sets()

@@ -145,9 +145,9 @@ def test_sending_the_same_rows_again_warns_before_making_a_twin(env):
     at = _page("engage/ui/pages/score.py")
     at.file_uploader(key="score_file").upload("labeled.csv", world.csv.read_bytes(), "text/csv").run()
     at.button(key="score_go").click().run()
-    at.button(key="score_send_to_labeling").click().run()
+    at.button(key="label_send").click().run()
     (first,) = LabelStore(url).sets()
-    at.button(key="score_send_to_labeling").click().run()
+    at.button(key="label_send").click().run()
     _ok(at)
     assert any(f"Labeling set '{first.name}'" in w.value for w in at.warning)
     assert len(LabelStore(url).sets()) == 1

@@ -98,7 +98,7 @@ def test_undefined_metrics_are_empty_cells_with_a_note_and_left_out_of_the_chart
     charts = at.get("vega_lite_chart")
     assert '"F1 by slice"' in charts[-1].proto.spec and "F1 undefined: airline" in charts[-1].proto.spec
 
-    at.slider(key="evaluate_threshold").set_value(1.0).run()  # nothing is flagged
+    at.slider(key="threshold_evaluate_slider").set_value(1.0).run()  # nothing is flagged
     _no_crash(at)
     shown = _table(at, "support")
     assert np.isnan(shown.loc[0, "precision"]) and np.isnan(shown.loc[0, "f1"])
@@ -116,25 +116,25 @@ def test_a_new_file_starts_from_the_models_threshold_unless_pinned(app_env):
     model_t = _threshold_of(app_env.models, ACTIVE_VERSION)
     at = _score(_app(), "labeled.csv", app_env.csv.read_bytes())
     assert f"the model's own {model_t:.3f}" in _said(at)
-    at.slider(key="score_threshold").set_value(0.8).run()
+    at.slider(key="threshold_score_slider").set_value(0.8).run()
     assert "set by you: 0.800" in _said(at)
 
     at = _score(at, "other.csv", _csv(labeled_frame(60, seed=3)))  # the next file in the same tab
-    assert at.session_state["engage_threshold"] == pytest.approx(model_t)
-    assert at.slider(key="score_threshold").value == pytest.approx(model_t)
+    assert at.slider(key="threshold_score_slider").value == pytest.approx(model_t)
+    assert at.slider(key="threshold_score_slider").value == pytest.approx(model_t)
     assert f"the model's own {model_t:.3f}" in _said(at)
 
-    at.slider(key="score_threshold").set_value(0.8).run()
-    at.checkbox(key="score_pin").check().run()
+    at.slider(key="threshold_score_slider").set_value(0.8).run()
+    at.checkbox(key="threshold_score_pin").check().run()
     assert "pinned" in _said(at)
     at = _score(at, "third.csv", _csv(labeled_frame(50, seed=4)))
-    assert at.session_state["engage_threshold"] == pytest.approx(0.8)
+    assert at.slider(key="threshold_score_slider").value == pytest.approx(0.8)
     assert "set by you: 0.800" in _said(at)
 
 
 def test_a_new_active_model_brings_its_own_threshold(own_models):
     at = _score(_app(), "labeled.csv", own_models.csv.read_bytes())
-    at.slider(key="score_threshold").set_value(0.8).run()
+    at.slider(key="threshold_score_slider").set_value(0.8).run()
     at.switch_page(MODELS).run()
     at.selectbox(key="models_pick").select(OTHER_VERSION).run()
     at.button(key="models_activate").click().run()
@@ -142,7 +142,7 @@ def test_a_new_active_model_brings_its_own_threshold(own_models):
     at.button(key="score_again").click().run()
     _no_crash(at)
     other_t = _threshold_of(own_models.models, OTHER_VERSION)
-    assert at.session_state["engage_threshold"] == pytest.approx(other_t)
+    assert at.slider(key="threshold_score_slider").value == pytest.approx(other_t)
     assert f"the model's own {other_t:.3f}" in _said(at)
 
 
