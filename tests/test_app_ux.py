@@ -132,6 +132,42 @@ def test_a_new_file_starts_from_the_models_threshold_unless_pinned(app_env):
     assert "set by you: 0.800" in _said(at)
 
 
+@pytest.mark.slow
+def test_the_score_page_resets_the_threshold_explicitly_and_scoring_leaves_it_alone(app_env):
+    """Issue 20 item 2: one owner of the threshold (engage.ui.threshold, one frozen value under one key), reset by a
+    control on the Score page; scoring writes no threshold. And item 3: every key the flow leaves has one owner and
+    holds no tuple."""
+    import dataclasses
+
+    from engage.ui import threshold
+    from tests.test_app_ui_state import _owners
+
+    model_t = _threshold_of(app_env.models, ACTIVE_VERSION)
+    at = _score(_app(), "labeled.csv", app_env.csv.read_bytes())
+    assert threshold.KEY not in at.session_state  # scoring set nothing: the model's own is read, not stored
+    assert at.button(key="threshold_score_reset").disabled
+    at.slider(key="threshold_score_slider").set_value(0.8).run()
+    at.checkbox(key="threshold_score_pin").check().run()
+    assert at.session_state[threshold.KEY] == threshold.ThresholdChoice(0.8, "you", True, (
+        at.session_state["engage_result"].sha256, ACTIVE_VERSION))
+    at = _score(at, "other.csv", _csv(labeled_frame(60, seed=3)))
+    assert at.slider(key="threshold_score_slider").value == pytest.approx(0.8)  # pinned: kept
+
+    at.button(key="threshold_score_reset").click().run()
+    _no_crash(at)
+    assert threshold.KEY not in at.session_state
+    assert at.slider(key="threshold_score_slider").value == pytest.approx(model_t)
+    assert not at.checkbox(key="threshold_score_pin").value
+    assert f"the model's own {model_t:.3f}" in _said(at)
+
+    owners = sorted(_owners())
+    for key in at.session_state:
+        assert len([p for p in owners if key.startswith(p)]) == 1, key
+        value = at.session_state[key]
+        assert not isinstance(value, (tuple, list, dict)), key
+        assert not dataclasses.is_dataclass(value) or value.__dataclass_params__.frozen, key
+
+
 def test_a_new_active_model_brings_its_own_threshold(own_models):
     at = _score(_app(), "labeled.csv", own_models.csv.read_bytes())
     at.slider(key="threshold_score_slider").set_value(0.8).run()
