@@ -17,6 +17,7 @@ from engage import registry
 from engage.labels import LabelStore
 from engage.reading import read_messages
 from engage.scoring import load_classifier
+from engage.ui.text import plain
 from tests.e2e.app_world import ACTIVE_VERSION, AppWorld
 
 # The app world trains two model versions and every test runs whole pages (Streamlit AppTest).
@@ -100,7 +101,7 @@ def test_label_page_name_import_label_skip_undo_progress(env):
     at.file_uploader(key="label_file").upload("inbox.csv", unlabeled, "text/csv").run()
     at.button(key="label_import").click().run()
     _ok(at)
-    assert "Imported 120 rows of inbox.csv as set 'inbox'." in [s.value for s in at.success]
+    assert f"Imported 120 rows of {plain('inbox.csv')} as set 'inbox'." in [s.value for s in at.success]
     store = LabelStore(url)
     (labeling_set,) = store.sets()
     assert (labeling_set.name, labeling_set.size, labeling_set.n_empty) == ("inbox", 119, 1)
