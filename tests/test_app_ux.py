@@ -168,6 +168,30 @@ def test_the_score_page_resets_the_threshold_explicitly_and_scoring_leaves_it_al
         assert not dataclasses.is_dataclass(value) or value.__dataclass_params__.frozen, key
 
 
+@pytest.mark.slow
+def test_a_markdown_file_name_is_shown_as_text_in_the_preview_and_captions(app_env):
+    """Issue 26 item 9, on the Score and Evaluate pages (the Label page's names: tests/test_app_ui_state.py)."""
+    from markdown_it import MarkdownIt
+
+    name = "![x](http://host.invalid/img.png).csv"
+    at = _score(_app(), name, app_env.csv.read_bytes())
+    shown = [c.value for c in at.caption if "invalid" in c.value]  # "120 messages of ... scored"
+    at.switch_page(EVALUATE).run()
+    _no_crash(at)
+    shown += [c.value for c in at.caption if "invalid" in c.value]
+    at.switch_page(SCORE).run()  # the result is shown again, the upload widget empty
+    _no_crash(at)
+    shown += [i.value for i in at.info if "invalid" in i.value]  # "Showing the results for ..."
+    assert len(shown) == 3, _said(at)
+    at = _upload(_app(), name, app_env.csv.read_bytes())
+    shown += [e.label for e in at.expander if "invalid" in e.label]
+    assert any(s.startswith("Preview of") for s in shown), shown
+    for markdown in shown:
+        html = MarkdownIt("commonmark").render(markdown)
+        assert "<img" not in html and "<a " not in html and "http\\:" in markdown, markdown
+        assert "![x](http://host.invalid/img.png)" in html, html
+
+
 def test_a_new_active_model_brings_its_own_threshold(own_models):
     at = _score(_app(), "labeled.csv", own_models.csv.read_bytes())
     at.slider(key="threshold_score_slider").set_value(0.8).run()

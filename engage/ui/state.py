@@ -333,7 +333,8 @@ def forget_annotator() -> None:
 def tab_id() -> str:
     """This browser tab's id for claims: kept in the page's URL (?tab=ID) as well as the session, so a reload or
     the reconnect after a server restart finds its claims again (issue 26 item 7), instead of leaving the message on
-    the card held by a session that is gone."""
+    the card held by a session that is gone. (A second tab opened on a copied address shares the id, so both show
+    the same message; the annotator is the same, and their later answer replaces the earlier one.)"""
     if KEY_TAB not in st.session_state:
         given = st.query_params.get(QUERY_TAB, "")
         st.session_state[KEY_TAB] = given if _TAB_ID.fullmatch(given) else uuid.uuid4().hex
