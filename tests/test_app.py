@@ -87,22 +87,22 @@ def test_score_page_upload_detect_score_and_threshold(app_env, engine_scores):
     np.testing.assert_allclose(table["engage_score"].to_numpy(), engine_scores, rtol=1e-6)
     assert table.loc[4, "engage_score"] == 0.0  # the empty message
     model_threshold = registry.read_model(ACTIVE_VERSION, app_env.models).meta["threshold"]["value"]
-    assert at.session_state["engage_threshold"] == pytest.approx(model_threshold)
+    assert at.slider(key="threshold_score_slider").value == pytest.approx(model_threshold)
     assert _metric(at, "Flagged engageable") == f"{int((engine_scores >= model_threshold).sum()):,}"
     assert any("messages/s" in c.value for c in at.caption)
 
-    at.slider(key="score_threshold").set_value(0.3).run()
-    assert at.session_state["engage_threshold"] == 0.3
+    at.slider(key="threshold_score_slider").set_value(0.3).run()
+    assert at.slider(key="threshold_score_slider").value == 0.3
     flagged = _table(at, "engageable")["engageable"]
     assert flagged.sum() == (engine_scores >= 0.3).sum()
     assert _metric(at, "Share flagged") == f"{(engine_scores >= 0.3).mean():.1%}"
 
-    at.selectbox(key="score_chooser").select("a top-K capacity").run()
-    at.number_input(key="score_top_k").set_value(10)
-    at.button(key="score_apply").click().run()
+    at.selectbox(key="threshold_score_chooser").select("a top-K capacity").run()
+    at.number_input(key="threshold_score_top_k").set_value(10)
+    at.button(key="threshold_score_apply").click().run()
     expected = choose_threshold(None, engine_scores, "top_k", 10)
-    assert at.session_state["engage_threshold"] == expected
-    assert at.slider(key="score_threshold").value == expected
+    assert at.slider(key="threshold_score_slider").value == expected
+    assert at.slider(key="threshold_score_slider").value == expected
     assert _metric(at, "Flagged engageable") == str(int((engine_scores >= expected).sum()))
     assert f"--threshold {expected!r}" in at.code[0].value
 
@@ -122,10 +122,10 @@ def test_scoring_again_comes_from_the_score_cache(app_env):
 
 def test_evaluate_page_shows_the_engines_metrics_at_the_shared_threshold(app_env, engine_scores):
     at = _scored(app_env)
-    at.slider(key="score_threshold").set_value(0.4).run()
+    at.slider(key="threshold_score_slider").set_value(0.4).run()
     at.switch_page(EVALUATE).run()
     _no_crash(at)
-    assert at.slider(key="evaluate_threshold").value == 0.4  # carried over from the Score page
+    assert at.slider(key="threshold_evaluate_slider").value == 0.4  # carried over from the Score page
     labels = read_messages(app_env.csv).labels
     shown = _table(at, "support")
     assert list(shown.columns[:7]) == ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "support"]
@@ -150,12 +150,12 @@ def test_evaluate_page_shows_the_engines_metrics_at_the_shared_threshold(app_env
     expected_slices = slice_table(labels, engine_scores, 0.4, frame["domain"])
     np.testing.assert_allclose(slices["f1"], expected_slices["f1"])
 
-    at.selectbox(key="evaluate_chooser").select("best F1").run()
-    at.button(key="evaluate_apply").click().run()
+    at.selectbox(key="threshold_evaluate_chooser").select("best F1").run()
+    at.button(key="threshold_evaluate_apply").click().run()
     best = choose_threshold(labels, engine_scores, "best_f1")
-    assert at.session_state["engage_threshold"] == best
+    assert at.slider(key="threshold_evaluate_slider").value == best
     at.switch_page(SCORE).run()
-    assert at.slider(key="score_threshold").value == best  # and back again
+    assert at.slider(key="threshold_score_slider").value == best  # and back again
 
 
 def test_models_page_lists_compares_and_activates(app_env, tmp_path, monkeypatch):

@@ -42,7 +42,7 @@ def test_choosing_a_scored_row_shows_its_explanation(app_env):
     at = _scored("labeled.csv", app_env.csv.read_bytes())
     assert _explained(at) == []  # nothing chosen yet
     frame = pd.read_csv(app_env.csv, keep_default_na=False)
-    at.selectbox(key="score_explain_row").select(7).run()
+    at.selectbox(key="explain_score_row").select(7).run()
     assert not at.exception
     (body,) = _explained(at)
     text = frame["text"][7]  # "café crème was cold — can I get a refund? ☕"
@@ -53,7 +53,7 @@ def test_choosing_a_scored_row_shows_its_explanation(app_env):
     assert body.count('class="engage-token"') == len(ex.tokens)
     score = next(m for m in at.metric if m.label == "Score")
     assert score.value == f"{ex.score:.3f}"
-    threshold = at.session_state["engage_threshold"]
+    threshold = at.slider(key="threshold_score_slider").value
     assert f"vs threshold {threshold:.3f}" in score.proto.delta
     words = [d.value for d in at.dataframe if list(d.value.columns) == ["word", "contribution"]]
     assert len(words) == 2
@@ -62,7 +62,7 @@ def test_choosing_a_scored_row_shows_its_explanation(app_env):
     if ex.contributions[best] > 0:
         assert words[0]["word"].iloc[0] == ex.tokens[best]
 
-    at.slider(key="score_threshold").set_value(0.05).run()  # the same message, against the new threshold
+    at.slider(key="threshold_score_slider").set_value(0.05).run()  # the same message, against the new threshold
     score = next(m for m in at.metric if m.label == "Score")
     assert "vs threshold 0.050" in score.proto.delta
 
@@ -71,7 +71,7 @@ def test_message_markup_is_escaped(app_env):
     frame = pd.DataFrame({"text": XSS + ["thanks, all good"], "engage": [1, 1, 0]})
     at = _scored("xss.csv", frame.to_csv(index=False).encode())
     for row, text in enumerate(XSS):
-        at.selectbox(key="score_explain_row").select(row).run()
+        at.selectbox(key="explain_score_row").select(row).run()
         assert not at.exception
         (body,) = _explained(at)
         assert set(re.findall(r"<\s*(\w+)", body)) == {"div", "span"}  # no markup from the message
@@ -81,11 +81,11 @@ def test_message_markup_is_escaped(app_env):
 
 def test_the_evaluate_pages_mistakes_can_be_explained(app_env):
     at = _scored("labeled.csv", app_env.csv.read_bytes())
-    at.slider(key="score_threshold").set_value(0.4).run()
+    at.slider(key="threshold_score_slider").set_value(0.4).run()
     at.switch_page(EVALUATE).run()
     assert not at.exception
     mistakes = next(d.value for d in at.dataframe if "mistake" in d.value.columns)
-    at.selectbox(key="evaluate_explain_row").select(0).run()
+    at.selectbox(key="explain_evaluate_row").select(0).run()
     assert not at.exception
     (body,) = _explained(at)
     first = mistakes["text"].iloc[0]

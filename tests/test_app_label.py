@@ -17,6 +17,7 @@ from engage.labels import LabelStore
 from engage.reading import read_messages
 from engage.scoring import load_classifier
 from engage.testing.app_world import ACTIVE_VERSION, AppWorld
+from engage.ui.text import plain
 
 # The app world trains two model versions and every test runs whole pages (Streamlit AppTest).
 pytestmark = pytest.mark.slow
@@ -86,7 +87,7 @@ def test_label_page_name_import_label_skip_undo_progress(env):
     at.file_uploader(key="label_file").upload("inbox.csv", unlabeled, "text/csv").run()
     at.button(key="label_import").click().run()
     _ok(at)
-    assert "Imported 120 rows of inbox.csv as set 'inbox'." in [s.value for s in at.success]
+    assert f"Imported 120 rows of {plain('inbox.csv')} as set 'inbox'." in [s.value for s in at.success]
     store = LabelStore(url)
     (labeling_set,) = store.sets()
     assert (labeling_set.name, labeling_set.size, labeling_set.n_empty) == ("inbox", 119, 1)
@@ -211,7 +212,7 @@ def test_score_page_sends_the_flagged_rows_to_labeling_with_their_scores(env):
     at.button(key="score_go").click().run()
     at.toggle(key="score_flagged_only").set_value(True).run()
     flagged = _table(at, "engageable")
-    at.button(key="score_send_to_labeling").click().run()
+    at.button(key="label_send").click().run()
     _ok(at)
     store = LabelStore(url)
     (sent,) = store.sets()

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from engage import registry
 from engage.labels import LabelStore
 from engage.reading import read_messages
+from engage.ui.text import plain
 from tests.test_app_label import APP, LABEL, TIMEOUT, TRAIN, _click, _named, _ok, _page
 
 pytestmark = pytest.mark.slow
@@ -118,7 +119,7 @@ def test_importing_the_same_file_again_warns_and_offers_the_existing_set(env):
     assert len(LabelStore(url).sets()) == 1  # nothing made before the choice
     labels = [b.label for b in at.button]
     assert "Open 'inbox'" in labels
-    at = _click(at, "Make a new set anyway, as 'inbox (2)'")
+    at = _click(at, f"Make a new set anyway, as '{plain('inbox (2)')}'")
     _ok(at)
     assert [s.name for s in LabelStore(url).sets()] == ["inbox", "inbox (2)"]
     assert at.selectbox(key="label_set_pick").value == 2
@@ -131,13 +132,13 @@ def test_sending_the_same_rows_again_warns_before_making_a_twin(env):
     at = _page("engage/ui/pages/score.py")
     at.file_uploader(key="score_file").upload("labeled.csv", world.csv.read_bytes(), "text/csv").run()
     at.button(key="score_go").click().run()
-    at.button(key="score_send_to_labeling").click().run()
+    at.button(key="label_send").click().run()
     (first,) = LabelStore(url).sets()
-    at.button(key="score_send_to_labeling").click().run()
+    at.button(key="label_send").click().run()
     _ok(at)
-    assert any(f"Labeling set '{first.name}'" in w.value for w in at.warning)
+    assert any(f"Labeling set '{plain(first.name)}'" in w.value for w in at.warning)
     assert len(LabelStore(url).sets()) == 1
-    at = _click(at, f"Make a new set anyway, as '{first.name} (2)'")
+    at = _click(at, f"Make a new set anyway, as '{plain(first.name + ' (2)')}'")
     _ok(at)
     assert [s.name for s in LabelStore(url).sets()] == [first.name, f"{first.name} (2)"]
 

@@ -91,7 +91,7 @@ def test_undefined_metrics_are_empty_cells_with_a_note_and_left_out_of_the_chart
     charts = at.get("vega_lite_chart")
     assert '"F1 by slice"' in charts[-1].proto.spec and "F1 undefined: airline" in charts[-1].proto.spec
 
-    at.slider(key="evaluate_threshold").set_value(1.0).run()  # nothing is flagged
+    at.slider(key="threshold_evaluate_slider").set_value(1.0).run()  # nothing is flagged
     _no_crash(at)
     shown = _table(at, "support")
     assert np.isnan(shown.loc[0, "precision"]) and np.isnan(shown.loc[0, "f1"])
@@ -109,25 +109,85 @@ def test_a_new_file_starts_from_the_models_threshold_unless_pinned(app_env):
     model_t = _threshold_of(app_env.models, ACTIVE_VERSION)
     at = _score(_app(), "labeled.csv", app_env.csv.read_bytes())
     assert f"the model's own {model_t:.3f}" in _said(at)
-    at.slider(key="score_threshold").set_value(0.8).run()
+    at.slider(key="threshold_score_slider").set_value(0.8).run()
     assert "set by you: 0.800" in _said(at)
 
     at = _score(at, "other.csv", _csv(labeled_frame(60, seed=3)))  # the next file in the same tab
-    assert at.session_state["engage_threshold"] == pytest.approx(model_t)
-    assert at.slider(key="score_threshold").value == pytest.approx(model_t)
+    assert at.slider(key="threshold_score_slider").value == pytest.approx(model_t)
+    assert at.slider(key="threshold_score_slider").value == pytest.approx(model_t)
     assert f"the model's own {model_t:.3f}" in _said(at)
 
-    at.slider(key="score_threshold").set_value(0.8).run()
-    at.checkbox(key="score_pin").check().run()
+    at.slider(key="threshold_score_slider").set_value(0.8).run()
+    at.checkbox(key="threshold_score_pin").check().run()
     assert "pinned" in _said(at)
     at = _score(at, "third.csv", _csv(labeled_frame(50, seed=4)))
-    assert at.session_state["engage_threshold"] == pytest.approx(0.8)
+    assert at.slider(key="threshold_score_slider").value == pytest.approx(0.8)
     assert "set by you: 0.800" in _said(at)
+
+
+@pytest.mark.slow
+def test_the_score_page_resets_the_threshold_explicitly_and_scoring_leaves_it_alone(app_env):
+    """Issue 20 item 2: one owner of the threshold (engage.ui.threshold, one frozen value under one key), reset by a
+    control on the Score page; scoring writes no threshold. And item 3: every key the flow leaves has one owner and
+    holds no tuple."""
+    import dataclasses
+
+    from engage.ui import threshold
+    from tests.test_app_ui_state import _owners
+
+    model_t = _threshold_of(app_env.models, ACTIVE_VERSION)
+    at = _score(_app(), "labeled.csv", app_env.csv.read_bytes())
+    assert threshold.KEY not in at.session_state  # scoring set nothing: the model's own is read, not stored
+    assert at.button(key="threshold_score_reset").disabled
+    at.slider(key="threshold_score_slider").set_value(0.8).run()
+    at.checkbox(key="threshold_score_pin").check().run()
+    assert at.session_state[threshold.KEY] == threshold.ThresholdChoice(0.8, "you", True, (
+        at.session_state["engage_result"].sha256, ACTIVE_VERSION))
+    at = _score(at, "other.csv", _csv(labeled_frame(60, seed=3)))
+    assert at.slider(key="threshold_score_slider").value == pytest.approx(0.8)  # pinned: kept
+
+    at.button(key="threshold_score_reset").click().run()
+    _no_crash(at)
+    assert threshold.KEY not in at.session_state
+    assert at.slider(key="threshold_score_slider").value == pytest.approx(model_t)
+    assert not at.checkbox(key="threshold_score_pin").value
+    assert f"the model's own {model_t:.3f}" in _said(at)
+
+    owners = sorted(_owners())
+    for key in at.session_state:
+        assert len([p for p in owners if key.startswith(p)]) == 1, key
+        value = at.session_state[key]
+        assert not isinstance(value, (tuple, list, dict)), key
+        assert not dataclasses.is_dataclass(value) or value.__dataclass_params__.frozen, key
+
+
+@pytest.mark.slow
+def test_a_markdown_file_name_is_shown_as_text_in_the_preview_and_captions(app_env):
+    """Issue 26 item 9, on the Score and Evaluate pages (the Label page's names: tests/test_app_ui_state.py)."""
+    from markdown_it import MarkdownIt
+
+    name = "![x](http://host.invalid/img.png).csv"
+    at = _score(_app(), name, app_env.csv.read_bytes())
+    shown = [c.value for c in at.caption if "invalid" in c.value]  # "120 messages of ... scored"
+    at.switch_page(EVALUATE).run()
+    _no_crash(at)
+    shown += [c.value for c in at.caption if "invalid" in c.value]
+    at.switch_page(SCORE).run()  # the result is shown again, the upload widget empty
+    _no_crash(at)
+    shown += [i.value for i in at.info if "invalid" in i.value]  # "Showing the results for ..."
+    assert len(shown) == 3, _said(at)
+    at = _upload(_app(), name, app_env.csv.read_bytes())
+    shown += [e.label for e in at.expander if "invalid" in e.label]
+    assert any(s.startswith("Preview of") for s in shown), shown
+    for markdown in shown:
+        html = MarkdownIt("commonmark").render(markdown)
+        assert "<img" not in html and "<a " not in html and "http\\:" in markdown, markdown
+        assert "![x](http://host.invalid/img.png)" in html, html
 
 
 def test_a_new_active_model_brings_its_own_threshold(own_models):
     at = _score(_app(), "labeled.csv", own_models.csv.read_bytes())
-    at.slider(key="score_threshold").set_value(0.8).run()
+    at.slider(key="threshold_score_slider").set_value(0.8).run()
     at.switch_page(MODELS).run()
     at.selectbox(key="models_pick").select(OTHER_VERSION).run()
     at.button(key="models_activate").click().run()
@@ -135,7 +195,7 @@ def test_a_new_active_model_brings_its_own_threshold(own_models):
     at.button(key="score_again").click().run()
     _no_crash(at)
     other_t = _threshold_of(own_models.models, OTHER_VERSION)
-    assert at.session_state["engage_threshold"] == pytest.approx(other_t)
+    assert at.slider(key="threshold_score_slider").value == pytest.approx(other_t)
     assert f"the model's own {other_t:.3f}" in _said(at)
 
 

@@ -11,7 +11,7 @@ the latest row version, so a race at worst moves on to the next candidate.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import BigInteger, Connection, and_, cast, delete, exists, func, or_, select, update
@@ -36,6 +36,9 @@ class QueueItem:
     model: str | None
     threshold: float | None
     claimed_until: datetime  # UTC
+    # The session held this message already, unanswered (shown before, or given back by undo): a page that has not
+    # shown it yet (a reload, a reconnect after a restart) says that an answer to it was not saved.
+    resumed: bool = field(default=False, compare=False)
 
 
 def check_order(order: str) -> str:
@@ -142,7 +145,7 @@ def release(conn: Connection, session: str, set_id: int | None = None, message_i
     conn.execute(query)
 
 
-def _item(conn: Connection, set_id: int, message_id: int, until: datetime) -> QueueItem:
+def _item(conn: Connection, set_id: int, message_id: int, until: datetime, resumed: bool = False) -> QueueItem:
     joined = (set_messages.join(messages, messages.c.id == set_messages.c.message_id)
               .outerjoin(scores, and_(scores.c.set_id == set_messages.c.set_id,
                                       scores.c.message_id == set_messages.c.message_id)))
@@ -150,7 +153,7 @@ def _item(conn: Connection, set_id: int, message_id: int, until: datetime) -> Qu
                               scores.c.threshold).select_from(joined)
                        .where(set_messages.c.set_id == set_id, set_messages.c.message_id == message_id)).one()
     return QueueItem(message_id=message_id, set_id=set_id, text=row.text, position=row.position, score=row.score,
-                     model=row.model, threshold=row.threshold, claimed_until=as_utc(until))
+                     model=row.model, threshold=row.threshold, claimed_until=as_utc(until), resumed=resumed)
 
 
 def next_message(conn: Connection, set_id: int, annotator: str, order: str, session: str,
@@ -163,7 +166,7 @@ def next_message(conn: Connection, set_id: int, annotator: str, order: str, sess
     held = _held(conn, set_id, annotator, session)
     if held is not None:
         conn.execute(update(claims).where(claims.c.message_id == held).values(expires_at=until))
-        return _item(conn, set_id, held, until)
+        return _item(conn, set_id, held, until, resumed=True)
     release(conn, session, set_id)
     tried: list[int] = []
     for _ in range(_MAX_TRIES):

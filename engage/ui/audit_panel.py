@@ -7,6 +7,7 @@ import streamlit as st
 
 from engage.labels import LabelStore
 
+KEY_PREFIX = "audit_"
 SHOWN_ROWS = 200
 
 
@@ -18,7 +19,7 @@ def audit_table(store: LabelStore) -> None:
                    "here, with who did them.")
         return
     frame = frame.drop(columns=["id"]).assign(detail=[_detail(d) for d in frame["detail"]])
-    st.dataframe(frame, hide_index=True, key="models_audit", column_config={
+    st.dataframe(frame, hide_index=True, key=f"{KEY_PREFIX}table", column_config={
         "at": st.column_config.DatetimeColumn("at (UTC)", format="YYYY-MM-DD HH:mm:ss"),
         "from_version": "from", "to_version": "to"})
     st.caption(f"The latest {SHOWN_ROWS} rows; the Train page exports the whole trail beside the labels.")

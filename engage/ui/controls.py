@@ -1,4 +1,5 @@
-"""Widgets more than one page uses: the threshold panel, the scoring progress bar, flag counts, downloads."""
+"""Widgets more than one page uses: the scoring progress bar, flag counts, downloads, the model caption. (The
+threshold panel is engage.ui.threshold.)"""
 
 from __future__ import annotations
 
@@ -18,12 +19,9 @@ from engage.metrics import METRICS
 from engage.outputs import EXCEL_MAX_ROWS, to_csv_bytes, to_excel_bytes
 from engage.scoring import FLAG_COL
 from engage.summary import flag_summary
-from engage.thresholds import NEEDS_LABELS, choose_threshold
 from engage.ui import access_gate, state
-from engage.ui.errors import shown_errors
 
-CHOOSERS = {"the model's own threshold": None, "best F1": "best_f1", "a target precision": "target_precision",
-            "a target recall": "target_recall", "a top-K capacity": "top_k"}
+KEY_PREFIX = "controls_"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # What a page calls an engine column, with the engine's key in the tooltip (the keys stay, in tables and downloads).
 METRIC_NAMES = {"roc_auc": ("ROC AUC", "roc_auc: area under the ROC curve, 0.5 is chance, 1 is a perfect ranking"),
@@ -49,54 +47,6 @@ METRIC_COLUMNS = (*METRICS, "threshold")  # the columns metric_columns formats o
 def encoder_name(kind: str) -> tuple[str, str]:
     """(what the page says, the technical name for its tooltip) of an encoder kind."""
     return ENCODER_NAMES.get(kind, (kind, f"encoder kind {kind}"))
-
-
-def _copy_threshold(slider_key: str) -> None:
-    state.set_threshold(st.session_state[slider_key])
-
-
-def _copy_pin(pin_key: str) -> None:
-    state.pin(st.session_state[pin_key])
-
-
-def _chooser_value(code: str | None, res: state.ScoredFile, page: str, column) -> float | None:
-    if code in ("target_precision", "target_recall"):
-        return column.number_input("Target", 0.01, 1.0, 0.8, 0.01, key=f"{page}_target")
-    if code == "top_k":
-        n = max(1, len(res.scores))
-        return column.number_input("K messages", 1, n, min(100, n), 1, key=f"{page}_top_k",
-                                   help="flag about the K highest-scoring messages (your team's capacity)")
-    return None
-
-
-def threshold_panel(res: state.ScoredFile, page: str) -> float:
-    """The engine's threshold choosers, a slider and a pin; the threshold is shared by every page, and a new file
-    or model starts from the model's own unless the user pinned theirs (a chooser's choice is pinned). The page
-    says which threshold is in force. Returns it."""
-    names = [name for name, code in CHOOSERS.items() if code not in NEEDS_LABELS or res.labels is not None]
-    left, middle, right = st.columns([2, 1, 1], vertical_alignment="bottom")
-    name = left.selectbox("Set the threshold by", names, key=f"{page}_chooser",
-                          help=None if res.labels is not None else "best F1 and the targets need a label column")
-    code = CHOOSERS[name]
-    value = _chooser_value(code, res, page, middle)
-    if right.button("Apply", key=f"{page}_apply"):
-        with shown_errors():
-            if code is None:
-                state.use_model_threshold(res.model_threshold)
-                state.pin(False)
-            else:
-                state.set_threshold(choose_threshold(res.labels, res.scores, code, value), by=name)
-                state.pin(True)
-    slider_key = f"{page}_threshold"
-    st.session_state[slider_key] = state.threshold()
-    st.slider("Threshold: a message is flagged when its score is at least this", 0.0, 1.0, step=0.01,
-              format="%.3f", key=slider_key, on_change=_copy_threshold, args=(slider_key,))
-    pin_key = f"{page}_pin"
-    st.session_state[pin_key] = state.pinned()
-    st.checkbox("Pin: keep this threshold for the next files and models", key=pin_key, on_change=_copy_pin,
-                args=(pin_key,), help="unpinned, a new file or a new active model starts from the model's own")
-    st.caption(f"Threshold in force: {state.threshold_in_force()}.")
-    return state.threshold()
 
 
 def scoring_progress(total: int) -> tuple[Callable[[int], None], Callable[[], None]]:
@@ -152,7 +102,7 @@ def downloads(scored: pd.DataFrame, source_name: str) -> None:
         too_big = excel and len(frame) > EXCEL_MAX_ROWS
         column.download_button(
             label, data=_builder(frame, excel), file_name=f"{stem}-{suffix}",
-            mime=XLSX_MIME if excel else "text/csv", on_click="ignore", key=f"download_{suffix}",
+            mime=XLSX_MIME if excel else "text/csv", on_click="ignore", key=f"{KEY_PREFIX}download_{suffix}",
             disabled=too_big, help="more rows than an Excel sheet holds: use CSV" if too_big else None)
 
 

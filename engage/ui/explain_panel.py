@@ -16,6 +16,7 @@ import streamlit as st
 from engage.explain import Explanation
 from engage.ui import state
 
+KEY_PREFIX = "explain_"  # its widgets' keys: explain_<page>_...
 OPTION_ROWS = 1000   # rows offered in the chooser (the table's selection reaches every row)
 PREVIEW_CHARS = 80   # of each message, in the chooser
 TOP_WORDS = 8
@@ -35,7 +36,7 @@ def selected_row(event, frame: pd.DataFrame, text_col: str, key: str) -> int | N
         "Why this score? Choose a message"
     return st.selectbox(label, options, index=None,
                         format_func=lambda i: _preview(frame, text_col, i), placeholder="choose a message to explain",
-                        key=f"{key}_explain_row")
+                        key=f"{KEY_PREFIX}{key}_row")
 
 
 def show(frame: pd.DataFrame, row: int | None, text_col: str, model: str, threshold: float, key: str) -> None:
@@ -57,9 +58,9 @@ def show(frame: pd.DataFrame, row: int | None, text_col: str, model: str, thresh
         st.html(highlighted(ex))
         for_col, against_col = st.columns(2)
         for_col.caption("Words for engageable")
-        for_col.dataframe(_words(ex, +1), hide_index=True, key=f"{key}_explain_for")
+        for_col.dataframe(_words(ex, +1), hide_index=True, key=f"{KEY_PREFIX}{key}_for")
         against_col.caption("Words against")
-        against_col.dataframe(_words(ex, -1), hide_index=True, key=f"{key}_explain_against")
+        against_col.dataframe(_words(ex, -1), hide_index=True, key=f"{KEY_PREFIX}{key}_against")
 
 
 def highlighted(ex: Explanation) -> str:

@@ -8,6 +8,7 @@ short script run. Every answer is committed by the store before that run shows t
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,21 +22,49 @@ from engage.labels import ORDERS, UNDO_DEPTH, LabelSet, LabelStore, QueueItem
 from engage.reading import SUPPORTED_SUFFIXES, detect_text_column, read_messages
 from engage.scoring import FLAG_COL
 from engage.ui import access_gate, state
-from engage.ui.errors import log_bug, shown_errors
+from engage.ui.errors import DATABASE_DOWN, database_unreachable, log_bug, shown_errors
+from engage.ui.text import plain
 
 LABEL_PAGE = "engage/ui/pages/label.py"
 ORDER_NAMES = {"uncertain": "most uncertain first", "highest": "highest score first", "random": "random",
                "file": "file order"}
-KEY_SET = "label_set_pick"       # the set this session labels (a selectbox key)
-KEY_ORDER = "label_order"        # the queue order (a selectbox key)
-KEY_SHOWN = "label_shown"        # the QueueItem on the card now: an answer applies to it, once
-KEY_PROBLEM = "label_problem"    # an error raised in a button callback, shown on the next run
-KEY_NOTE = "label_note"          # what the last undo did
-KEY_FLASH = "label_flash"        # a success message that survives a rerun
-KEY_SENT = "label_sent"          # set id the Score page just created, picked on the Label page
-KEY_TWIN = "label_twin"          # (file sha256, text column, set name, id of the existing set like it)
-KEY_SEND_TWIN = "score_send_twin"  # (result key, set name, id of the existing set like it)
+KEY_PREFIX = "label_"            # every session key of the labeling flow (its widgets' too) starts so
+KEY_SET = "label_set_pick"       # int: the set this session labels (a selectbox key)
+KEY_ORDER = "label_order"        # str: the queue order (a selectbox key)
+KEY_SHOWN = "label_shown"        # QueueItem | None on the card now: an answer applies to it, once
+KEY_PROBLEM = "label_problem"    # str: an error raised in a button callback, shown on the next run
+KEY_NOTE = "label_note"          # str: what the last undo did
+KEY_FLASH = "label_flash"        # str: a success message that survives a rerun
+KEY_SENT = "label_sent"          # int: set id the Score page just created, picked on the Label page
+KEY_TWIN = "label_twin"          # Twin: an import waiting for a choice, a set like it exists
+KEY_SEND_TWIN = "label_send_twin"  # SendTwin: rows of the Score page waiting for that choice
+KEY_SETS = "label_known_sets"    # KnownSets: the sets as last read, kept on the page while the database is down
 SHORTCUTS = {"yes": "E", "no": "N", "skip": "S", "undo": "U"}
+NOT_SAVED = ("The database cannot be reached, so your answer was not saved: the message stays on the card. Answer "
+             "it again to retry.")
+RESUMED = ("This message was on your card when the connection was lost or the page reloaded: any answer you gave "
+           "it then was not saved. Answer it now.")
+
+
+@dataclass(frozen=True)
+class Twin:
+    upload_sha256: str
+    text_col: str
+    name: str
+    twin_id: int             # the existing set that holds these messages or has this name
+
+
+@dataclass(frozen=True)
+class SendTwin:
+    result_key: tuple        # state.ScoredFile.key of the rows to send
+    flagged: bool
+    name: str
+    twin_id: int
+
+
+@dataclass(frozen=True)
+class KnownSets:
+    sets: tuple[LabelSet, ...]
 
 # Runs in the browser. The server draws the next message before the browser shows it; an answer key pressed in
 # between would answer a message nobody has seen. So, per tab: once a message is answered (key or click), further
@@ -122,7 +151,7 @@ def ask_annotator() -> str | None:
     name = state.annotator()
     if name is not None:
         left, right = st.columns([4, 1], vertical_alignment="center")
-        left.caption(f"Labeling as **{name}**")
+        left.caption(f"Labeling as **{plain(name)}**")
         if right.button("Change name", key="label_name_change", type="tertiary"):
             state.forget_annotator()
             st.rerun()
@@ -166,16 +195,16 @@ def import_panel(store: LabelStore, expanded: bool) -> None:
             if twin is None:
                 _import(store, name, found.texts, up.name, who.actor)  # reruns the page
             else:
-                st.session_state[KEY_TWIN] = (up.sha256, text_col, name, twin.id)
+                st.session_state[KEY_TWIN] = Twin(up.sha256, text_col, name, twin.id)
         held = st.session_state.get(KEY_TWIN)
-        if held is not None and held[:3] == (up.sha256, text_col, name):
-            choice = twin_choice(store, held[3], name, "label")
+        if held is not None and (held.upload_sha256, held.text_col, held.name) == (up.sha256, text_col, name):
+            choice = twin_choice(store, held.twin_id, name, "import")
             if choice == "anyway":
                 found = read_messages(up.data, name=up.name, text_col=text_col, detect_labels=False)
                 _import(store, label_loop.distinct_name(store, name), found.texts, up.name,
                         access_gate.require(Action.IMPORT).actor)
             elif choice == "open":
-                st.session_state[KEY_SENT] = held[3]
+                st.session_state[KEY_SENT] = held.twin_id
                 st.session_state.pop(KEY_TWIN)
                 st.rerun()
 
@@ -185,7 +214,7 @@ def _import(store: LabelStore, name: str, texts: list[str], source: str, actor: 
     _score_new_set(store, set_id)
     st.session_state.pop(KEY_TWIN, None)
     st.session_state[KEY_SENT] = set_id
-    st.session_state[KEY_FLASH] = f"Imported {len(texts):,} rows of {source} as set '{name}'."
+    st.session_state[KEY_FLASH] = f"Imported {len(texts):,} rows of {plain(source)} as set '{plain(name)}'."
     st.rerun()
 
 
@@ -197,14 +226,14 @@ def twin_choice(store: LabelStore, twin_id: int, name: str, where: str) -> str |
         return "anyway"
     same = ("already holds exactly these messages" if twin.name != name.strip()
             else f"has the same name ({twin.size:,} messages)")
-    st.warning(f"Labeling set '{twin.name}' (#{twin.id}, made {twin.created_at:%Y-%m-%d %H:%M} UTC) {same}. "
+    st.warning(f"Labeling set '{plain(twin.name)}' (#{twin.id}, made {twin.created_at:%Y-%m-%d %H:%M} UTC) {same}. "
                "Making another gives two sets that look alike; labels follow the message, so a label given in "
                "either counts in both.", icon=":material/content_copy:")
     left, right = st.columns(2)
-    if left.button(f"Open '{twin.name}'", key=f"{where}_twin_open", type="primary"):
+    if left.button(f"Open '{plain(twin.name)}'", key=f"{KEY_PREFIX}twin_{where}_open", type="primary"):
         return "open"
-    if right.button(f"Make a new set anyway, as '{label_loop.distinct_name(store, name)}'",
-                    key=f"{where}_twin_anyway"):
+    if right.button(f"Make a new set anyway, as '{plain(label_loop.distinct_name(store, name))}'",
+                    key=f"{KEY_PREFIX}twin_{where}_anyway"):
         return "anyway"
     return None
 
@@ -231,10 +260,33 @@ def delete_panel(store: LabelStore, sets: list[LabelSet], set_id: int) -> None:
         if st.button("Delete set", key="label_delete", disabled=not sure, type="secondary"):
             who = access_gate.require(Action.DELETE_SET)
             done = store.delete_set(set_id, actor=who.actor)
-            st.session_state[KEY_FLASH] = (f"Deleted labeling set '{done.name}' (#{done.id}); "
+            st.session_state[KEY_FLASH] = (f"Deleted labeling set '{plain(done.name)}' (#{done.id}); "
                                            f"{done.labels_kept:,} answers given in it are kept.")
             st.session_state.pop(KEY_SET, None)
             st.rerun()
+
+
+def sets(store: LabelStore) -> list[LabelSet] | None:
+    """The labeling sets; while the database cannot be reached, the ones this session read last (so the page keeps
+    its set picker and card) after saying so, or None when it never read them."""
+    try:
+        found = store.sets()
+    except Exception as exc:
+        if not database_unreachable(exc):
+            raise
+        st.error(DATABASE_DOWN, icon=":material/cloud_off:")
+        known = st.session_state.get(KEY_SETS)
+        return None if known is None else list(known.sets)
+    st.session_state[KEY_SETS] = KnownSets(tuple(found))
+    return found
+
+
+def _release(store: LabelStore, tab: str) -> None:
+    try:
+        store.release(tab)
+    except Exception as exc:  # down: the claims expire on their own
+        if not database_unreachable(exc):
+            raise
 
 
 def pick_set(store: LabelStore, sets: list[LabelSet], tab: str) -> tuple[int, str]:
@@ -248,9 +300,9 @@ def pick_set(store: LabelStore, sets: list[LabelSet], tab: str) -> tuple[int, st
     names = {s.id: f"{s.name} · {s.size:,} messages · #{s.id}" for s in sets}
     left, right = st.columns([3, 2])
     set_id = left.selectbox("Labeling set", ids, format_func=names.get, key=KEY_SET,
-                            on_change=store.release, args=(tab,))
+                            on_change=_release, args=(store, tab))
     order = right.selectbox("Queue order", ORDERS, format_func=ORDER_NAMES.get, key=KEY_ORDER,
-                            on_change=store.release, args=(tab,),
+                            on_change=_release, args=(store, tab),
                             help="most uncertain: the score closest to the model's threshold first (active "
                                  "learning); the scores are stored again each time a new model is promoted")
     return set_id, order
@@ -260,7 +312,9 @@ def pick_set(store: LabelStore, sets: list[LabelSet], tab: str) -> tuple[int, st
 
 def _problem(exc: Exception) -> None:
     """Called inside an except block: the error is shown on the next run (a callback cannot draw on the card)."""
-    if isinstance(exc, InputError):
+    if database_unreachable(exc):
+        st.session_state[KEY_PROBLEM] = DATABASE_DOWN
+    elif isinstance(exc, InputError):
         st.session_state[KEY_PROBLEM] = str(exc)
     else:
         incident, path = log_bug()
@@ -281,6 +335,10 @@ def _answer(store: LabelStore, annotator: str, tab: str, value: int | None) -> N
             store.label(item.message_id, annotator, value, score=item.score, model=item.model, set_id=item.set_id,
                         session=tab)
     except Exception as exc:
+        if database_unreachable(exc):  # the card keeps the message: the next press sends the answer again
+            st.session_state[KEY_SHOWN] = item
+            st.session_state[KEY_PROBLEM] = NOT_SAVED
+            return
         _problem(exc)
 
 
@@ -304,7 +362,7 @@ def _message(item: QueueItem) -> None:
     if item.score is None:
         st.caption(f"Row {item.position + 1} of the file · no model score yet")
     else:
-        st.caption(f"Row {item.position + 1} of the file · score **{item.score:.3f}** from model {item.model} "
+        st.caption(f"Row {item.position + 1} of the file · score **{item.score:.3f}** from model {plain(item.model)} "
                    f"(its threshold {item.threshold:.3f})")
 
 
@@ -332,7 +390,8 @@ def progress(store: LabelStore, set_id: int, annotator: str) -> None:
                    "message labeled once counts in every set that holds it.")
     if done.by_annotator:  # a line, not a table: this runs after every label, and a table costs a lot more
         st.caption("Per annotator: " + " · ".join(
-            f"{'**' + name + '**' if name == annotator else name} {p.labeled:,} labeled, {p.skipped:,} skipped"
+            f"{'**' + plain(name) + '**' if name == annotator else plain(name)} {p.labeled:,} labeled, "
+            f"{p.skipped:,} skipped"
             for name, p in done.by_annotator.items()), help="you in bold; skips are not labels")
 
 
@@ -344,16 +403,45 @@ def card(store: LabelStore, set_id: int, annotator: str, order: str, tab: str) -
         st.error(problem, icon=":material/error:")
     if (note := st.session_state.pop(KEY_NOTE, None)) is not None:
         st.info(note, icon=":material/undo:")
-    item = store.next_message(set_id, annotator, order, tab)
+    item, down = _next(store, set_id, annotator, order, tab, problem)
     st.session_state[KEY_SHOWN] = item
-    if item is None:
+    if down and item is None:
+        pass  # nothing was on the card: the error above says why there is no message
+    elif item is None:
         st.success("Nothing left for you in this set: every message is labeled, skipped, or open in another tab.",
                    icon=":material/task_alt:")
     else:
         _message(item)
     _buttons(store, item, annotator, set_id, tab)
     st.caption("Keys: **E** engageable · **N** not engageable · **S** skip · **U** undo")
-    progress(store, set_id, annotator)
+    if not down:
+        try:
+            progress(store, set_id, annotator)
+        except Exception as exc:
+            if not database_unreachable(exc):
+                raise
+            st.error(DATABASE_DOWN, icon=":material/cloud_off:")
+
+
+def _next(store: LabelStore, set_id: int, annotator: str, order: str, tab: str,
+          problem: str | None) -> tuple[QueueItem | None, bool]:
+    """(the message for the card, whether the database is down). Down, the card keeps the message it showed, so
+    an answer can be given again; a message this session held before this page showed it (a reload, or the
+    reconnect after a server restart: the tab id is in the URL) comes back with a word that an answer to it was
+    not saved."""
+    shown = st.session_state.get(KEY_SHOWN)
+    fresh = KEY_SHOWN not in st.session_state  # this session has not drawn the card since an answer or ever
+    try:
+        item = store.next_message(set_id, annotator, order, tab)
+    except Exception as exc:
+        if not database_unreachable(exc):
+            raise
+        if problem is None:
+            st.error(DATABASE_DOWN, icon=":material/cloud_off:")
+        return (shown if shown is not None and shown.set_id == set_id else None), True
+    if item is not None and item.resumed and fresh and problem is None:
+        st.warning(RESUMED, icon=":material/sync_problem:")
+    return item, False
 
 
 def agreement(store: LabelStore, set_id: int) -> None:
@@ -374,11 +462,11 @@ def agreement(store: LabelStore, set_id: int) -> None:
 
 # ---------------------------------------- from the Score page
 
-def send_button(res: state.ScoredFile, scored: pd.DataFrame) -> None:
-    """Sends the rows the Score page shows (all, or flagged only) to labeling with their scores."""
-    flagged = bool(st.session_state.get("score_flagged_only"))
+def send_button(res: state.ScoredFile, scored: pd.DataFrame, flagged: bool) -> None:
+    """Sends the rows the Score page shows (all, or flagged only: `flagged`, the page's own toggle) to labeling
+    with their scores."""
     rows = np.flatnonzero(scored[FLAG_COL].to_numpy()) if flagged else np.arange(len(res.scores))
-    clicked = st.button(f"Send these {len(rows):,} rows to labeling", key="score_send_to_labeling",
+    clicked = st.button(f"Send these {len(rows):,} rows to labeling", key=f"{KEY_PREFIX}send",
                         disabled=len(rows) == 0, help="a new labeling set, with these scores for the queue order")
     name = f"{Path(res.name).stem} ({'flagged' if flagged else 'all'} rows, {res.model})"
     store = state.label_store()
@@ -389,14 +477,14 @@ def send_button(res: state.ScoredFile, scored: pd.DataFrame) -> None:
         with shown_errors():
             twin = label_loop.same_set(store, name, texts)
             if twin is not None:
-                held = st.session_state[KEY_SEND_TWIN] = (res.key, flagged, name, twin.id)
-    elif held is None or held[:3] != (res.key, flagged, name):
+                held = st.session_state[KEY_SEND_TWIN] = SendTwin(res.key, flagged, name, twin.id)
+    elif held is None or (held.result_key, held.flagged, held.name) != (res.key, flagged, name):
         return
     if held is not None:
-        choice = twin_choice(store, held[3], name, "score")
+        choice = twin_choice(store, held.twin_id, name, "send")
         if choice == "open":
             st.session_state.pop(KEY_SEND_TWIN)
-            st.session_state[KEY_SENT] = held[3]
+            st.session_state[KEY_SENT] = held.twin_id
             st.switch_page(LABEL_PAGE)
         if choice != "anyway":
             return
@@ -407,5 +495,5 @@ def send_button(res: state.ScoredFile, scored: pd.DataFrame) -> None:
         set_id = label_loop.import_scored(store, name, texts, res.scores[rows], res.model, res.model_threshold,
                                           source=res.name, actor=who.actor)
         st.session_state[KEY_SENT] = set_id
-        st.success(f"Labeling set '{name}' is ready.", icon=":material/check:")
+        st.success(f"Labeling set '{plain(name)}' is ready.", icon=":material/check:")
         st.page_link(LABEL_PAGE, label="Label them now", icon=":material/label:")

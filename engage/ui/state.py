@@ -1,15 +1,24 @@
-"""Every cache and session key of the app, in one place.
+"""The app's shared session values and caches (the upload, the scored result, the loaded models, the label store,
+who labels). Each other UI component owns its own session keys, each named with its module's KEY_PREFIX: the
+threshold (engage.ui.threshold), the labeling card (engage.ui.label_card), the Train page (engage.ui.train_panel),
+the pages' own widgets; no module reads another's key. Values kept in st.session_state are small frozen
+dataclasses (or plain scalars), never tuples read back by position.
 
-- the loaded model (TensorFlow encoder + head): st.cache_resource, shared by all sessions, keyed by registry
-  folder, version name and the mtime of its model.json (so a retrained or restored version reloads);
-- scores: st.cache_resource, shared by all sessions, keyed by (file sha256, model version, head weights sha256,
-  encoder fingerprint, text column), so scoring the same file again runs neither the encoder nor the head;
-- who labels: session_state, mirrored in the Label page's URL (?annotator=NAME) so a reload keeps it;
+One caching style: process-wide objects are st.cache_resource (the loaded model, the label store, explanations,
+and the store of recent scores); a value worth keeping for this session's latest input is a `Slot` (one entry,
+kept while its input is the same), written once as `_slot`; the one store that must say whether it holds a key
+without computing it (the Score page shows cached scores without a click) is a `Recent`, the one LRU.
+
+- the loaded model (TensorFlow encoder + head): keyed by registry folder, version name and the mtime of its
+  model.json (so a retrained or restored version reloads);
+- scores: shared by all sessions, keyed by (file sha256, model version, head weights sha256, encoder fingerprint,
+  text column), so scoring the same file again runs neither the encoder nor the head;
+- explanations: shared by all sessions, keyed by (model version, head weights sha256, encoder fingerprint, text);
+- who labels: session_state, mirrored in the Label page's URL (?annotator=NAME) so a reload keeps it, and the
+  browser tab's id, mirrored there too (?tab=ID) so a reload or a reconnect after a server restart holds the
+  same claims;
 - the latest upload, its preview table, its messages, the scored result (and the upload it came from, to score it
-  again with another model), the decision threshold, who set it and whether it is pinned: this session's
-  st.session_state (the Score and Evaluate pages share the result and the threshold);
-- explanations of the messages opened on the Score and Evaluate pages: this session's last EXPLAINED_ENTRIES,
-  keyed by (model version, head weights sha256, encoder fingerprint, text), so reopening a row costs nothing.
+  again with another model): this session's Slots (the Score and Evaluate pages share the result).
 
 Nothing here is pickled: cache_resource keeps live objects, session_state lives in memory.
 """
@@ -17,13 +26,15 @@ Nothing here is pickled: cache_resource keeps live objects, session_state lives 
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -42,25 +53,24 @@ from engage.reading import Messages, messages_from_table, read_table
 from engage.scoring import Classifier, load_classifier
 from engage.ui import monitor_panel
 
-KEY_UPLOAD = "engage_upload"          # (file_id, Upload) of the latest upload
-KEY_PREVIEW = "engage_preview"        # (sha256, DataFrame as read)
-KEY_MESSAGES = "engage_messages"      # ((sha256, text_col, label_col), Messages)
+KEY_PREFIX = "engage_"
+KEY_UPLOAD = "engage_upload"          # Slot: st.file_uploader file_id -> Upload of the latest upload
+KEY_PREVIEW = "engage_preview"        # Slot: sha256 -> DataFrame as read
+KEY_MESSAGES = "engage_messages"      # Slot: (sha256, text_col, label_col) -> Messages
 KEY_RESULT = "engage_result"          # ScoredFile: the file scored last, shown by Score and Evaluate
-KEY_THRESHOLD = "engage_threshold"    # float: the decision threshold both pages use
-KEY_THRESHOLD_BY = "engage_threshold_by"  # None: the model's own; else how the user set it ("you", "best F1", ...)
-KEY_PINNED = "engage_threshold_pinned"    # bool: the user's threshold is kept for the next files and models
 KEY_SCORED_UPLOAD = "engage_scored_upload"  # Upload of the result, so it can be scored again without a new upload
-KEY_BY_THRESHOLD = "engage_by_threshold"  # (result key, metrics_by_threshold frame)
-KEY_NON_ENGLISH = "engage_non_english"    # (result key, bool array: which messages look non-English)
+KEY_BY_THRESHOLD = "engage_by_threshold"  # Slot: result key -> metrics_by_threshold frame
+KEY_NON_ENGLISH = "engage_non_english"    # Slot: result key -> bool array, which messages look non-English
 SCORE_CACHE_ENTRIES = 8
-KEY_EXPLAINED = "engage_explained"    # OrderedDict: (model, head sha, fingerprint, text) -> Explanation
-EXPLAINED_ENTRIES = 64
+EXPLAINED_ENTRIES = 256
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Upload:
     name: str
-    data: bytes
+    data: bytes = field(repr=False)
     sha256: str
 
 
@@ -69,16 +79,17 @@ class LoadedModel:
     classifier: Classifier
 
 
-@dataclass
+@dataclass(frozen=True)
 class ScoredFile:
     name: str
     sha256: str
-    messages: Messages
-    scores: np.ndarray
+    messages: Messages = field(repr=False)
+    scores: np.ndarray = field(repr=False)
     model: str
     model_threshold: float
     seconds: float
     from_cache: bool
+    classifier: Classifier = field(repr=False, compare=False)  # the model that scored it (its threshold rule)
 
     @property
     def key(self) -> tuple:
@@ -93,40 +104,72 @@ class ScoredFile:
         return len(self.scores) / self.seconds if self.seconds > 0 else float("inf")
 
 
+# ---------------------------------------- the two cache shapes
+
+@dataclass(frozen=True)
+class Slot:
+    """One session value, kept while the input it was made from (`ident`) is the same."""
+    ident: Hashable
+    value: Any = field(repr=False)
+
+
+def _slot(key: str, ident: Hashable, make: Callable[[], T]) -> T:
+    """The value under `key` if it was made from `ident`, else make() stored there (the previous one dropped)."""
+    held = st.session_state.get(key)
+    if isinstance(held, Slot) and held.ident == ident:
+        return held.value
+    value = make()
+    st.session_state[key] = Slot(ident, value)
+    return value
+
+
+class Recent:
+    """The few most recently used entries, safe to share between threads and sessions."""
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self.items: OrderedDict[Hashable, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any | None:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+            return None
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.entries:
+                self.items.popitem(last=False)
+
+
 # ---------------------------------------- uploads
 
 def upload(uploaded) -> Upload:
     """The bytes and sha256 of a st.file_uploader file, hashed once per upload (not on every rerun)."""
-    held = st.session_state.get(KEY_UPLOAD)
-    if held is not None and held[0] == uploaded.file_id:
-        return held[1]
-    data = uploaded.getvalue()
-    result = Upload(uploaded.name, data, hashlib.sha256(data).hexdigest())
-    st.session_state[KEY_UPLOAD] = (uploaded.file_id, result)
-    return result
+    def read() -> Upload:
+        data = uploaded.getvalue()
+        return Upload(uploaded.name, data, hashlib.sha256(data).hexdigest())
+    return _slot(KEY_UPLOAD, uploaded.file_id, read)
 
 
 def table(up: Upload) -> pd.DataFrame:
     """The file as read (every column), for the preview and the column choices."""
-    held = st.session_state.get(KEY_PREVIEW)
-    if held is not None and held[0] == up.sha256:
-        return held[1]
-    frame = read_table(up.data, name=up.name)
-    if frame.empty:  # caught here so that nobody picks columns of a file with nothing to score
-        raise InputError("the file has a header row but no data rows", file=up.name)
-    st.session_state[KEY_PREVIEW] = (up.sha256, frame)
-    return frame
+    def read() -> pd.DataFrame:
+        frame = read_table(up.data, name=up.name)
+        if frame.empty:  # caught here so that nobody picks columns of a file with nothing to score
+            raise InputError("the file has a header row but no data rows", file=up.name)
+        return frame
+    return _slot(KEY_PREVIEW, up.sha256, read)
 
 
 def messages(up: Upload, text_col: str, label_col: str | None) -> Messages:
-    key = (up.sha256, text_col, label_col)
-    held = st.session_state.get(KEY_MESSAGES)
-    if held is not None and held[0] == key:
-        return held[1]
     # The preview's table, not a second parse of the upload: a large file is held in memory once.
-    found = messages_from_table(table(up), name=up.name, text_col=text_col, label_col=label_col, detect_labels=False)
-    st.session_state[KEY_MESSAGES] = (key, found)
-    return found
+    return _slot(KEY_MESSAGES, (up.sha256, text_col, label_col), lambda: messages_from_table(
+        table(up), name=up.name, text_col=text_col, label_col=label_col, detect_labels=False))
 
 
 # ---------------------------------------- the model
@@ -155,40 +198,24 @@ def model(name: str) -> LoadedModel:
     return _load(str(root), name, stamp, str(cache_dir()))
 
 
+def _head_sha(clf: Classifier) -> str:
+    return clf.version.meta["files"].get(clf.version.meta["head"]["weights"], "")
+
+
 # ---------------------------------------- scores
 
-class _ScoreStore:
-    """A small LRU of score arrays, safe to share between sessions (each array is read-only)."""
-
-    def __init__(self, entries: int) -> None:
-        self.entries = entries
-        self.items: OrderedDict[tuple, np.ndarray] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple) -> np.ndarray | None:
-        with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-                return self.items[key]
-            return None
-
-    def put(self, key: tuple, scores: np.ndarray) -> None:
-        scores.setflags(write=False)
-        with self.lock:
-            self.items[key] = scores
-            self.items.move_to_end(key)
-            while len(self.items) > self.entries:
-                self.items.popitem(last=False)
+def scores_of(loaded: LoadedModel, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """The one place the UI runs a classifier on texts (engage.scoring.Classifier.score, thread-safe by itself)."""
+    return loaded.classifier.score(texts, progress).values
 
 
 @st.cache_resource
-def _score_store() -> _ScoreStore:
-    return _ScoreStore(SCORE_CACHE_ENTRIES)
+def _score_store() -> Recent:
+    return Recent(SCORE_CACHE_ENTRIES)
 
 
 def _score_key(clf: Classifier, up: Upload, text_col: str) -> tuple:
-    head_sha = clf.version.meta["files"].get(clf.version.meta["head"]["weights"], "")
-    return up.sha256, clf.name, head_sha, clf.encoder.fingerprint, text_col
+    return up.sha256, clf.name, _head_sha(clf), clf.encoder.fingerprint, text_col
 
 
 def has_scores(up: Upload, text_col: str) -> bool:
@@ -199,7 +226,7 @@ def has_scores(up: Upload, text_col: str) -> bool:
 def score(up: Upload, text_col: str, label_col: str | None,
           progress: Callable[[int], None] | None = None) -> ScoredFile:
     """Score an upload with the active model (or take its scores from the cache) and make it this session's
-    result. A new model resets the threshold to that model's own."""
+    result. The threshold is not touched: engage.ui.threshold decides which one is in force for this result."""
     loaded = active_model()
     clf = loaded.classifier
     found = messages(up, text_col, label_col)
@@ -208,16 +235,12 @@ def score(up: Upload, text_col: str, label_col: str | None,
     scores = _score_store().get(key)
     from_cache = scores is not None
     if scores is None:
-        scores = clf.score(found.texts, progress).values
+        scores = scores_of(loaded, found.texts, progress)
+        scores.setflags(write=False)  # shared by every session that scores this file
         _score_store().put(key, scores)
         monitor_panel.record_scoring(found, scores, clf.threshold, clf.name, up.sha256)  # the scoring history
     result = ScoredFile(up.name, up.sha256, found, scores, clf.name, clf.threshold,
-                        time.perf_counter() - start, from_cache)
-    previous = st.session_state.get(KEY_RESULT)
-    same = previous is not None and previous.sha256 == result.sha256 and previous.model == result.model
-    # A threshold set for one file or model would silently apply to the next: only a pinned one carries over.
-    if KEY_THRESHOLD not in st.session_state or (not same and not pinned()):
-        use_model_threshold(clf.threshold)
+                        time.perf_counter() - start, from_cache, clf)
     st.session_state[KEY_RESULT] = result
     st.session_state[KEY_SCORED_UPLOAD] = up
     return result
@@ -236,81 +259,29 @@ def result() -> ScoredFile | None:
     return st.session_state.get(KEY_RESULT)
 
 
-# ---------------------------------------- explanations (engage.ui.explain_panel)
-
-def explanation(model_name: str, text: str) -> Explanation:
-    """engage.explain of one text under version model_name, this session's recent ones kept."""
-    loaded = model(model_name)
-    clf = loaded.classifier
-    key = (clf.name, clf.version.meta["files"].get(clf.version.meta["head"]["weights"], ""),
-           clf.encoder.fingerprint, text)
-    held = st.session_state.setdefault(KEY_EXPLAINED, OrderedDict())
-    if key in held:
-        held.move_to_end(key)
-        return held[key]
-    (found,) = explain(clf, [text])
-    held[key] = found
-    while len(held) > EXPLAINED_ENTRIES:
-        held.popitem(last=False)
-    return found
-
-
-# ---------------------------------------- threshold
-
-def threshold() -> float:
-    found = result()
-    return float(st.session_state.get(KEY_THRESHOLD, found.model_threshold if found else 0.5))
-
-
-def set_threshold(value: float, by: str = "you") -> None:
-    """The user's threshold: `by` says how they set it (the slider: "you"; a chooser: its name)."""
-    st.session_state[KEY_THRESHOLD] = float(value)
-    st.session_state[KEY_THRESHOLD_BY] = by
-
-
-def use_model_threshold(value: float) -> None:
-    st.session_state[KEY_THRESHOLD] = float(value)
-    st.session_state[KEY_THRESHOLD_BY] = None
-
-
-def pinned() -> bool:
-    return bool(st.session_state.get(KEY_PINNED, False))
-
-
-def pin(on: bool) -> None:
-    """Keep the threshold in force for the next files and models (pinning the model's own makes it the user's)."""
-    st.session_state[KEY_PINNED] = bool(on)
-    if on and st.session_state.get(KEY_THRESHOLD_BY) is None and KEY_THRESHOLD in st.session_state:
-        st.session_state[KEY_THRESHOLD_BY] = "you"
-
-
-def threshold_in_force() -> str:
-    """Which threshold applies, in words: "the model's own 0.459" or "set by you: 0.800" (and whether pinned)."""
-    value, by = threshold(), st.session_state.get(KEY_THRESHOLD_BY)
-    if by is None:
-        return f"the model's own {value:.3f}"
-    said = f"set by you: {value:.3f}" + ("" if by == "you" else f" ({by})")
-    return said + (", pinned: kept for the next files and models" if pinned() else ", for this file and model")
-
-
 def by_threshold(res: ScoredFile) -> pd.DataFrame:
     """metrics_by_threshold of the result, computed once per result (it does not depend on the threshold)."""
-    held = st.session_state.get(KEY_BY_THRESHOLD)
-    if held is not None and held[0] == res.key:
-        return held[1]
-    frame = metrics_by_threshold(res.labels, res.scores)
-    st.session_state[KEY_BY_THRESHOLD] = (res.key, frame)
-    return frame
+    return _slot(KEY_BY_THRESHOLD, res.key, lambda: metrics_by_threshold(res.labels, res.scores))
 
 
 def foreign(res: ScoredFile) -> np.ndarray:
     """engage.language.non_english of the result's messages, computed once per result."""
-    held = st.session_state.get(KEY_NON_ENGLISH)
-    if held is not None and held[0] == res.key:
-        return held[1]
-    flags = non_english(res.messages.texts)
-    st.session_state[KEY_NON_ENGLISH] = (res.key, flags)
-    return flags
+    return _slot(KEY_NON_ENGLISH, res.key, lambda: non_english(res.messages.texts))
+
+
+# ---------------------------------------- explanations (engage.ui.explain_panel)
+
+@st.cache_resource(max_entries=EXPLAINED_ENTRIES, show_spinner=False)
+def _explained(model_name: str, head_sha: str, fingerprint: str, text: str) -> Explanation:
+    loaded = model(model_name)
+    (found,) = explain(loaded.classifier, [text])
+    return found
+
+
+def explanation(model_name: str, text: str) -> Explanation:
+    """engage.explain of one text under version model_name; recent ones are kept for every session."""
+    clf = model(model_name).classifier
+    return _explained(clf.name, _head_sha(clf), clf.encoder.fingerprint, text)
 
 
 # ---------------------------------------- labeling (the Label and Train pages)
@@ -318,6 +289,8 @@ def foreign(res: ScoredFile) -> np.ndarray:
 KEY_ANNOTATOR = "engage_annotator"    # str: who labels in this browser session, asked once
 KEY_TAB = "engage_tab"                # str: this browser session's id, so two tabs never hold the same message
 QUERY_ANNOTATOR = "annotator"         # the Label page's URL query parameter holding the annotator's name
+QUERY_TAB = "tab"                     # the Label page's URL query parameter holding the tab's id
+_TAB_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @st.cache_resource(show_spinner=False)
@@ -357,6 +330,13 @@ def forget_annotator() -> None:
 
 
 def tab_id() -> str:
+    """This browser tab's id for claims: kept in the page's URL (?tab=ID) as well as the session, so a reload or
+    the reconnect after a server restart finds its claims again (issue 26 item 7), instead of leaving the message on
+    the card held by a session that is gone. (A second tab opened on a copied address shares the id, so both show
+    the same message; the annotator is the same, and their later answer replaces the earlier one.)"""
     if KEY_TAB not in st.session_state:
-        st.session_state[KEY_TAB] = uuid.uuid4().hex
+        given = st.query_params.get(QUERY_TAB, "")
+        st.session_state[KEY_TAB] = given if _TAB_ID.fullmatch(given) else uuid.uuid4().hex
+    if st.query_params.get(QUERY_TAB) != st.session_state[KEY_TAB]:
+        st.query_params[QUERY_TAB] = st.session_state[KEY_TAB]
     return st.session_state[KEY_TAB]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
+import pandas as pd
 import streamlit as st
 
 from engage import label_loop, registry
@@ -22,10 +24,21 @@ from engage.ui.errors import shown_errors
 from engage.validation import DEFAULT_VALIDATION, HELD_OUT_SHARE, Validation
 
 ALL_SETS = "every labeling set"
-KEY_TRAINED = "train_trained"    # name of the version this session trained last
-KEY_FLASH = "train_flash"
-KEY_SAME_ROWS = "train_same_rows"  # (new version, active version, both scored on the new one's held-out rows)
-KEY_CLICKED = "train_clicked"    # time.perf_counter() when Train was clicked: the wait is reported from there
+KEY_PREFIX = "train_"            # every session key of the Train page (its widgets' too) starts so
+KEY_TRAINED = "train_trained"    # str: name of the version this session trained last
+KEY_FLASH = "train_flash"        # str: a success message that survives a rerun
+KEY_SAME_ROWS = "train_same_rows"  # SameRows
+KEY_CLICKED = "train_clicked"    # float: time.perf_counter() when Train was clicked: the wait is reported from there
+
+
+@dataclass(frozen=True)
+class SameRows:
+    """The new version and the active one, both scored on the new one's held-out rows."""
+    trained: str
+    active: str
+    table: pd.DataFrame
+
+
 _FORMAT = controls.metric_columns(*controls.METRIC_COLUMNS)
 _COMPARED = ["name", "active", "training_data", "training_rows", "heldout_rows", "threshold", "accuracy",
              "precision", "recall", "f1", "roc_auc", "pr_auc"]
@@ -125,6 +138,14 @@ def clicked() -> None:
     st.session_state[KEY_CLICKED] = time.perf_counter()
 
 
+def version_name(column) -> str:
+    return column.text_input("Version name", placeholder="automatic: engage-DATE-TIME", key=f"{KEY_PREFIX}name")
+
+
+def train_button(ready: bool) -> bool:
+    return st.button("Train", type="primary", key=f"{KEY_PREFIX}go", disabled=not ready, on_click=clicked)
+
+
 def _progress(total: int, config: HeadConfig) -> tuple[Callable[[int], None], Callable[[int, dict], None], tuple]:
     epochs = config.epochs
     encode_bar = st.progress(0.0, text=f"Encoding {total:,} messages…")
@@ -192,7 +213,7 @@ def train(data: Messages, loaded: state.LoadedModel, name: str, validation: Vali
             new = Classifier(result.version, encoder or loaded.classifier.encoder, loaded.classifier.cache)
             both = label_loop.side_by_side([data.texts[i] for i in held], data.labels[held],
                                            [loaded.classifier, new])
-            st.session_state[KEY_SAME_ROWS] = (result.version.name, loaded.classifier.name, both)
+            st.session_state[KEY_SAME_ROWS] = SameRows(result.version.name, loaded.classifier.name, both)
     except Exception:
         for bar in bars:  # the error is shown in their place, not under bars frozen part way
             bar.empty()
@@ -222,11 +243,11 @@ def compare(trained: str) -> None:
     st.caption("As recorded at training: each version's figures come from its own held-out rows (or its "
                "cross-validation), so they are not on the same messages.")
     same = st.session_state.get(KEY_SAME_ROWS)
-    if same is not None and same[0] == trained and same[1] == active:
-        st.markdown(f"**Both on the same {int(same[2]['rows'].iloc[0]):,} messages**: the new version's held-out "
+    if same is not None and same.trained == trained and same.active == active:
+        st.markdown(f"**Both on the same {int(same.table['rows'].iloc[0]):,} messages**: the new version's held-out "
                     "labels, which it did not train on (the active model may have, if it was trained on these "
                     "labels before). Each at its own threshold.")
-        st.dataframe(same[2], hide_index=True, key="train_same_rows", column_config=_FORMAT,
+        st.dataframe(same.table, hide_index=True, key=f"{KEY_PREFIX}same_rows_table", column_config=_FORMAT,
                      placeholder="")
     admin = access_gate.may(Action.PROMOTE)
     if st.button(f"Promote {trained} to active model", type="primary", disabled=trained == active or not admin,

@@ -15,7 +15,10 @@ from engage.summary import (
 )
 from engage.ui import charts, controls, explain_panel, state
 from engage.ui.errors import run_page, shown_errors
+from engage.ui.text import plain
+from engage.ui.threshold import panel as threshold_panel
 
+KEY_PREFIX = "evaluate_"
 MISTAKE_KINDS = ("false positives", "false negatives", "both")
 MISTAKE_ROWS = 500
 _FORMAT = controls.metric_columns(*controls.METRIC_COLUMNS)
@@ -23,7 +26,8 @@ _FORMAT = controls.metric_columns(*controls.METRIC_COLUMNS)
 
 def _charts(res: state.ScoredFile, table: dict) -> None:
     left, right = st.columns(2)
-    left.altair_chart(charts.confusion_heatmap(confusion_frame(table["confusion"])), key="confusion_chart")
+    left.altair_chart(charts.confusion_heatmap(confusion_frame(table["confusion"])),
+                      key=f"{KEY_PREFIX}confusion_chart")
     right.altair_chart(charts.threshold_chart(state.by_threshold(res), table["threshold"]))
     if table["roc_auc"] is None:
         st.info("The labels hold one class only, so there are no precision-recall or ROC curves.")
@@ -74,12 +78,13 @@ def page() -> None:
         st.info("Nothing scored yet: score a file with a label column on the Score page, then come back here.")
         return
     if res.labels is None:
-        st.info(f"{res.name} was scored without a label column: choose its label column on the Score page to "
+        st.info(f"{plain(res.name)} was scored without a label column: choose its label column on the Score page to "
                 "see metrics.")
         return
-    st.caption(f"{res.name}: {len(res.scores):,} messages, labels from column '{res.messages.label_col}', "
+    st.caption(f"{plain(res.name)}: {len(res.scores):,} messages, labels from column "
+               f"'{plain(res.messages.label_col)}', "
                f"model {res.model}.")
-    threshold = controls.threshold_panel(res, "evaluate")
+    threshold = threshold_panel(res, "evaluate")
     table = metric_table(res.labels, res.scores, threshold)
     st.subheader("Metrics")
     st.dataframe(metrics_frame(table), hide_index=True, key="evaluate_metrics", column_config=_FORMAT, placeholder="")

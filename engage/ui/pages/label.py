@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engage.ui import label_card, state
-from engage.ui.errors import run_page
+from engage.ui.errors import run_page, shown_errors
 
 
 def page() -> None:
@@ -18,7 +18,9 @@ def page() -> None:
         return
     store = state.label_store()
     tab = state.tab_id()
-    sets = store.sets()
+    sets = label_card.sets(store)  # while the database is down: the sets read last, after saying so
+    if sets is None:
+        return
     label_card.import_panel(store, expanded=not sets)
     if not sets:
         st.info("No labeling sets yet: import a file above, or send scored rows from the Score page.")
@@ -27,7 +29,8 @@ def page() -> None:
     label_card.delete_panel(store, sets, set_id)
     label_card.answer_guard()
     label_card.card(store, set_id, annotator, order, tab)
-    label_card.agreement(store, set_id)
+    with shown_errors():
+        label_card.agreement(store, set_id)
 
 
 run_page(page)

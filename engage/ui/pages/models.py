@@ -11,6 +11,7 @@ from engage.summary import models_frame, models_metrics_long
 from engage.ui import access_gate, audit_panel, charts, controls, state
 from engage.ui.errors import run_page, shown_errors
 
+KEY_PREFIX = "models_"
 FLASH = "models_flash"
 _FORMAT = controls.metric_columns(*controls.METRIC_COLUMNS)
 

@@ -11,13 +11,16 @@ from engage.reading import SUPPORTED_SUFFIXES, choose_text_column, detect_label_
 from engage.scoring import FLAG_COL, SCORE_COL, scored_frame
 from engage.ui import controls, explain_panel, label_card, state
 from engage.ui.errors import run_page, shown_errors
+from engage.ui.text import plain
+from engage.ui.threshold import panel as threshold_panel
 
+KEY_PREFIX = "score_"
 NO_LABELS = "(no label column)"
 PREVIEW_ROWS = 100
 
 
 def _preview(frame, up: state.Upload) -> None:
-    with st.expander(f"Preview of {up.name}: {len(frame):,} rows, {len(frame.columns)} columns", expanded=True):
+    with st.expander(f"Preview of {plain(up.name)}: {len(frame):,} rows, {len(frame.columns)} columns", expanded=True):
         st.dataframe(frame.head(PREVIEW_ROWS), hide_index=True)
 
 
@@ -30,14 +33,15 @@ def _columns(frame, up: state.Upload) -> tuple[str | None, str | None]:
         text_default, guessed = None, False
     left, right = st.columns(2)
     text_col = left.selectbox("Text column", names, index=names.index(text_default) if text_default else None,
-                              placeholder="choose the column holding the messages", key=f"text_{up.sha256[:16]}")
+                              placeholder="choose the column holding the messages",
+                              key=f"{KEY_PREFIX}text_{up.sha256[:16]}")
     labels = [NO_LABELS] + [c for c in names if c != text_col]
     label_default = detect_label_column(frame, text_col) if text_col else None
     label = right.selectbox("Label column (optional: it enables the Evaluate page)", labels,
                             index=labels.index(label_default) if label_default in labels else 0,
-                            key=f"label_{up.sha256[:16]}")
+                            key=f"{KEY_PREFIX}label_{up.sha256[:16]}")
     if guessed and text_col == text_default:
-        note = guessed_column_note(text_col)
+        note = guessed_column_note(plain(text_col))
         st.warning(f"{note[0].upper()}{note[1:]}; if not, pick the right one under 'Text column'.",
                    icon=":material/help:")
     return text_col, None if label == NO_LABELS else label
@@ -66,7 +70,7 @@ def _score_again(res: state.ScoredFile) -> state.ScoredFile | None:
 def _results(res: state.ScoredFile, active: str) -> None:
     st.subheader("Results")
     how = "from the cache" if res.from_cache else f"at {res.rate:,.0f} messages/s"
-    st.caption(f"{len(res.scores):,} messages of {res.name} scored in {res.seconds:.2f} s {how} "
+    st.caption(f"{len(res.scores):,} messages of {plain(res.name)} scored in {res.seconds:.2f} s {how} "
                f"with model {res.model}.")
     if res.model != active:
         st.warning(f"These scores come from model {res.model}; the active model is now {active}: score again.")
@@ -76,10 +80,11 @@ def _results(res: state.ScoredFile, active: str) -> None:
                 f"0 (row{'s' if len(empty) > 1 else ''} {', '.join(map(str, empty[:10]))}"
                 f"{' …' if len(empty) > 10 else ''}).")
     controls.language_note(res)
-    threshold = controls.threshold_panel(res, "score")
+    threshold = threshold_panel(res, "score")
     controls.flag_counts(res, threshold)
     scored = scored_frame(res.messages, res.scores, threshold)
-    shown = scored[scored[FLAG_COL]] if st.toggle("Flagged rows only", key="score_flagged_only") else scored
+    flagged = st.toggle("Flagged rows only", key=f"{KEY_PREFIX}flagged_only")
+    shown = scored[scored[FLAG_COL]] if flagged else scored
     # Lazy: the browser gets the rows in view and fetches more on scroll or sort, so a million rows stay usable.
     st.dataframe(shown, hide_index=True, key="score_results", lazy=True, column_config={
         SCORE_COL: st.column_config.ProgressColumn("engage_score", min_value=0.0, max_value=1.0, format="%.3f")})
@@ -87,7 +92,7 @@ def _results(res: state.ScoredFile, active: str) -> None:
     row = explain_panel.selected_row(None, shown, res.messages.text_col, "score")
     explain_panel.show(shown, row, res.messages.text_col, res.model, threshold, "score")
     controls.downloads(scored, res.name)
-    label_card.send_button(res, scored)
+    label_card.send_button(res, scored, flagged)
     st.caption("The same flagged rows from the command line:")
     # File and column names are the uploader's text: quoted for a POSIX shell, so a pasted command runs nothing else.
     st.code(shlex.join(["engage", "score", res.name, "--out", "flagged.csv", "--flagged-only", "--text-col",
@@ -119,9 +124,9 @@ def page() -> None:
         elif not same:
             res = None  # the results of another file or column would mislead under this upload
     elif res is not None:
-        st.info(f"Showing the results for {res.name}; upload a file to score another.")
+        st.info(f"Showing the results for {plain(res.name)}; upload a file to score another.")
         if res.model != loaded.classifier.name and st.button(
-                f"Score {res.name} again with {loaded.classifier.name}", type="primary", key="score_again"):
+                f"Score {plain(res.name)} again with {loaded.classifier.name}", type="primary", key="score_again"):
             res = _score_again(res) or res
     if res is not None:
         _results(res, loaded.classifier.name)

@@ -24,11 +24,11 @@ def page() -> None:
         if data is not None:
             train_panel.data_summary(data)
             left, right = st.columns(2)
-            name = left.text_input("Version name", placeholder="automatic: engage-DATE-TIME", key="train_name")
+            name = train_panel.version_name(left)
             validation = train_panel.validation_choice(right, loaded)
             adapt_s = train_panel.adapt_option()
             ready = train_panel.enough_labels(data.messages.labels, validation)
-            if st.button("Train", type="primary", key="train_go", disabled=not ready, on_click=train_panel.clicked):
+            if train_panel.train_button(ready):
                 train_panel.train(data.messages, loaded, name, validation, adapt_s)
     if (trained := st.session_state.get(train_panel.KEY_TRAINED)) is not None:
         with shown_errors():
