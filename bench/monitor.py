@@ -14,22 +14,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
+from engage.contract import ScoredBatch
+from engage.monitor.history import HistoryWriter
+from engage.monitor.settings import MonitorSettings
+from engage.testing import monitor_stream
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from engage.contract import ScoredBatch  # noqa: E402
-from engage.monitor.history import HistoryWriter  # noqa: E402
-from engage.monitor.settings import MonitorSettings  # noqa: E402
-from tests.fixtures import monitor_stream  # noqa: E402
 
 GOALS = {"recording_overhead": 0.05, "report_seconds": 2.0}
 

@@ -20,7 +20,7 @@ from engage.testing.app_world import ACTIVE_VERSION, OTHER_VERSION, AppWorld
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 PAGES = {"score": "engage/ui/pages/score.py", "evaluate": "engage/ui/pages/evaluate.py",
          "models": "engage/ui/pages/models.py", "label": "engage/ui/pages/label.py",
-         "train": "engage/ui/pages/train.py"}
+         "train": "engage/ui/pages/train.py", "monitor": "engage/ui/pages/monitor.py"}
 TIMEOUT = 120
 ACCESS = """[access]
 admins = ["boss@acme.example"]
@@ -246,7 +246,7 @@ def test_an_analyst_trains_but_may_not_promote_what_they_trained(env):
 # ---------------------------------------- every role against every page (issue 26, item 1)
 
 HEADERS = {"score": "Score messages", "evaluate": "Evaluate", "models": "Models", "label": "Label messages",
-           "train": "Train a new model version"}
+           "train": "Train a new model version", "monitor": "Monitor"}
 # Written out, not derived from access_gate.PAGE_ACTIONS: this is what each role must be able to open.
 OPENS = {ADMIN: set(PAGES), ANALYST: set(PAGES), ANNOTATOR: {"label"}, STRANGER: set(), None: set()}
 FIRST = {ADMIN: "Score messages", ANALYST: "Score messages", ANNOTATOR: "Label messages", STRANGER: "Not allowed",

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from engage.labels import LabelStore
 from engage.monitor.spotcheck import spot_check_results
-from tests.fixtures import monitor_stream
+from engage.testing import monitor_stream
 from tests.test_monitor_stream import _record
 
 # Whole app runs (AppTest), as the other app tests.

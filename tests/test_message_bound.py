@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engage.tokens import MAX_MESSAGE_CHARS, bound_text, bound_texts, char_batches, message_tokens
+from engage.tokens import MAX_MESSAGE_CHARS, bound_text, bound_texts, char_batches, message_tokens, truncated
 from engage.validation import Validation
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +40,8 @@ clf = load_classifier(sys.argv[2])
 messages = read_messages(sys.argv[1])
 scores = clf.score(messages.texts)
 explained = explain(clf, messages.texts)
-print(json.dumps({"scores": [float(s) for s in scores], "truncated": [e.truncated for e in explained],
+print(json.dumps({"scores": [float(s) for s in scores.values], "cut": [bool(c) for c in scores.truncated],
+                  "truncated": [e.truncated for e in explained],
                   "explained_chars": [len(e.text) for e in explained],
                   "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
@@ -90,7 +91,7 @@ def test_every_branch_reads_the_same_bounded_text(hub_fixture):
     encoder = load_encoder(str(hub_fixture))
     vectors = encoder.layer_means([text, head])
     np.testing.assert_array_equal(vectors[0], vectors[1])
-    assert encoder.n_truncated == 1  # the cut message, not its head
+    assert truncated([text, head], encoder.max_tokens).tolist() == [True, False]  # the cut message, not its head
     # Spanish past the bound is unread, like every other branch
     assert not looks_non_english("a " * MAX_MESSAGE_CHARS + "hola gracias por el pedido")
 
@@ -133,7 +134,7 @@ def _head_score(model_env: dict[str, str], monkeypatch, text: str) -> float:
 
     for key, value in model_env.items():
         monkeypatch.setenv(key, value)
-    return float(load_classifier(MODEL, use_cache=False).score([text])[0])
+    return float(load_classifier(MODEL, use_cache=False).score([text]).values[0])
 
 
 def test_a_20_mb_message_scores_through_engage_score_under_2_gb(lexical_model, big_csv, tmp_path, monkeypatch):
@@ -164,5 +165,6 @@ def test_a_20_mb_message_scores_and_explains_in_the_engine_under_2_gb(lexical_mo
     print(f"engine score + explain, {BIG_CHARS:,}-character message: peak RSS {result['peak_kb'] / 1024:.0f} MB")
     assert result["peak_kb"] < PEAK_LIMIT_KB, f"the engine peaked at {result['peak_kb'] / 1024:.0f} MB"
     assert result["truncated"] == [False, True]
+    assert result["cut"] == [False, True]  # Scores.truncated: the same bound, per message
     assert result["explained_chars"] == [len("where is my refund"), MAX_MESSAGE_CHARS]
     assert 0.0 < result["scores"][1] < 1.0

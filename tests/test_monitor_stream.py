@@ -21,7 +21,7 @@ from engage.monitor.performance import measured
 from engage.monitor.reference import load_reference
 from engage.monitor.report import monitor_report
 from engage.monitor.settings import MonitorSettings
-from tests.fixtures import monitor_stream
+from engage.testing import monitor_stream
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models" / "engage-default"
 START = (datetime.now(UTC) - timedelta(days=30)).replace(hour=0, minute=0, second=0, microsecond=0)

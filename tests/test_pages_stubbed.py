@@ -21,6 +21,7 @@ from engage import registry
 from engage.metrics import metric_table
 from engage.scoring import Scores
 from engage.testing.app_world import labeled_frame
+from engage.ui.text import plain
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 SCORE, EVALUATE, MODELS = "engage/ui/pages/score.py", "engage/ui/pages/evaluate.py", "engage/ui/pages/models.py"
@@ -157,7 +158,7 @@ def test_score_page_hands_the_text_column_to_the_engine_and_lays_out_its_scores(
     np.testing.assert_allclose(table["engage_score"].to_numpy(), expected)
     assert table["engageable"].tolist() == (expected >= THRESHOLD).tolist()
     assert _metric(at, "Flagged engageable") == f"{int((expected >= THRESHOLD).sum()):,}"
-    assert at.slider(key="score_threshold").value == pytest.approx(THRESHOLD)
+    assert at.slider(key="threshold_score_slider").value == pytest.approx(THRESHOLD)
     assert f"--model {ACTIVE} --threshold {THRESHOLD!r}" in at.code[0].value
     assert [b.label for b in at.get("download_button")] == [
         "Flagged rows (CSV)", "Flagged rows (Excel)", "All rows with scores (CSV)", "All rows with scores (Excel)"]
@@ -175,10 +176,10 @@ def test_score_page_hands_the_text_column_to_the_engine_and_lays_out_its_scores(
 def test_evaluate_page_shows_the_metrics_of_the_engines_scores_at_the_shared_threshold(engine):
     frame, data = _csv()
     at = _scored(data=data)
-    at.slider(key="score_threshold").set_value(0.4).run()
+    at.slider(key="threshold_score_slider").set_value(0.4).run()
     at.switch_page(EVALUATE).run()
     _ok(at)
-    assert at.slider(key="evaluate_threshold").value == 0.4
+    assert at.slider(key="threshold_evaluate_slider").value == 0.4
     scores = stub_scores(frame["text"].fillna("").tolist())
     expected = metric_table(frame["engage"].to_numpy(), scores, 0.4)
     shown = _table(at, "support")
@@ -241,7 +242,7 @@ def test_after_a_model_change_the_score_page_offers_to_score_the_kept_file_again
     at.switch_page(SCORE).run()
     _ok(at)
     again = next(b for b in at.button if b.key == "score_again")
-    assert again.label == f"Score labeled.csv again with {OTHER}"
+    assert again.label == f"Score {plain('labeled.csv')} again with {OTHER}"
     again.click().run()
     _ok(at)
     assert len(engine[OTHER].calls) == 1

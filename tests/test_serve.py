@@ -336,6 +336,14 @@ def test_engage_serve_command_starts_in_open_mode_and_scores_the_readme_request(
         answer = httpx.post(f"http://127.0.0.1:{port}/v1/score", timeout=60, json={
             "messages": [{"id": "t1", "text": "my order never arrived, can you help?"}]})
         assert answer.status_code == 200 and answer.json()["results"][0]["id"] == "t1"
+        # the command hands what it scored to the scoring history (engage.monitor), off the answer's path
+        from engage.monitor import read_history
+
+        deadline = time.monotonic() + 30
+        while (days := read_history(env["ENGAGE_DATABASE_URL"], source="service").days).empty:
+            assert time.monotonic() < deadline, "the service's scoring never reached the history"
+            time.sleep(0.5)
+        assert int(days["n"].sum()) == 1 and set(days["model"]) == {answer.json()["model"]}
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=60)

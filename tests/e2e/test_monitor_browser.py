@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from engage.testing import monitor_stream
 from tests.e2e.conftest import ROOT, start_app, stop_app
-from tests.fixtures import monitor_stream
 from tests.test_monitor_stream import _record
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
