@@ -35,7 +35,7 @@ def test_the_shown_command_line_runs_nothing_but_engage_on_the_right_file_and_co
     at.run()
     at.file_uploader(key="score_file").upload(HOSTILE_FILE, data, "text/csv")
     at.run()
-    assert at.selectbox(key=next(k for k in (s.key for s in at.selectbox) if k.startswith("text_"))).value == \
+    assert at.selectbox(key=next(k for k in (s.key for s in at.selectbox) if k.startswith("score_text_"))).value == \
         HOSTILE_COLUMN
     at.button(key="score_go").click()
     at.run()

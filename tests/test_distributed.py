@@ -339,6 +339,52 @@ def test_the_progress_counter_lives_on_the_drivers_node(cluster):
 
 
 @pytest.mark.slow
+def test_the_scoring_history_is_the_same_from_ray_the_cli_and_the_app(cluster, models, tmp_path, monkeypatch):
+    """One file with a time column, scored by each front end into its own database: the same days and counts; a
+    second run does not double them; another model keeps its own series."""
+    from engage.monitor import HistoryWriter, read_history
+    from engage.monitor.recorder import record_messages
+    from engage.reading import messages_from_table, read_table
+    from engage.scoring import load_classifier
+
+    frame = pd.read_csv(models.csv, dtype=str, keep_default_na=False)
+    frame["created_at"] = [f"2026-11-{1 + i % 3:02d}T{9 + (i * 7) % 12:02d}:30:00+01:00" for i in range(len(frame))]
+    source = tmp_path / "timed.csv"
+    frame.to_csv(source, index=False)
+
+    def counts(url: str) -> list[tuple]:
+        days = read_history(url, samples=False).days
+        return sorted((str(r.day.date()), r.model, r.n, r.flagged, r.empty, r.non_english, tuple(r.score_hist))
+                      for r in days.itertuples())
+
+    found = {}
+    for engine in ("cli", "ray", "app"):
+        url = f"sqlite:///{tmp_path / engine}.sqlite"
+        monkeypatch.setenv("ENGAGE_DATABASE_URL", url)
+        for attempt in range(2):
+            if engine == "app":  # what the Score page calls (engage.ui.state.score -> monitor_panel)
+                clf = load_classifier("fixture-a")
+                messages = messages_from_table(read_table(source.read_bytes(), name="timed.csv"), name="timed.csv",
+                                               detect_labels=False)
+                sha = hashlib.sha256(source.read_bytes()).hexdigest()
+                outcome = record_messages(HistoryWriter(url), messages, clf.score(messages.texts).values, clf.threshold,
+                                          clf.name, sha)
+                assert outcome["time_col"] == "created_at"
+            else:
+                out = tmp_path / f"{engine}-{attempt}{'.csv' if engine == 'cli' else ''}"
+                extra = ["--engine", "ray", "--workers", "1"] if engine == "ray" else []
+                assert run(["score", str(source), "--out", str(out), *extra]) == 0
+        found[engine] = counts(url)
+    assert found["cli"] == found["ray"] == found["app"]
+    assert [c[0] for c in found["cli"]] == ["2026-11-01", "2026-11-02", "2026-11-03"]  # the messages' own days
+    assert sum(c[2] for c in found["cli"]) == len(frame)  # scored twice, counted once
+    monkeypatch.setenv("ENGAGE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli'}.sqlite")
+    assert run(["score", str(source), "--out", str(tmp_path / "b.csv"), "--model", "fixture-b"]) == 0
+    series = counts(f"sqlite:///{tmp_path / 'cli'}.sqlite")
+    assert {c[1] for c in series} == {"fixture-a", "fixture-b"} and sum(c[2] for c in series) == 2 * len(frame)
+
+
+@pytest.mark.slow
 def test_a_node_lost_mid_job_still_gives_every_row_exactly_once(cluster, models, tmp_path):
     import ray
 
@@ -425,49 +471,3 @@ def test_writing_a_shard_loads_no_tensorflow(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT,
                           env=os.environ | {"PYTHONPATH": str(ROOT)})
     assert done.stdout.split() == ["['part-00000.csv']", "False"], done.stderr[-2000:]
-
-
-@pytest.mark.slow
-def test_the_scoring_history_is_the_same_from_ray_the_cli_and_the_app(cluster, models, tmp_path, monkeypatch):
-    """One file with a time column, scored by each front end into its own database: the same days and counts; a
-    second run does not double them; another model keeps its own series."""
-    from engage.monitor import HistoryWriter, read_history
-    from engage.monitor.recorder import record_messages
-    from engage.reading import messages_from_table, read_table
-    from engage.scoring import load_classifier
-
-    frame = pd.read_csv(models.csv, dtype=str, keep_default_na=False)
-    frame["created_at"] = [f"2026-11-{1 + i % 3:02d}T{9 + (i * 7) % 12:02d}:30:00+01:00" for i in range(len(frame))]
-    source = tmp_path / "timed.csv"
-    frame.to_csv(source, index=False)
-
-    def counts(url: str) -> list[tuple]:
-        days = read_history(url, samples=False).days
-        return sorted((str(r.day.date()), r.model, r.n, r.flagged, r.empty, r.non_english, tuple(r.score_hist))
-                      for r in days.itertuples())
-
-    found = {}
-    for engine in ("cli", "ray", "app"):
-        url = f"sqlite:///{tmp_path / engine}.sqlite"
-        monkeypatch.setenv("ENGAGE_DATABASE_URL", url)
-        for attempt in range(2):
-            if engine == "app":  # what the Score page calls (engage.ui.state.score -> monitor_panel)
-                clf = load_classifier("fixture-a")
-                messages = messages_from_table(read_table(source.read_bytes(), name="timed.csv"), name="timed.csv",
-                                               detect_labels=False)
-                sha = hashlib.sha256(source.read_bytes()).hexdigest()
-                outcome = record_messages(HistoryWriter(url), messages, clf.score(messages.texts), clf.threshold,
-                                          clf.name, sha)
-                assert outcome["time_col"] == "created_at"
-            else:
-                out = tmp_path / f"{engine}-{attempt}{'.csv' if engine == 'cli' else ''}"
-                extra = ["--engine", "ray", "--workers", "1"] if engine == "ray" else []
-                assert run(["score", str(source), "--out", str(out), *extra]) == 0
-        found[engine] = counts(url)
-    assert found["cli"] == found["ray"] == found["app"]
-    assert [c[0] for c in found["cli"]] == ["2026-11-01", "2026-11-02", "2026-11-03"]  # the messages' own days
-    assert sum(c[2] for c in found["cli"]) == len(frame)  # scored twice, counted once
-    monkeypatch.setenv("ENGAGE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli'}.sqlite")
-    assert run(["score", str(source), "--out", str(tmp_path / "b.csv"), "--model", "fixture-b"]) == 0
-    series = counts(f"sqlite:///{tmp_path / 'cli'}.sqlite")
-    assert {c[1] for c in series} == {"fixture-a", "fixture-b"} and sum(c[2] for c in series) == 2 * len(frame)

@@ -130,10 +130,10 @@ def test_the_ray_bundle_carries_the_finetuned_encoder(world, tmp_path):
     bundle = pack_model("tuned", world["models"])
     unpacked = unpack_model(bundle.data, bundle.sha256, tmp_path)
     texts = world["messages"].texts[:50]
-    here = load_classifier("tuned", root=world["models"], use_cache=False).score(texts)
+    here = load_classifier("tuned", root=world["models"], use_cache=False).score(texts).values
     there = load_classifier("tuned", root=unpacked, use_cache=False)
     assert there.encoder.fingerprint == world["result"].version.meta["encoder"]["fingerprint"]
-    np.testing.assert_allclose(there.score(texts), here, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(there.score(texts).values, here, atol=1e-6, rtol=0)
 
 
 @pytest.mark.slow
@@ -233,6 +233,6 @@ def test_the_cli_trains_a_finetuned_version_and_scores_it_as_the_engine_does(wor
     done = subprocess.run([sys.executable, "-m", "engage.cli", "score", str(data), "--out", str(out), "--model",
                            "cli-tuned", "--json"], capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
-    engine = load_classifier("cli-tuned", root=models, use_cache=False).score(world["messages"].texts)
+    engine = load_classifier("cli-tuned", root=models, use_cache=False).score(world["messages"].texts).values
     np.testing.assert_allclose(pd.read_csv(out)["engage_score"].to_numpy(), engine, atol=1e-6, rtol=0)
     assert registry.read_model("cli-tuned", models).meta["encoder"]["handle"] == "cli-tuned/encoder"

@@ -171,7 +171,7 @@ def test_sixteen_clients_batched_and_hot_reload_without_a_failed_request(world_e
     texts = [f"@brand my order {i} never arrived, can you help?" for i in range(16 * 60)]
     from engage.scoring import load_classifier
 
-    expected = {name: load_classifier(name, root=world.models, use_cache=False).score(texts)
+    expected = {name: load_classifier(name, root=world.models, use_cache=False).score(texts).values
                 for name in (ACTIVE_VERSION, OTHER_VERSION)}
     answers: list[tuple[int, float, float, str, float]] = []
     lock = threading.Lock()

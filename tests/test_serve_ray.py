@@ -27,7 +27,7 @@ def test_ray_engine_same_answers_and_survives_a_killed_replica(world, tmp_path):
     from engage.testing.app_world import ACTIVE_VERSION
 
     texts = [t for t in pd.read_csv(world.csv, keep_default_na=False)["text"]][:60]
-    expected = load_classifier(ACTIVE_VERSION, root=world.models, use_cache=False).score(texts)
+    expected = load_classifier(ACTIVE_VERSION, root=world.models, use_cache=False).score(texts).values
     (tmp_path / "in.json").write_text(json.dumps({"texts": texts, "load_seconds": 25, "kill_after_s": 8}))
     token = tmp_path / "auth_token"
     token.write_text(secrets.token_hex(32))

@@ -289,7 +289,7 @@ def test_pages_answer_their_address_and_sign_out_ends_every_tab_and_copied_cooki
         analyst = analyst_context.new_page()  # item 1: an analyst has the Score page, at / and at /score
         _sign_in(analyst, url, provider, ANALYST)
         analyst.get_by_role("heading", name="Score messages").wait_for(timeout=WAIT_MS)
-        assert _sidebar_pages(analyst) == ["Score", "Evaluate", "Models", "Label", "Train"]
+        assert _sidebar_pages(analyst) == ["Score", "Evaluate", "Models", "Label", "Train", "Monitor"]
         analyst.goto(f"{url}/score")
         analyst.get_by_role("heading", name="Score messages").wait_for(timeout=WAIT_MS)
         _settled(analyst)
