@@ -554,7 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, default=10_000)
     p.add_argument("--no-cache", action="store_true")
     p.add_argument("--time-col", help="column holding each message's date/time (default: detected by name, else "
-                                      "the scoring time is recorded)")
+                                      "the scoring time is recorded; --time-col '' records the scoring time)")
     p.add_argument("--source", default="cli", help="source name in the scoring history (default: cli)")
     p.add_argument("--no-record", action="store_true",
                    help="do not record this run in the scoring history ([monitor] record = false turns it off)")

@@ -10,11 +10,13 @@ import pandas as pd
 from engage.errors import InputError
 from engage.metrics import METRICS, decide, slice_table
 from engage.reading import is_id_name
+from engage.reading.times import time_periods
 from engage.registry import ModelVersion
 
 METRIC_ROW_COLUMNS = (*METRICS, "support")  # metrics_frame's leading columns
 CLASS_NAMES = ("not engageable", "engageable")
 MAX_SLICES = 100
+MAX_TIME_SLICES = 400  # a time column's days or weeks: a year and a month of days
 
 
 def flag_summary(scores: np.ndarray, threshold: float) -> dict:
@@ -74,6 +76,22 @@ def slice_metrics(frame: pd.DataFrame, column: str, y_true: np.ndarray, scores: 
         raise InputError(f"column '{column}' has {distinct:,} distinct values; slice by a column with at most "
                          f"{max_slices} (like a domain or channel)", column=column)
     return slice_table(y_true, scores, threshold, values)
+
+
+def time_slice_metrics(frame: pd.DataFrame, column: str, y_true: np.ndarray, scores: np.ndarray,
+                       threshold: float, grain: str, source: str = "", first_row: int = 2,
+                       max_slices: int = MAX_TIME_SLICES) -> tuple[pd.DataFrame, list[str]]:
+    """slice_metrics for a time column, by UTC day or week (engage.reading.times.time_periods), in time order;
+    with the notes on how its times were read. Too many periods are refused, naming the coarser grain."""
+    if column not in frame.columns:
+        raise InputError(f"no column named '{column}'", column=column)
+    periods, notes = time_periods(frame.reset_index(drop=True), column, grain, source, first_row)
+    distinct = periods.nunique(dropna=False)
+    if distinct > max_slices:
+        coarser = " (slice by week)" if grain == "day" else ""
+        raise InputError(f"column '{column}' spans {distinct:,} {grain}s; at most {max_slices} can be shown"
+                         f"{coarser}", column=column)
+    return slice_table(y_true, scores, threshold, periods), notes
 
 
 def default_slice_column(frame: pd.DataFrame, columns: list[str]) -> str | None:

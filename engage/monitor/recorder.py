@@ -16,16 +16,24 @@ from engage.monitor.summary import DaySummary, file_batch_key, merge_all, split_
 from engage.reading import Messages
 from engage.reading.times import TimeReader, detect_time_column
 
+SCORING_TIME = ""  # as a time_col: no time column, the scoring time dates every message (None: detect one by name)
+
+
+def _no_time_note(time_col: str | None) -> str:
+    if time_col == SCORING_TIME:
+        return "no time column chosen: the messages are recorded under the scoring time"
+    return "no time column found: the messages are recorded under the scoring time (pass --time-col)"
+
 
 def batch_parts(messages: Messages, time_col: str | None, reader: TimeReader | None = None,
                 split_cols: list[str] | None = None) -> tuple[TimeReader | None, list[str], dict]:
-    """The time reader (column given, else detected by name; None without one), the split columns, and this
-    chunk's times and columns for a ScoredBatch."""
+    """The time reader (column given, else detected by name; None without one or for SCORING_TIME), the split
+    columns, and this chunk's times and columns for a ScoredBatch."""
     frame = messages.frame
     skip = (messages.text_col, messages.label_col, SCORE_COL, FLAG_COL)
     if reader is None:
-        column = time_col or detect_time_column(frame, exclude=tuple(c for c in skip if c))
-        reader = TimeReader(column, messages.source) if column is not None else None
+        column = detect_time_column(frame, exclude=tuple(c for c in skip if c)) if time_col is None else time_col
+        reader = TimeReader(column, messages.source) if column else None
     if split_cols is None:
         split_cols = split_candidates(frame, exclude=[c for c in (*skip, reader and reader.column) if c])
     times = reader.read(frame, messages.first_row + messages.row_offset) if reader is not None else None
@@ -53,7 +61,7 @@ class FileRecorder:
                                                file_batch_key(sha256, self.text_col))
         notes = list(self.reader.notes) if self.reader is not None else []
         if self.reader is None:
-            notes.append("no time column found: the messages are recorded under the scoring time (pass --time-col)")
+            notes.append(_no_time_note(self.time_col))
         return {"history": "recorded" if recorded else "already recorded (same file, same model)",
                 "time_col": self.reader.column if self.reader is not None else None, "time_notes": notes,
                 "history_days": len(self.days)}
@@ -92,8 +100,7 @@ def block_spec(first_chunk: Messages, time_col: str | None, sample_size: int) ->
     reader, splits, _ = batch_parts(first_chunk, time_col)
     return BlockSpec(first_chunk.text_col, reader.column if reader else None, reader.dayfirst if reader else None,
                      bool(reader and reader.ambiguous), tuple(splits), sample_size,
-                     tuple(reader.notes) if reader else ("no time column found: the messages are recorded under the "
-                                                         "scoring time (pass --time-col)",))
+                     tuple(reader.notes) if reader else (_no_time_note(time_col),))
 
 
 def summarize_block(spec: BlockSpec, frame: pd.DataFrame) -> dict[date, DaySummary]:

@@ -22,6 +22,8 @@ TIME_COLUMN_NAMES: tuple[str, ...] = (
 )
 _TIME_WORDS = frozenset(("date", "time", "timestamp", "created", "datetime", "posted", "sent", "received", "at"))
 _NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})\b")
+_NUMBER = r"\s*[+\-]?\d+(\.\d+)?\s*"
+TIME_GRAINS: tuple[str, ...] = ("day", "week")  # how the Evaluate page slices a time column
 _ZONE = re.compile(r"(Z|[+\-]\d{2}:?\d{2}|UTC|GMT)\s*$|[+\-]\d{4}\s+\d{4}$", re.IGNORECASE)
 
 
@@ -38,6 +40,42 @@ def detect_time_column(frame: pd.DataFrame, exclude: tuple = ()) -> str | None:
         if len(values) and (pd.api.types.is_datetime64_any_dtype(values) or _parses(values)):
             return column
     return None
+
+
+def is_time_column(frame: pd.DataFrame, column: str) -> bool:
+    """Whether a column holds times: a datetime column, numbers under a time's name (seconds since 1970), or text
+    whose values (the first 200 present) are dates, not plain numbers."""
+    values = frame[column]
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    if pd.api.types.is_bool_dtype(values):
+        return False
+    if pd.api.types.is_numeric_dtype(values):
+        return _column_by_name(frame[[column]], TIME_COLUMN_NAMES) is not None
+    strings = values.dropna().astype(str).str.strip()
+    strings = strings[strings.ne("")].head(200)
+    return bool(len(strings)) and not strings.str.fullmatch(_NUMBER).any() and _parses(strings)
+
+
+def time_periods(frame: pd.DataFrame, column: str, grain: str, source: str = "",
+                 first_row: int = 2) -> tuple[pd.Series, list[str]]:
+    """Each row's period: its UTC day ('2025-03-14') or week ('week of 2025-03-10', from its Monday); None for an
+    empty cell. The column is read with one format for all of it (TimeReader); one whose day/month order no value
+    tells is refused, not guessed. Returns the periods and the reader's notes."""
+    if grain not in TIME_GRAINS:
+        raise InputError(f"slice times by {' or '.join(TIME_GRAINS)}, not {grain!r}", column=column)
+    reader = TimeReader(column, source)
+    times = reader.read(frame, first_row)
+    if times is None:
+        raise InputError(f"the dates in column '{column}' could be day-first or month-first and no value tells "
+                         "which: write them as YYYY-MM-DD to slice by day or week", file=source or None,
+                         column=column)
+    utc = pd.Series(pd.to_datetime(pd.Series(times, dtype=object), utc=True), index=frame.index)
+    if grain == "day":
+        periods = utc.dt.strftime("%Y-%m-%d")
+    else:
+        periods = (utc.dt.normalize() - pd.to_timedelta(utc.dt.weekday, unit="D")).dt.strftime("week of %Y-%m-%d")
+    return periods.astype(object).where(utc.notna(), None), list(reader.notes)
 
 
 def _parses(values: pd.Series) -> bool:

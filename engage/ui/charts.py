@@ -109,3 +109,12 @@ def slices_chart(slices: pd.DataFrame) -> alt.Chart:
         tooltip=["slice", "n", alt.Tooltip("precision:Q", format=".3f"), alt.Tooltip("recall:Q", format=".3f"),
                  alt.Tooltip("f1:Q", format=".3f")],
     ).properties(title=alt.Title("F1 by slice", subtitle=said))
+
+
+def slices_over_time_chart(slices: pd.DataFrame, grain: str) -> alt.Chart:
+    """engage.summary.time_slice_metrics: F1 per day or week, in time order (periods without an F1 are gaps)."""
+    return alt.Chart(slices).mark_line(point=True).encode(
+        x=alt.X("slice:O", sort=None, title=grain), y=alt.Y("f1:Q", scale=alt.Scale(domain=[0, 1])),
+        tooltip=["slice", "n", alt.Tooltip("precision:Q", format=".3f"), alt.Tooltip("recall:Q", format=".3f"),
+                 alt.Tooltip("f1:Q", format=".3f")],
+    ).properties(title=f"F1 by {grain} (UTC)")

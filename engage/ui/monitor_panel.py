@@ -25,10 +25,13 @@ def _writer() -> HistoryWriter:
     return HistoryWriter()
 
 
-def record_scoring(messages: Messages, scores, threshold: float, model: str, sha256: str) -> None:
-    """Record a file the Score page scored; a failure to record never loses the scores (the page carries on)."""
+def record_scoring(messages: Messages, scores, threshold: float, model: str, sha256: str,
+                   time_col: str | None = None) -> None:
+    """Record a file the Score page scored, dated by time_col (engage.monitor.recorder's meaning: None detects
+    one); a failure to record never loses the scores (the page carries on)."""
     try:
-        outcome = record_messages(_writer(), messages, scores, threshold, model, sha256, source="app")
+        outcome = record_messages(_writer(), messages, scores, threshold, model, sha256, source="app",
+                                  time_col=time_col)
     except InputError as exc:
         outcome = {"history": f"not recorded: {exc}", "time_col": None, "time_notes": []}
     except Exception:
@@ -39,7 +42,7 @@ def record_scoring(messages: Messages, scores, threshold: float, model: str, sha
     if outcome["history"] == "off":
         return
     when = (f"under each message's time from '{outcome['time_col']}'" if outcome["time_col"]
-            else "under the scoring time (no time column found)")
+            else "under the scoring time")  # the note below says why
     st.caption(f"Scoring history: {outcome['history']} {when}.")
     for note in outcome["time_notes"]:
         st.caption(f"Note: {note}")

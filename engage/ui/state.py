@@ -90,6 +90,7 @@ class ScoredFile:
     seconds: float
     from_cache: bool
     classifier: Classifier = field(repr=False, compare=False)  # the model that scored it (its threshold rule)
+    time_col: str | None = None  # what dated its messages in the scoring history (engage.ui.time_chooser)
 
     @property
     def key(self) -> tuple:
@@ -224,7 +225,7 @@ def has_scores(up: Upload, text_col: str) -> bool:
 
 
 def score(up: Upload, text_col: str, label_col: str | None,
-          progress: Callable[[int], None] | None = None) -> ScoredFile:
+          progress: Callable[[int], None] | None = None, time_col: str | None = None) -> ScoredFile:
     """Score an upload with the active model (or take its scores from the cache) and make it this session's
     result. The threshold is not touched: engage.ui.threshold decides which one is in force for this result."""
     loaded = active_model()
@@ -238,9 +239,9 @@ def score(up: Upload, text_col: str, label_col: str | None,
         scores = scores_of(loaded, found.texts, progress)
         scores.setflags(write=False)  # shared by every session that scores this file
         _score_store().put(key, scores)
-        monitor_panel.record_scoring(found, scores, clf.threshold, clf.name, up.sha256)  # the scoring history
+        monitor_panel.record_scoring(found, scores, clf.threshold, clf.name, up.sha256, time_col)  # the history
     result = ScoredFile(up.name, up.sha256, found, scores, clf.name, clf.threshold,
-                        time.perf_counter() - start, from_cache, clf)
+                        time.perf_counter() - start, from_cache, clf, time_col)
     st.session_state[KEY_RESULT] = result
     st.session_state[KEY_SCORED_UPLOAD] = up
     return result
@@ -252,7 +253,7 @@ def score_again(res: ScoredFile, progress: Callable[[int], None] | None = None) 
     up = st.session_state.get(KEY_SCORED_UPLOAD)
     if up is None or up.sha256 != res.sha256:
         raise InputError(f"{res.name} is no longer held in this session: upload it again", file=res.name)
-    return score(up, res.messages.text_col, res.messages.label_col, progress)
+    return score(up, res.messages.text_col, res.messages.label_col, progress, res.time_col)
 
 
 def result() -> ScoredFile | None:

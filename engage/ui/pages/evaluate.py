@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engage.metrics import metric_table, mistakes, pr_curve, roc_curve, undefined_metrics
+from engage.reading.times import TIME_GRAINS, is_time_column
 from engage.summary import (
     confusion_frame,
     default_slice_column,
@@ -12,6 +13,7 @@ from engage.summary import (
     operating_point,
     slice_metrics,
     slice_notes,
+    time_slice_metrics,
 )
 from engage.ui import charts, controls, explain_panel, state
 from engage.ui.errors import run_page, shown_errors
@@ -61,12 +63,18 @@ def _slices(res: state.ScoredFile, threshold: float) -> None:
         return
     column = st.selectbox("Slice by", columns, index=columns.index(default_slice_column(frame, columns)),
                           key="evaluate_slice_col")
+    grain = (st.radio("Slice its times by", TIME_GRAINS, horizontal=True, key="evaluate_time_grain")
+             if is_time_column(frame, column) else None)
     with shown_errors():
-        slices = slice_metrics(frame, column, res.labels, res.scores, threshold)
+        if grain is None:
+            slices, notes = slice_metrics(frame, column, res.labels, res.scores, threshold), []
+        else:  # days and weeks are UTC's, as in the scoring history
+            slices, notes = time_slice_metrics(frame, column, res.labels, res.scores, threshold, grain,
+                                               res.name, res.messages.first_row)
         st.dataframe(slices, hide_index=True, key="evaluate_slices", column_config=_FORMAT, placeholder="")
-        if note := slice_notes(slices):
-            st.caption(note)
-        st.altair_chart(charts.slices_chart(slices))
+        for note in filter(None, [slice_notes(slices), *notes]):
+            st.caption(plain(note))
+        st.altair_chart(charts.slices_chart(slices) if grain is None else charts.slices_over_time_chart(slices, grain))
 
 
 def page() -> None:

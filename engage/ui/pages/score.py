@@ -9,7 +9,7 @@ import streamlit as st
 from engage.errors import InputError
 from engage.reading import SUPPORTED_SUFFIXES, choose_text_column, detect_label_column, guessed_column_note
 from engage.scoring import FLAG_COL, SCORE_COL, scored_frame
-from engage.ui import controls, explain_panel, label_card, state
+from engage.ui import controls, explain_panel, label_card, state, time_chooser
 from engage.ui.errors import run_page, shown_errors
 from engage.ui.text import plain
 from engage.ui.threshold import panel as threshold_panel
@@ -47,11 +47,12 @@ def _columns(frame, up: state.Upload) -> tuple[str | None, str | None]:
     return text_col, None if label == NO_LABELS else label
 
 
-def _score(up: state.Upload, rows: int, text_col: str, label_col: str | None) -> state.ScoredFile | None:
+def _score(up: state.Upload, rows: int, text_col: str, label_col: str | None,
+           time_col: str | None = None) -> state.ScoredFile | None:
     update, close = controls.scoring_progress(rows)
     try:
         with shown_errors():
-            return state.score(up, text_col, label_col, update)
+            return state.score(up, text_col, label_col, update, time_col)
     finally:
         close()
     return None
@@ -115,12 +116,13 @@ def page() -> None:
         text_col, label_col = _columns(frame, up)
         if text_col is None:
             return
+        time_col = time_chooser.choose(frame, up.sha256, text_col, label_col)
         same = (res is not None and res.sha256 == up.sha256 and res.messages.text_col == text_col
                 and res.model == loaded.classifier.name and res.messages.label_col == label_col)
         clicked = st.button("Score", type="primary", key="score_go")
         # Scores already cached for this file, column and model cost nothing: show them without waiting for a click.
         if clicked or (not same and state.has_scores(up, text_col)):
-            res = _score(up, len(frame), text_col, label_col)
+            res = _score(up, len(frame), text_col, label_col, time_col)
         elif not same:
             res = None  # the results of another file or column would mislead under this upload
     elif res is not None:
