@@ -142,3 +142,23 @@ def test_score_page_time_chooser_detected_overridden_or_none(tmp_path):
     assert any("no time column chosen" in c.value for c in at.caption)
     (day, n), = [(d, n) for d, n in _days(url).items() if d not in shipped]
     assert n == 60 and day in {before.isoformat(), datetime.now(UTC).date().isoformat()}
+
+
+def test_no_time_column_is_a_choice_the_cli_and_ray_share(tmp_path):
+    from engage.monitor import HistoryWriter
+    from engage.monitor.recorder import SCORING_TIME, block_spec, record_messages
+    from engage.reading import messages_from_table
+
+    frame = labeled_frame(30)
+    frame["created_at"] = [(START + timedelta(days=i % 3)).isoformat() for i in range(30)]
+    messages = messages_from_table(frame, name="timed.csv", text_col="text", detect_labels=False)
+    assert block_spec(messages, None, 200).time_col == "created_at"  # detected by default
+    spec = block_spec(messages, SCORING_TIME, 200)  # `engage score --engine ray --time-col ''`
+    assert spec.time_col is None and "no time column chosen" in spec.notes[0]
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    before = datetime.now(UTC).date()
+    outcome = record_messages(HistoryWriter(url), messages, np.linspace(0, 1, 30), 0.5, "m", "sha",
+                              time_col=SCORING_TIME)  # `engage score --time-col ''`, the page's (none)
+    assert outcome["time_col"] is None and "no time column chosen" in outcome["time_notes"][0]
+    ((day, n),) = _days(url).items()
+    assert n == 30 and day in {before.isoformat(), datetime.now(UTC).date().isoformat()}

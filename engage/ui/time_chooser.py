@@ -23,10 +23,10 @@ def choose(frame: pd.DataFrame, sha256: str, text_col: str, label_col: str | Non
     skip = tuple(c for c in (text_col, label_col) if c)
     options = [NONE, *(c for c in frame.columns if c not in skip)]
     detected = detect_time_column(frame, exclude=skip)
-    # Keyed by file and text column: another file, or another text column, starts from its own detected column.
+    # Keyed by file and columns: another file, or other text or label columns, start from their detected column.
     chosen = st.selectbox("Time column (dates each message in the scoring history)", options,
                           index=options.index(detected) if detected in options else 0,
-                          key=f"{KEY_PREFIX}{sha256[:16]}_{text_col}",
+                          key=f"{KEY_PREFIX}{sha256[:16]}_{text_col}_{label_col}",
                           help="The Monitor page counts each message on its own day. Detected by name "
                                "(created_at, date, timestamp, ...); pick another column, or none.")
     if chosen == NONE:
