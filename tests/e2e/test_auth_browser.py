@@ -186,10 +186,10 @@ def test_annotator_sees_only_labeling_and_forged_activation_is_refused(team_app,
         assert registry.active_name(models) == ACTIVE_VERSION
         said = _texts(messages)
         assert "is now the active model" not in said and "Label messages" in said
-        page.goto(f"{url}/monitor")  # issue 22: nor the Monitor page, typed by hand
+        page.goto(f"{url}/monitor")  # issue 22: nor the Monitor page, typed by hand: the Label page runs instead
+        page.get_by_role("heading", name="Label messages").wait_for(timeout=WAIT_MS)
         _settled(page)
         assert page.get_by_role("heading", name="Monitor").count() == 0
-        page.get_by_role("heading", name="Label messages").wait_for(timeout=WAIT_MS)
         with LabelStore(db) as store:
             assert [a for a in store.audit()["actor"]] == [ADMIN, ADMIN]  # the import and the admin's forgery
     finally:
