@@ -45,6 +45,30 @@ def _activate(versions: list[registry.ModelVersion], active: str | None) -> None
         st.json(versions[names.index(pick)].meta, expanded=1)
 
 
+def _chart(long, active: str | None) -> None:
+    """The recorded metrics side by side: by default only the versions measured on the same data as the active
+    one (figures on other data are not comparable); the others on request, named as measured on other data."""
+    if long.empty:
+        st.caption("No version recorded held-out metrics (trained with --val-split 0).")
+        return
+    other = sorted(set(long.loc[~long["same_data"], "version"]))
+    title = "Held-out metrics of the versions measured on the same data as the active one"
+    if other:
+        shown = st.toggle(f"Also show {len(other)} version{'s' if len(other) > 1 else ''} measured on other data",
+                          key=f"{KEY_PREFIX}other_data",
+                          help="Each version's figures come from its own training data: beside the active "
+                               "version's, figures on other data compare the data as much as the models.")
+        if shown:
+            long = long.assign(version=[v if same else f"{v} (other data: not comparable)"
+                                        for v, same in zip(long["version"], long["same_data"], strict=True)])
+            title = "Held-out metrics by version, each on its own data (the table's measured_on column)"
+        else:
+            long = long[long["same_data"]]
+            st.caption(f"Left out of the chart, measured on other data than {active}: {', '.join(other)} "
+                       "(the table's measured_on column says on what).")
+    st.altair_chart(charts.models_chart(long, title), key=f"{KEY_PREFIX}chart")
+
+
 def page() -> None:
     st.header("Models")
     if FLASH in st.session_state:
@@ -59,11 +83,7 @@ def page() -> None:
     _active(active)
     st.dataframe(models_frame(versions, active), hide_index=True, key="models_table", column_config=_FORMAT,
                  placeholder="")
-    long = models_metrics_long(versions)
-    if long.empty:
-        st.caption("No version recorded held-out metrics (trained with --val-split 0).")
-    else:
-        st.altair_chart(charts.models_chart(long))
+    _chart(models_metrics_long(versions, active), active)
     st.subheader("Activate a version")
     _activate(versions, active)
     audit_panel.audit_table(state.label_store())
