@@ -23,9 +23,10 @@ def same_messages(same: SameMessages | None) -> None:
                 "active version's on the same messages.", icon=":material/info:")
         return
     rows = int(same.table["rows"].iloc[0])
-    where = ("its cross-validated score for each of its labels (each from a fit that did not see it)"
-             if same.how == "cross-validation" else "its held-out labels, which it did not train on")
-    st.markdown(f"**Both on the same {rows:,} messages**: the new version's {where}; the active version "
+    where = ("every label the new version trained on, each with its cross-validated score (from a fit that did "
+             "not see it)" if same.how == "cross-validation" else
+             "the new version's held-out labels, which it did not train on")
+    st.markdown(f"**Both on the same {rows:,} messages**: {where}; the active version "
                 f"{same.active} scored them too. Each at its own threshold.")
     overlap = same.active_overlap
     if overlap is None:
