@@ -7,13 +7,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from engage.metrics import METRICS
 from engage.promotion import SameMessages, promotion_warnings
 from engage.registry import ModelVersion
 from engage.ui import controls
 
 KEY_PREFIX = "compare_"
 _FORMAT = controls.metric_columns(*controls.METRIC_COLUMNS)
-_SHOWN = ["name", "rows", "threshold", "accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc"]
+_SHOWN = ["name", "rows", "threshold", *METRICS]
 
 
 def same_messages(same: SameMessages | None) -> None:
