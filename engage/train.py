@@ -87,7 +87,7 @@ OnFit = Callable[[FitStep], None]
 def fit_step_text(step: FitStep) -> str:
     """A FitStep as the Train page and `engage train` show it."""
     if not step.doing:
-        return f"all {step.total} fits done in {step.elapsed_s:.1f} s"
+        return f"done: {step.total} fit{'s' if step.total > 1 else ''} in {step.elapsed_s:.1f} s"
     left = "estimating the time left" if step.left_s is None else f"about {_duration(step.left_s)} left"
     return f"{step.doing} ({step.done} of {step.total} fits done, {left})"
 

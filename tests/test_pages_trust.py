@@ -166,4 +166,4 @@ def test_the_train_pages_bar_says_each_fit_and_the_time_left():
     assert bar.shown == [
         (0.0, "Fitting the head: choosing the settings on every row (0 of 7 fits done, estimating the time left)"),
         (3 / 7, "Fitting the head: cross-validation fold 3 of 5 (3 of 7 fits done, about 40 s left)"),
-        (1.0, "Fitting the head: all 7 fits done in 70.0 s")]
+        (1.0, "Fitting the head: done: 7 fits in 70.0 s")]
