@@ -5,9 +5,10 @@ A cheap heuristic, no dependency and no model: a message is flagged when most of
 Arabic, CJK, ...), or when it is in Latin script, has a few words, none of them a common English word, and either
 one common word of another language (Spanish, French, German, Portuguese, Italian, Dutch) that English tweets do
 not use too, or two different ones of those that they do (of two letters or more: see _AMBIGUOUS). Short or
-ambiguous text ("happy friday everyone", emoji, hashtags, "well played, ^LO.", an e-ticket number) is never
-flagged: a false alarm costs more trust than a miss. Tuned on a hand-labeled sample of the shared tweets
-(bench/language.py: the rows, how they were labeled, the false-positive rate before and after).
+ambiguous text ("happy friday everyone", emoji, hashtags, "well played, ^LO.", an e-ticket number, a cross-post's
+" @ Los Angeles, California") is never flagged: a false alarm costs more trust than a miss. Tuned on a hand-labeled
+sample of the shared tweets (bench/language.py: the rows, how they were labeled, the false-positive rate before and
+after).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ non pas mon est mes una mis les""".split())
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
 _MARKUP = re.compile(r"[@#]\w+|https?://\S+")  # handles, hashtags and links say nothing about the language
+_PLACE = re.compile(r"\s@\s.*$", re.DOTALL)  # a cross-post's " @ Los Angeles, California" names a place, not a language
 
 
 def _is_latin(ch: str) -> bool:
@@ -53,7 +55,10 @@ def _is_latin(ch: str) -> bool:
 
 def looks_non_english(text: str) -> bool:
     """Whether one message looks written in a language other than English (see the module's rule)."""
-    plain = _MARKUP.sub(" ", bound_text(text)[0])  # what the model reads of it
+    plain = bound_text(text)[0]  # what the model reads of it
+    if not plain.isascii():  # ＦＵＬＬＷＩＤＴＨ or ˢᵘᵖᵉʳˢᶜʳᶦᵖᵗ letters are Latin ones
+        plain = unicodedata.normalize("NFKC", plain)
+    plain = _MARKUP.sub(" ", _PLACE.sub(" ", plain))
     if plain.isascii():  # every letter Latin: only their number matters (counted in C: the scoring history runs
         if len(_ASCII_LETTER.findall(plain)) < MIN_LETTERS:  # this on every message scored)
             return False

@@ -11,7 +11,8 @@ from engage.language import looks_non_english
 ENGLISH = ["well played, ^LO.", "#letsgo", "@united Conf # ABC123 e-ticket 0167 issued yesterday",
            "✈️✈️ LAX 🙌 #letsgo", "GREAT GAME GEN Y", "Win 11 Home, Version 22H2, OS Build 22621",
            "LA looking sunnier every day...", "doin ma laundry", "Sold $ES_F early",
-           "visit www.example.com/ vote! Jonas"]
+           "visit www.example.com/ vote! Jonas", "LA baby @ Los Angeles, California", "ＳＵＭＭＥＲ ＳＥＶＥＮＴＥＥＮ",
+           "ˢᴵᴺᶜᴱ ᴱᵛᴱᴿᵞᵀᴴᴵᴺᴳ ᴵˢ ᴬ ᴿᴱᶠᴸᴱᶜᵀᴵᴼᴺ"]
 OTHER = ["TwitPic geht nicht", "que bom demais", "Uy, Hola amigos", "wir sind echt müde"]
 
 
