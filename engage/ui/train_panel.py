@@ -224,9 +224,10 @@ def compare(trained: str) -> None:
     versions = [v for v in registry.list_models(root) if v.name in (trained, active)]
     st.subheader("New version beside the active one")
     same = st.session_state.get(KEY_SAME_ROWS)
-    if same is not None and (same.candidate, same.active) != (trained, active):
-        same = None  # another version became active since
-    compare_panel.same_messages(same)
+    if same is None or (same.candidate, same.active) == (trained, active):
+        compare_panel.same_messages(same)
+    else:
+        same = None  # measured beside a version that is no longer the active one
     st.markdown("**As each recorded at training**")
     frame = models_frame(versions, active)[_COMPARED]
     st.dataframe(frame, hide_index=True, key="train_compare", column_config=_FORMAT, placeholder="")
