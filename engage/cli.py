@@ -134,7 +134,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         result = train_model(messages, encoder, config, name=args.name, validation=_validation(args),
                              threshold_method=recipe.threshold_method,
                              threshold_value=recipe.threshold_value,
-                             activate=args.activate, cache=_cache(args), progress=update)
+                             activate=args.activate, cache=_cache(args), progress=update, on_fit=_fit_line)
     payload = {"model": result.version.name, "path": str(result.version.path), "active": args.activate,
                "like": recipe.like, "encoder": encoder.handle, "device": encoder.device, "texts": result.n_texts,
                "encoder_computed": result.n_computed, "empty_messages": result.n_empty,
@@ -155,8 +155,16 @@ def cmd_train(args: argparse.Namespace) -> None:
     _emit(args, lines, payload)
 
 
+def _fit_line(step) -> None:
+    """One stderr line as each fit of the head starts (engage.train.FitStep): which, and the time left."""
+    from engage.train import fit_step_text
+
+    print(f"fitting: {fit_step_text(step)}", file=sys.stderr, flush=True)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from engage.metrics import METRICS, metric_table, undefined_metrics
+    from engage.overlap import overlap_note, training_overlap
     from engage.scoring import load_classifier
     from engage.thresholds import choose_threshold, threshold_in_force
 
@@ -170,8 +178,14 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     table = metric_table(messages.labels, scores, threshold)
     payload = {k: table[k] for k in (*METRICS, "threshold", "n", "confusion")}
     payload |= {"model": clf.name, "support": table["support"]}
+    overlap = training_overlap(clf.version, messages.texts, messages.labels)
+    payload["training_overlap"] = None if overlap is None else {
+        "rows": overlap.rows, "training_rows": overlap.training, "share": overlap.share,
+        "same_data": overlap.same_data, "estimated": overlap.estimated}
     (tn, fp), (fn, tp) = table["confusion"]
     lines = [f"model {clf.name} on {Path(args.data).name}: {table['n']} messages, threshold {threshold:.3f}"]
+    if (note := overlap_note(overlap, clf.version)) is not None:
+        lines.append(f"  note: {note}")
     lines += [f"  {k:<9} {_figure(table[k])}" for k in METRICS]
     lines.append(f"  confusion [[tn {tn}, fp {fp}], [fn {fn}, tp {tp}]]")
     lines += [f"  note: {note}" for note in undefined_metrics(table)]

@@ -149,7 +149,7 @@ def validation_of(clf: Classifier) -> Validation:
 
 def retrain(messages: Messages, clf: Classifier, *, name: str | None = None, validation: Validation | None = None,
             root=None, progress: Progress | None = None, on_epoch=None,
-            encoder: Encoder | None = None) -> TrainResult:
+            encoder: Encoder | None = None, on_fit=None) -> TrainResult:
     """A new version (not activated) on the classifier's encoder (or `encoder`, e.g. adapt_encoder's), head config
     and threshold rule; validated as given, else as the version was (validation_of: the shipped model's 5-fold
     cross-validation lets every label train the final head, where a held-out share never trains on its rows)."""
@@ -157,7 +157,7 @@ def retrain(messages: Messages, clf: Classifier, *, name: str | None = None, val
     return train_model(messages, encoder or clf.encoder, clf.config, name=name or None,
                        validation=validation or validation_of(clf),
                        threshold_method=rule.get("method") or DEFAULT_METHOD, threshold_value=rule.get("target"),
-                       cache=clf.cache, root=root, progress=progress, on_epoch=on_epoch)
+                       cache=clf.cache, root=root, progress=progress, on_epoch=on_epoch, on_fit=on_fit)
 
 
 def side_by_side(texts: list[str], labels: np.ndarray, classifiers: Sequence[Classifier]) -> pd.DataFrame:

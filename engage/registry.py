@@ -27,6 +27,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _POINTER_BYTES = 256        # models/ACTIVE holds one name (at most 100 characters)
 _META_BYTES = 1 << 20      # a model.json is a few KB
 _REQUIRED = ("format_version", "name", "created", "encoder", "head", "threshold", "files")
+TEXT_KEY_DIGITS = 12        # training_data.texts: each training text's key (engage.overlap)
 
 
 @dataclass
@@ -178,7 +179,26 @@ def _read_meta(path: Path) -> dict:
     if meta["format_version"] != FORMAT_VERSION:
         raise InputError(f"{META_FILE} has format_version {excerpt(meta['format_version'])}, this engage reads "
                          f"{FORMAT_VERSION}", file=str(path))
+    data = meta.get("training_data")
+    if isinstance(data, dict) and "texts" in data and (problem := check_texts_record(data["texts"])) is not None:
+        raise InputError(f"{META_FILE}: {problem}", file=str(path))
     return meta
+
+
+def check_texts_record(entry: object) -> str | None:
+    """What is wrong with training_data.texts (engage.overlap: the training texts' keys, optional: versions
+    trained before it was recorded lack it), or None when it is well formed."""
+    if not isinstance(entry, dict):
+        return "training_data.texts is not an object"
+    if not isinstance(entry.get("file"), str):
+        return "training_data.texts.file is not a file name"
+    for key in ("distinct", "kept"):
+        if not isinstance(entry.get(key), int) or isinstance(entry.get(key), bool) or entry[key] < 0:
+            return f"training_data.texts.{key} is not a count"
+    up_to = entry.get("up_to")
+    if up_to is not None and not (isinstance(up_to, str) and len(up_to) == TEXT_KEY_DIGITS):
+        return "training_data.texts.up_to is not a text key"
+    return None
 
 
 def save_version(name: str, meta: dict, write_files: Callable[[Path], None],

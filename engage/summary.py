@@ -131,10 +131,11 @@ def models_frame(versions: list[ModelVersion], active: str | None) -> pd.DataFra
         rows.append({"name": version.name, "active": version.name == active,
                      # older versions recorded no method: they all used a held-out split
                      "validation": heldout.get("method", "held-out split") if heldout else None,
+                     "measured_on": measured_on(meta),
                      "created": meta.get("created"),
                      "encoder": f"{encoder.get('kind', '?')}: {encoder.get('handle', '?')}",
                      "encoder_dim": encoder.get("dim"),
-                     "training_data": data.get("source"), "training_rows": data.get("rows"),
+                     "training_data": data.get("source"), "training_rows": training_rows(data),
                      "threshold": (meta.get("threshold") or {}).get("value"),
                      "threshold_method": (meta.get("threshold") or {}).get("method"),
                      **{k: heldout.get(k) for k in METRICS},
@@ -142,10 +143,46 @@ def models_frame(versions: list[ModelVersion], active: str | None) -> pd.DataFra
     return pd.DataFrame(rows).astype({k: float for k in METRICS})
 
 
-def models_metrics_long(versions: list[ModelVersion]) -> pd.DataFrame:
-    """version, metric, value for every held-out metric a version recorded: the data of a comparison chart."""
-    rows = [{"version": v.name, "metric": k, "value": float(value)}
+def training_rows(data: dict) -> int | None:
+    """The rows a version's final head trained on: all its labeled rows, less the held-out share's (a version that
+    recorded no train_rows, from before it was recorded, trained on all its rows unless it held some out)."""
+    if "train_rows" in data:
+        return data["train_rows"]
+    rows, held = data.get("rows"), data.get("heldout_rows")
+    if rows is not None and held is not None and not data.get("cv_folds") and data.get("val_split"):
+        return rows - held
+    return rows
+
+
+def data_key(meta: dict) -> str | None:
+    """What a version's recorded metrics were measured on, as a key: its training data's fingerprint (texts and
+    labels), else its file name and rows; None when it recorded neither."""
+    data = meta.get("training_data") or {}
+    if data.get("fingerprint"):
+        return data["fingerprint"]
+    return f"{data['source']}:{data.get('rows')}" if data.get("source") else None
+
+
+def measured_on(meta: dict) -> str | None:
+    """Where a version's recorded metrics come from, in words: 'its 5-fold cross-validation of train.csv (2,760
+    labels)'; None when it recorded no metrics."""
+    heldout = meta.get("heldout_metrics") or {}
+    if not heldout:
+        return None
+    data = meta.get("training_data") or {}
+    rows = f" ({data['rows']:,} labels)" if isinstance(data.get("rows"), int) else ""
+    return f"{heldout.get('method', 'held-out split')} of {data.get('source') or 'its training data'}{rows}"
+
+
+def models_metrics_long(versions: list[ModelVersion], active: str | None = None) -> pd.DataFrame:
+    """version, metric, value for every held-out metric a version recorded: the data of a comparison chart; with
+    measured_on, and same_data: whether the version was measured on the same data as the active one (data_key;
+    every version when there is no active one). Figures on different data are not comparable."""
+    keys = {v.name: data_key(v.meta) for v in versions}
+    base = keys.get(active) if active in keys else None
+    rows = [{"version": v.name, "metric": k, "value": float(value), "measured_on": measured_on(v.meta),
+             "same_data": base is None or keys[v.name] == base}
             for v in versions
             for k in METRICS
             if (value := (v.meta.get("heldout_metrics") or {}).get(k)) is not None]
-    return pd.DataFrame(rows, columns=["version", "metric", "value"])
+    return pd.DataFrame(rows, columns=["version", "metric", "value", "measured_on", "same_data"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -40,6 +41,7 @@ from engage.head import (
 )
 from engage.metrics import metric_table
 from engage.monitor.reference import make_reference, write_reference
+from engage.overlap import training_record
 from engage.reading import Messages
 from engage.thresholds import DEFAULT_METHOD, choose_threshold
 from engage.tokens import truncated
@@ -60,6 +62,53 @@ class TrainResult:
     history: dict
     seconds: dict = field(default_factory=dict)
     heldout_index: np.ndarray = field(default_factory=lambda: np.array([], dtype=int))  # rows of the held-out split
+    # The rows the metrics were measured on (the held-out split, or every row under cross-validation) and the new
+    # version's honest score for each (its held-out or cross-validated score): what engage.promotion compares on.
+    validation_index: np.ndarray = field(default_factory=lambda: np.array([], dtype=int))
+    validation_scores: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class FitStep:
+    """Where fitting the head stands, for a progress line: `done` of `total` fits finished (choosing the settings
+    on every row, each cross-validation fold, then the final head), what runs now (`doing`, "" once all are done),
+    seconds since fitting began, and an estimate of the seconds left (None until a fit has finished: the mean
+    duration of the finished fits times the fits left)."""
+    done: int
+    total: int
+    doing: str
+    elapsed_s: float
+    left_s: float | None
+
+
+OnFit = Callable[[FitStep], None]
+
+
+def fit_step_text(step: FitStep) -> str:
+    """A FitStep as the Train page and `engage train` show it."""
+    if not step.doing:
+        return f"done: {step.total} fit{'s' if step.total > 1 else ''} in {step.elapsed_s:.1f} s"
+    left = "estimating the time left" if step.left_s is None else f"about {_duration(step.left_s)} left"
+    return f"{step.doing} ({step.done} of {step.total} fits done, {left})"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+class _FitClock:
+    """Reports a FitStep as each fit starts and once all are done."""
+
+    def __init__(self, total: int, report: OnFit | None) -> None:
+        self.total, self.report, self.done, self.t0 = total, report, -1, time.perf_counter()
+
+    def start(self, doing: str = "") -> None:
+        self.done += 1
+        if self.report is None:
+            return
+        elapsed = time.perf_counter() - self.t0
+        left = elapsed / self.done * (self.total - self.done) if self.done else None
+        self.report(FitStep(self.done, self.total, doing, elapsed, left))
 
 
 @dataclass(frozen=True)
@@ -116,14 +165,17 @@ def _check_validation(validation: Validation, y: np.ndarray, config: HeadConfig)
     validation.check(y)
 
 
-def cross_validated_scores(config: HeadConfig | Settled, inputs: dict, y: np.ndarray, folds: int) -> np.ndarray:
+def cross_validated_scores(config: HeadConfig | Settled, inputs: dict, y: np.ndarray, folds: int,
+                           clock: _FitClock | None = None) -> np.ndarray:
     """Every row's score from a head trained on the other folds (same seed, so the same call gives the same
     scores), all with the choices settled once on every row (settled here unless given)."""
     settled = config if isinstance(config, Settled) else settle_choices(config, inputs, y)
     inputs = share_work(settled.config, inputs)
     scores = np.empty(len(y), dtype=np.float64)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=settled.config.seed)
-    for fit_idx, held_idx in splitter.split(np.zeros(len(y)), y):
+    for fold, (fit_idx, held_idx) in enumerate(splitter.split(np.zeros(len(y)), y), 1):
+        if clock is not None:
+            clock.start(f"cross-validation fold {fold} of {folds}")
         model, _ = train_head(settled, _rows(inputs, fit_idx), y[fit_idx])
         scores[held_idx] = predict(model, _rows(inputs, held_idx))
     return scores
@@ -138,7 +190,10 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
                 threshold_method: str = DEFAULT_METHOD,
                 threshold_value: float | None = None, activate: bool = False,
                 cache: EmbeddingCache | None = None, root: str | Path | None = None,
-                progress: Progress | None = None, on_epoch=None, bundled: BundledEncoder | None = None) -> TrainResult:
+                progress: Progress | None = None, on_epoch=None, bundled: BundledEncoder | None = None,
+                on_fit: OnFit | None = None) -> TrainResult:
+    """A new version from labeled messages (the module's docstring). on_fit hears each fit of the head start (FitStep:
+    the fold, fits done and an estimate of the time left) and once more when all are done."""
     config = config or HeadConfig()
     name = registry.check_name(name or registry.new_name())
     y = _check_labels(messages)
@@ -151,14 +206,18 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
     inputs = share_work(config, head_inputs(config, vectors, texts))
     val = (_rows(inputs, val_idx), y[val_idx]) if len(val_idx) else None
     scores, fitting = None, Settled(config)
+    clock = _FitClock(validation.folds + 2 if validation.folds else 1, on_fit)
     if validation.folds:
+        clock.start("choosing the settings on every row")
         fitting = settle_choices(config, inputs, y)  # this run's choices; model.json keeps config: retraining
         # chooses again
-        scores = cross_validated_scores(fitting, inputs, y, validation.folds)
+        scores = cross_validated_scores(fitting, inputs, y, validation.folds, clock)
+    clock.start("the final head on every training row")
     model, history = train_head(fitting, _rows(inputs, train_idx), y[train_idx], val, on_epoch)
     labels = y
     if val is not None:
         labels, scores = val[1], predict(model, val[0])
+    clock.start()
     t_fit = time.perf_counter() - t0 - t_encode
     heldout, threshold = None, choose_threshold(None, np.array([]), "fixed", threshold_value)
     if scores is not None:
@@ -166,6 +225,7 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
             threshold = choose_threshold(labels, scores, threshold_method, threshold_value)
         heldout = metric_table(labels, scores, threshold) | {"at_0.5": metric_table(labels, scores, 0.5)}
         heldout["method"] = validation.describe()
+    texts_entry, texts_keys = training_record([texts[i] for i in train_idx])
     encoder_meta = {"kind": encoder.kind, "handle": registry.stored_handle(encoder.handle, root),
                     "fingerprint": encoder.fingerprint, "dim": encoder.dim, "max_tokens": encoder.max_tokens}
     if (adapted := adaptation_record(encoder.handle)) is not None:
@@ -182,20 +242,24 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
                           "empty_messages": len(messages.empty_rows), "val_split": validation.share,
                           "cv_folds": validation.folds,
                           "train_rows": len(train_idx),
-                          "heldout_rows": len(y) if validation.folds else len(val_idx)},
+                          "heldout_rows": len(y) if validation.folds else len(val_idx),
+                          "texts": texts_entry},  # engage.overlap: which texts the final head learned from
         "heldout_metrics": heldout,
         "history": history,
         "library_versions": library_versions(),
     }
     def write_files(folder: Path) -> None:
         _write_files(folder, model, bundled)
+        (folder / texts_entry["file"]).write_text(texts_keys, encoding="ascii")
         if scores is not None:  # the monitor's yardstick: validation scores, lengths, a sample of training texts
             write_reference(folder, make_reference(name, threshold, scores, labels, texts, seed=config.seed))
 
     version = registry.save_version(name, meta, write_files, root, activate)
     n_truncated = int(truncated(texts, encoder.max_tokens).sum())
+    measured = (np.arange(len(y)) if validation.folds else val_idx) if scores is not None else np.array([], int)
     return TrainResult(version, len(texts), n_computed, len(messages.empty_rows), n_truncated, heldout,
-                       history, {"encode": t_encode, "fit": t_fit, "total": time.perf_counter() - t0}, val_idx)
+                       history, {"encode": t_encode, "fit": t_fit, "total": time.perf_counter() - t0}, val_idx,
+                       measured, np.asarray(scores if scores is not None else [], dtype=np.float64))
 
 
 def _write_files(folder: Path, model, bundled: BundledEncoder | None) -> None:

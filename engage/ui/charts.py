@@ -85,17 +85,18 @@ def threshold_chart(by_threshold: pd.DataFrame, threshold: float) -> alt.LayerCh
 _METRIC_LABELS = "({'roc_auc': 'ROC AUC', 'pr_auc': 'PR AUC', 'f1': 'F1'})[datum.label] || datum.label"
 
 
-def models_chart(long: pd.DataFrame) -> alt.Chart:
-    """engage.summary.models_metrics_long: held-out metrics, versions side by side within each metric."""
+def models_chart(long: pd.DataFrame, subtitle: str | None = None) -> alt.Chart:
+    """engage.summary.models_metrics_long: held-out metrics, versions side by side within each metric (the Models
+    page names versions measured on other data in `version`, and on what data in `subtitle`)."""
     return alt.Chart(long).mark_bar().encode(
         x=alt.X("metric:N", sort=list(METRICS), title=None,
                 axis=alt.Axis(labelAngle=0, labelExpr=_METRIC_LABELS)),
         xOffset="version:N",
         y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title="held-out value"),
         color="version:N",
-        tooltip=["version", "metric", alt.Tooltip("value:Q", format=".4f")],
-    ).properties(title="Held-out metrics by version (cross-validated or on a held-out split: the table's "
-                       "validation column says which)", height=320)
+        tooltip=["version", "metric", alt.Tooltip("value:Q", format=".4f"), "measured_on"],
+    ).properties(title=alt.Title("Held-out metrics by version (cross-validated or on a held-out split: the table's "
+                                 "validation column says which)", subtitle=subtitle or ""), height=320)
 
 
 def slices_chart(slices: pd.DataFrame) -> alt.Chart:

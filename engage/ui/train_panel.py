@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-import pandas as pd
 import streamlit as st
 
-from engage import label_loop, registry
+from engage import label_loop, promotion, registry
 from engage.access import Action
 from engage.config import models_dir
 from engage.encoders.base import Encoder
 from engage.head import HeadConfig
 from engage.labels import LabelStore
 from engage.reading import SUPPORTED_SUFFIXES, Messages, detect_label_column, detect_text_column, messages_from_table
-from engage.scoring import Classifier
 from engage.summary import models_frame
-from engage.ui import access_gate, controls, state
+from engage.ui import access_gate, compare_panel, controls, fit_panel, state
 from engage.ui.errors import shown_errors
 from engage.validation import DEFAULT_VALIDATION, HELD_OUT_SHARE, Validation
 
@@ -27,20 +24,12 @@ ALL_SETS = "every labeling set"
 KEY_PREFIX = "train_"            # every session key of the Train page (its widgets' too) starts so
 KEY_TRAINED = "train_trained"    # str: name of the version this session trained last
 KEY_FLASH = "train_flash"        # str: a success message that survives a rerun
-KEY_SAME_ROWS = "train_same_rows"  # SameRows
+KEY_SAME_ROWS = "train_same_rows"  # engage.promotion.SameMessages
 KEY_CLICKED = "train_clicked"    # float: time.perf_counter() when Train was clicked: the wait is reported from there
 
 
-@dataclass(frozen=True)
-class SameRows:
-    """The new version and the active one, both scored on the new one's held-out rows."""
-    trained: str
-    active: str
-    table: pd.DataFrame
-
-
 _FORMAT = controls.metric_columns(*controls.METRIC_COLUMNS)
-_COMPARED = ["name", "active", "training_data", "training_rows", "heldout_rows", "threshold", "accuracy",
+_COMPARED = ["name", "active", "measured_on", "training_rows", "heldout_rows", "threshold", "accuracy",
              "precision", "recall", "f1", "roc_auc", "pr_auc"]
 
 
@@ -207,13 +196,9 @@ def train(data: Messages, loaded: state.LoadedModel, name: str, validation: Vali
     encoded, epoch, bars = _progress(len(data.texts), loaded.classifier.config)
     try:
         result = label_loop.retrain(data, loaded.classifier, name=name, validation=validation, progress=encoded,
-                                    on_epoch=epoch, encoder=encoder)
-        held = result.heldout_index
-        if len(held):  # both versions on the same rows, once
-            new = Classifier(result.version, encoder or loaded.classifier.encoder, loaded.classifier.cache)
-            both = label_loop.side_by_side([data.texts[i] for i in held], data.labels[held],
-                                           [loaded.classifier, new])
-            st.session_state[KEY_SAME_ROWS] = SameRows(result.version.name, loaded.classifier.name, both)
+                                    on_epoch=epoch, encoder=encoder, on_fit=fit_panel.on_fit(bars[1]))
+        # both versions on the same messages, once
+        st.session_state[KEY_SAME_ROWS] = promotion.compare_on_same_messages(result, data, loaded.classifier)
     except Exception:
         for bar in bars:  # the error is shown in their place, not under bars frozen part way
             bar.empty()
@@ -238,17 +223,17 @@ def compare(trained: str) -> None:
     active = registry.active_name(root)
     versions = [v for v in registry.list_models(root) if v.name in (trained, active)]
     st.subheader("New version beside the active one")
-    st.dataframe(models_frame(versions, active)[_COMPARED], hide_index=True, key="train_compare",
-                 column_config=_FORMAT, placeholder="")
-    st.caption("As recorded at training: each version's figures come from its own held-out rows (or its "
-               "cross-validation), so they are not on the same messages.")
     same = st.session_state.get(KEY_SAME_ROWS)
-    if same is not None and same.trained == trained and same.active == active:
-        st.markdown(f"**Both on the same {int(same.table['rows'].iloc[0]):,} messages**: the new version's held-out "
-                    "labels, which it did not train on (the active model may have, if it was trained on these "
-                    "labels before). Each at its own threshold.")
-        st.dataframe(same.table, hide_index=True, key=f"{KEY_PREFIX}same_rows_table", column_config=_FORMAT,
-                     placeholder="")
+    if same is None or (same.candidate, same.active) == (trained, active):
+        compare_panel.same_messages(same)
+    else:
+        same = None  # measured beside a version that is no longer the active one
+    st.markdown("**As each recorded at training**")
+    frame = models_frame(versions, active)[_COMPARED]
+    st.dataframe(frame, hide_index=True, key="train_compare", column_config=_FORMAT, placeholder="")
+    compare_panel.recorded_caption(frame)
+    if trained != active:
+        compare_panel.warnings(next(v for v in versions if v.name == trained), same)
     admin = access_gate.may(Action.PROMOTE)
     if st.button(f"Promote {trained} to active model", type="primary", disabled=trained == active or not admin,
                  key="train_promote", help=None if admin else "only an admin promotes a version"):

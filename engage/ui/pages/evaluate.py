@@ -15,7 +15,7 @@ from engage.summary import (
     slice_notes,
     time_slice_metrics,
 )
-from engage.ui import charts, controls, explain_panel, state
+from engage.ui import charts, controls, explain_panel, overlap_panel, state
 from engage.ui.errors import run_page, shown_errors
 from engage.ui.text import plain
 from engage.ui.threshold import panel as threshold_panel
@@ -95,6 +95,7 @@ def page() -> None:
     threshold = threshold_panel(res, "evaluate")
     table = metric_table(res.labels, res.scores, threshold)
     st.subheader("Metrics")
+    overlap_panel.note(res)  # the file holds messages the version trained on: its figures are optimistic
     st.dataframe(metrics_frame(table), hide_index=True, key="evaluate_metrics", column_config=_FORMAT, placeholder="")
     if notes := undefined_metrics(table):
         st.caption("Empty cells are undefined, not 0: " + "; ".join(notes) + ".")
