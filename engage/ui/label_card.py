@@ -7,12 +7,12 @@ short script run. Every answer is committed by the store before that run shows t
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from engage import label_loop
@@ -20,7 +20,6 @@ from engage.access import Action
 from engage.errors import InputError
 from engage.labels import ORDERS, UNDO_DEPTH, LabelSet, LabelStore, QueueItem
 from engage.reading import SUPPORTED_SUFFIXES, detect_text_column, read_messages
-from engage.scoring import FLAG_COL
 from engage.ui import access_gate, state
 from engage.ui.errors import DATABASE_DOWN, database_unreachable, log_bug, shown_errors
 from engage.ui.text import plain
@@ -57,7 +56,7 @@ class Twin:
 @dataclass(frozen=True)
 class SendTwin:
     result_key: tuple        # state.ScoredFile.key of the rows to send
-    flagged: bool
+    rows: str                # a digest of their positions in the file
     name: str
     twin_id: int
 
@@ -462,13 +461,16 @@ def agreement(store: LabelStore, set_id: int) -> None:
 
 # ---------------------------------------- from the Score page
 
-def send_button(res: state.ScoredFile, scored: pd.DataFrame, flagged: bool) -> None:
-    """Sends the rows the Score page shows (all, or flagged only: `flagged`, the page's own toggle) to labeling
-    with their scores."""
-    rows = np.flatnonzero(scored[FLAG_COL].to_numpy()) if flagged else np.arange(len(res.scores))
+def _digest(rows: np.ndarray) -> str:
+    return hashlib.sha256(np.asarray(rows, dtype=np.int64).tobytes()).hexdigest()
+
+
+def send_button(res: state.ScoredFile, rows: np.ndarray, what: str) -> None:
+    """Sends the rows the Score page shows (positions in the file; `what` names them: all, flagged, matching) to
+    labeling with their scores."""
     clicked = st.button(f"Send these {len(rows):,} rows to labeling", key=f"{KEY_PREFIX}send",
                         disabled=len(rows) == 0, help="a new labeling set, with these scores for the queue order")
-    name = f"{Path(res.name).stem} ({'flagged' if flagged else 'all'} rows, {res.model})"
+    name = f"{Path(res.name).stem} ({what} rows, {res.model})"
     store = state.label_store()
     texts = [res.messages.texts[i] for i in rows]
     held = st.session_state.get(KEY_SEND_TWIN)
@@ -477,8 +479,8 @@ def send_button(res: state.ScoredFile, scored: pd.DataFrame, flagged: bool) -> N
         with shown_errors():
             twin = label_loop.same_set(store, name, texts)
             if twin is not None:
-                held = st.session_state[KEY_SEND_TWIN] = SendTwin(res.key, flagged, name, twin.id)
-    elif held is None or (held.result_key, held.flagged, held.name) != (res.key, flagged, name):
+                held = st.session_state[KEY_SEND_TWIN] = SendTwin(res.key, _digest(rows), name, twin.id)
+    elif held is None or (held.result_key, held.rows, held.name) != (res.key, _digest(rows), name):
         return
     if held is not None:
         choice = twin_choice(store, held.twin_id, name, "send")
