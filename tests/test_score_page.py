@@ -19,7 +19,10 @@ from engage.row_filter import RowFilter, matches, search_terms
 from engage.scoring import scored_frame
 from engage.thresholds import choose_threshold
 from engage.ui import score_results
-from tests.test_pages_stubbed import APP, THRESHOLD, TIMEOUT, _app, _ok, _table, engine, stub_scores  # noqa: F401
+from tests import test_pages_stubbed
+from tests.test_pages_stubbed import APP, THRESHOLD, TIMEOUT, _app, _ok, _table, stub_scores
+
+engine = test_pages_stubbed.engine  # the stubbed engine's fixture
 
 AIRLINES = ["United", "Delta", "Virgin America"]
 
