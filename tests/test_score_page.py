@@ -193,3 +193,21 @@ def test_a_top_k_threshold_is_for_this_file_unless_pinned(engine):
     assert not at.checkbox(key="threshold_score_pin").value
     at = _score(at, "next.csv", _data(_tweets(30)))
     assert at.slider(key="threshold_score_slider").value == pytest.approx(THRESHOLD)  # the model's own
+
+
+def test_the_labeling_card_names_a_sent_row_as_the_score_page_does(engine):
+    frame = _tweets()
+    data = _data(frame)
+    at = _score(_app(), "Tweets.csv", data)
+    at.text_input(key=_key(data, "search")).input("refund").run()  # the refund tweets: rows 0, 5, 10, ...
+    at.button(key="label_send").click().run()
+    _ok(at)
+    at.switch_page("engage/ui/pages/label.py").run()
+    at.text_input(key="label_name_input").input("ana")
+    next(b for b in at.button if b.label == "Start labeling").click()
+    at.run()
+    _ok(at)
+    shown = at.text[0].value
+    row = frame.index[frame["text"] == shown][0]
+    caption = next(c.value for c in at.caption if "of the file" in c.value)
+    assert caption.startswith(f"tweet\\_id {frame['tweet_id'][row]} of the file · score ")

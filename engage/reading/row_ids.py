@@ -38,6 +38,10 @@ class RowIds:
     def of(self, i: int) -> str:
         return str(self.values[int(i)])
 
+    def label(self, i: int) -> str:
+        """Row i as a person finds it in the file: "tweet_id 570306133677760513", "row 204"."""
+        return f"{self.column} {self.of(i)}"
+
     def find(self, wanted: str) -> int | None:
         """The position of the row whose id is `wanted` (surrounding spaces ignored), or None."""
         hits = np.flatnonzero(self.values == str(wanted).strip())

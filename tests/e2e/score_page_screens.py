@@ -81,7 +81,7 @@ def main() -> None:
             _shot(page, f"issue24-item3-{args.tag}", "Flagged rows only" if not after else "Search the messages",
                   "Why this score")
             if after:  # item 1: a search and an airline filter, with the count of matches and "these rows"
-                page.get_by_label("Search the messages").fill("refund")
+                page.get_by_role("textbox", name="Search the messages").fill("refund")
                 page.keyboard.press("Enter")
                 _settled(page)
                 box = page.locator('[data-testid="stMultiSelect"]').filter(has_text="airline")
