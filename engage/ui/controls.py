@@ -84,11 +84,14 @@ def downloads(scored: pd.DataFrame, source_name: str, these: pd.DataFrame | None
     files = [("Flagged rows (CSV)", flagged, "flagged.csv"), ("Flagged rows (Excel)", flagged, "flagged.xlsx"),
              ("All rows with scores (CSV)", scored, "scored.csv"), ("All rows with scores (Excel)", scored,
                                                                    "scored.xlsx")]
-    if these is not None:
+    if these is not None:  # a row of their own above the others, so that no label is cut short
         files[:0] = [(f"These {len(these):,} rows (CSV)", these, "these.csv"),
-                     (f"These {len(these):,} rows (Excel)", these, "these.xlsx")]
-    columns = st.columns(len(files))
-    for column, (label, frame, suffix) in zip(columns, files, strict=True):
+                     (f"These {len(these):,} rows (Excel)", these, "these.xlsx"), None, None]
+    columns = [column for _ in range(len(files) // 4) for column in st.columns(4)]
+    for column, file in zip(columns, files, strict=True):
+        if file is None:
+            continue
+        label, frame, suffix = file
         excel = suffix.endswith(".xlsx")
         too_big = excel and len(frame) > EXCEL_MAX_ROWS
         column.download_button(

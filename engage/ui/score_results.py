@@ -7,6 +7,7 @@ The widgets' keys carry the file's sha256, so each file starts unfiltered.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,6 +115,10 @@ def shown_frame(scored: pd.DataFrame, text_col: str, ids: RowIds) -> pd.DataFram
     return out
 
 
+def _digest(flt: RowFilter) -> str:
+    return hashlib.sha256(repr(flt).encode("utf-8")).hexdigest()[:16]
+
+
 def _free_name(name: str, taken) -> str:
     while name in taken:
         name = f"{name} #"
@@ -129,8 +134,9 @@ def table(res: state.ScoredFile, scored: pd.DataFrame, found: Found) -> int | No
         # a lazy table cannot report a selected row (Streamlit refuses it), so the chooser below names rows by id.
         st.dataframe(shown, hide_index=True, key=f"{KEY_PREFIX}lazy_table", lazy=True, column_config=config)
         return None
-    event = st.dataframe(shown, hide_index=True, key=_key(res, "table"), column_config=config, on_select="rerun",
-                         selection_mode="single-row")
+    # A table per filter: a selection made in one view never names another row once the rows change.
+    event = st.dataframe(shown, hide_index=True, key=_key(res, f"table_{_digest(found.filter)}"),
+                         column_config=config, on_select="rerun", selection_mode="single-row")
     rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
     return int(found.positions[rows[0]]) if rows and rows[0] < len(shown) else None
 
@@ -149,8 +155,8 @@ def chosen_row(res: state.ScoredFile, found: Found, selected: int | None) -> int
                             format_func=lambda i: f"{ids.column} {ids.of(i)}: "
                                                   f"{texts[i][:explain_panel.PREVIEW_CHARS]}",
                             placeholder="choose a message to explain (type to search)", key=_key(res, "explain"))
-    typed = st.text_input(f"Why this score? {how} a row by its {plain(ids.column)}", key=_key(res, "explain_id"),
-                          help=ids.said)
+    typed = st.text_input(f"Why this score? {how.replace('choose', 'type')} a row's {plain(ids.column)}",
+                          key=_key(res, "explain_id"), help=ids.said)
     st.caption(f"{len(found.positions):,} rows match, too many to list: type a row's {plain(ids.column)} from "
                f"the table, or narrow the rows with the search above to choose from a list.")
     if not typed.strip():
