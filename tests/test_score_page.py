@@ -199,7 +199,6 @@ def test_the_labeling_card_names_a_sent_row_as_the_score_page_does(engine):
     frame = _tweets()
     data = _data(frame)
     at = _score(_app(), "Tweets.csv", data)
-    at.text_input(key=_key(data, "search")).input("refund").run()  # the refund tweets: rows 0, 5, 10, ...
     at.button(key="label_send").click().run()
     _ok(at)
     at.switch_page("engage/ui/pages/label.py").run()
