@@ -104,6 +104,16 @@ def test_the_pages_table_puts_the_id_text_and_score_first_and_downloads_keep_the
     assert list(score_results.these_rows(scored, found).columns) == list(frame.columns) + [SCORE_COL, FLAG_COL]
 
 
+def test_a_row_selected_in_the_filtered_table_is_that_row_of_the_file():
+    from types import SimpleNamespace
+
+    found = score_results.Found(np.array([3, 1_150, 1_400]), RowFilter(search="x"), 1_500)
+    assert score_results.picked(SimpleNamespace(selection=SimpleNamespace(rows=[1])), found) == 1_150
+    assert score_results.picked(SimpleNamespace(selection=SimpleNamespace(rows=[])), found) is None
+    assert score_results.picked(SimpleNamespace(selection=SimpleNamespace(rows=[3])), found) is None  # stale
+    assert score_results.picked(None, found) is None
+
+
 # ---------------------------------------------------------------- the page
 
 def test_the_score_page_searches_and_filters_its_results_and_downloads_these_rows(engine):

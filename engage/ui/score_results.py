@@ -137,8 +137,13 @@ def table(res: state.ScoredFile, scored: pd.DataFrame, found: Found) -> int | No
     # A table per filter: a selection made in one view never names another row once the rows change.
     event = st.dataframe(shown, hide_index=True, key=_key(res, f"table_{_digest(found.filter)}"),
                          column_config=config, on_select="rerun", selection_mode="single-row")
+    return picked(event, found)
+
+
+def picked(event, found: Found) -> int | None:
+    """The file position of the row selected in the table of `found`'s rows (`event` from st.dataframe)."""
     rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
-    return int(found.positions[rows[0]]) if rows and rows[0] < len(shown) else None
+    return int(found.positions[rows[0]]) if rows and 0 <= rows[0] < len(found.positions) else None
 
 
 def chosen_row(res: state.ScoredFile, found: Found, selected: int | None) -> int | None:
