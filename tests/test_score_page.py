@@ -52,6 +52,10 @@ def _score(at: AppTest, name: str, data: bytes) -> AppTest:
     return at
 
 
+def _labeled(widgets, label: str):
+    return next(w for w in widgets if w.label == label)
+
+
 def _key(data: bytes, name: str) -> str:
     return f"{score_results.KEY_PREFIX}{hashlib.sha256(data).hexdigest()[:16]}_{name}"
 
@@ -124,8 +128,8 @@ def test_the_score_page_searches_and_filters_its_results_and_downloads_these_row
     table = _table(at, FLAG_COL)
     assert list(table.columns[:4]) == ["tweet_id", "text", SCORE_COL, FLAG_COL]  # item 3
     at.text_input(key=_key(data, "search")).input("refund").run()
-    at.multiselect(key=_key(data, "columns")).select("airline").run()
-    at.multiselect(key=_key(data, "values_0_airline")).select("Virgin America").run()
+    _labeled(at.multiselect, "Filter by the values of").select("airline").run()
+    _labeled(at.multiselect, "Values of airline").select("Virgin America").run()
     _ok(at)
     texts = frame["text"].fillna("")
     expected = frame[texts.str.contains("refund") & (frame["airline"] == "Virgin America")]
@@ -136,9 +140,9 @@ def test_the_score_page_searches_and_filters_its_results_and_downloads_these_row
     assert labels[:2] == [f"These {len(expected):,} rows (CSV)", f"These {len(expected):,} rows (Excel)"]
     assert any(b.label == f"Send these {len(expected):,} rows to labeling" for b in at.button)
 
-    at.slider(key=_key(data, "score")).set_value((0.0, 0.5)).run()  # the stub scores refunds 0.9
+    _labeled(at.slider, "Score between").set_value((0.0, 0.5)).run()  # the stub scores refunds 0.9
     assert f"**0** of {len(frame):,} rows match." in [c.value for c in at.caption]
-    at.slider(key=_key(data, "score")).set_value((0.0, 1.0)).run()
+    _labeled(at.slider, "Score between").set_value((0.0, 1.0)).run()
     next(s for s in at.selectbox if s.label == "Show").set_value("not flagged").run()
     assert _table(at, FLAG_COL).empty
 

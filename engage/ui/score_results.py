@@ -7,7 +7,6 @@ The widgets' keys carry the file's sha256, so each file starts unfiltered.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,15 +87,17 @@ def find(res: state.ScoredFile, scored: pd.DataFrame) -> Found:
     search, score, flagged = st.columns([3, 2, 1], vertical_alignment="bottom")
     words = search.text_input("Search the messages", key=_key(res, "search"), placeholder='words, or a "phrase"',
                               help='rows whose text holds every word and "quoted phrase", any case')
-    low, high = score.slider("Score between", 0.0, 1.0, (0.0, 1.0), 0.01, key=_key(res, "score"))
+    # Widgets holding a tuple or a list (this range, the multiselects, the table's selection) take no key: the
+    # session's keys hold scalars and frozen dataclasses only.
+    low, high = score.slider("Score between", 0.0, 1.0, (0.0, 1.0), 0.01)
     which = flagged.selectbox("Show", list(FLAGGED), key=_key(res, "flagged"))
     others = [c for c in scored.columns if c not in (text_col, SCORE_COL, FLAG_COL)]
-    columns = st.multiselect("Filter by the values of", others, key=_key(res, "columns"),
+    columns = st.multiselect("Filter by the values of", others,
                              placeholder="choose columns (for example the airline or the channel)") if others else []
     values = []
-    for i, column in enumerate(columns):
+    for column in columns:
         chosen = st.multiselect(f"Values of {plain(column)}", value_choices(scored[column], VALUE_CHOICES),
-                                key=_key(res, f"values_{i}_{column}"), placeholder="any value")
+                                placeholder="any value")
         values.append((column, tuple(chosen)))
     flt = RowFilter(words, float(low), float(high), FLAGGED[which], tuple(values))
     positions = np.flatnonzero(matches(scored, text_col, flt))
@@ -115,10 +116,6 @@ def shown_frame(scored: pd.DataFrame, text_col: str, ids: RowIds) -> pd.DataFram
     return out
 
 
-def _digest(flt: RowFilter) -> str:
-    return hashlib.sha256(repr(flt).encode("utf-8")).hexdigest()[:16]
-
-
 def _free_name(name: str, taken) -> str:
     while name in taken:
         name = f"{name} #"
@@ -134,9 +131,8 @@ def table(res: state.ScoredFile, scored: pd.DataFrame, found: Found) -> int | No
         # a lazy table cannot report a selected row (Streamlit refuses it), so the chooser below names rows by id.
         st.dataframe(shown, hide_index=True, key=f"{KEY_PREFIX}lazy_table", lazy=True, column_config=config)
         return None
-    # A table per filter: a selection made in one view never names another row once the rows change.
-    event = st.dataframe(shown, hide_index=True, key=_key(res, f"table_{_digest(found.filter)}"),
-                         column_config=config, on_select="rerun", selection_mode="single-row")
+    event = st.dataframe(shown, hide_index=True, column_config=config, on_select="rerun",
+                         selection_mode="single-row")
     return picked(event, found)
 
 
