@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -192,21 +193,39 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     _emit(args, lines, payload)
 
 
+def _say(line: str) -> None:
+    """What the command is doing, as it starts it, on stderr (stdout stays the result; --json's last line)."""
+    print(f"{line}…", file=sys.stderr, flush=True)
+
+
+def _loaded(args: argparse.Namespace):
+    """The model to score with, saying so before the slow part (TensorFlow's import, the encoder's load)."""
+    _say(f"loading model {args.model or 'the active one'} (TensorFlow and the ELMo encoder)")
+    start = time.perf_counter()
+    from engage.scoring import load_classifier
+
+    clf = load_classifier(args.model, use_cache=not args.no_cache)
+    print(f"loaded model {clf.name} (encoder on {clf.encoder.device}) in {time.perf_counter() - start:.1f} s",
+          file=sys.stderr, flush=True)
+    return clf
+
+
 def cmd_score(args: argparse.Namespace) -> None:
     if args.engine == "ray":
         return cmd_score_ray(args)
     if len(args.input) > 1:
         raise InputError(f"the local engine scores one file, got {len(args.input)}; use --engine ray for several")
+    clf = _loaded(args)
     from engage.monitor import HistoryWriter
-    from engage.scoring import load_classifier, score_file
+    from engage.scoring import score_file
 
-    clf = load_classifier(args.model, use_cache=not args.no_cache)
     history = None if args.no_record else HistoryWriter()
     bar = _progress_bar(None, "scoring")
     try:
         summary = score_file(clf, args.input[0], args.out, text_col=args.text_col, label_col=args.label_col,
                              chunk_size=args.chunk_size, flagged_only=args.flagged_only, threshold=args.threshold,
-                             progress=bar.update, time_col=args.time_col, history=history, source=args.source)
+                             progress=bar.update, time_col=args.time_col, history=history, source=args.source,
+                             log=_say)
     finally:
         bar.close()
     if summary.get("text_col_guessed"):

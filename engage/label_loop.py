@@ -37,12 +37,14 @@ def rescore_sets(store: LabelStore, clf: Classifier, progress: Progress | None =
 
 
 def import_scored(store: LabelStore, name: str, texts: Sequence[str], scores: Sequence[float], model: str,
-                  threshold: float, source: str = "score page", *, actor: str | None = None) -> int:
+                  threshold: float, source: str = "score page", *, actor: str | None = None,
+                  row_ids: Sequence[str] | None = None) -> int:
     """A labeling set from rows already scored (the Score page's result): the scores go with it, so the queue can
     put the most uncertain first without scoring again. Returns the set id; the import is audited under `actor`."""
     if len(texts) != len(scores):
         raise InputError(f"{len(texts)} texts but {len(scores)} scores")
-    set_id = store.import_messages(name, texts, source=source, extra={"model": model}, actor=actor, scored_by=model)
+    set_id = store.import_messages(name, texts, source=source, extra={"model": model}, actor=actor, scored_by=model,
+                                   row_ids=row_ids)
     frame = store.messages(set_id)  # position = index in texts of the first row with that message
     by_id = {int(m): float(scores[int(p)]) for m, p in zip(frame["message_id"], frame["position"], strict=True)}
     store.store_scores(set_id, model, by_id, threshold)

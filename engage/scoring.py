@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,12 +104,14 @@ def score_messages(clf: Classifier, messages: Messages, threshold: float | None 
 def score_file(clf: Classifier, in_path: str | Path, out_path: str | Path, *, text_col: str | None = None,
                label_col: str | None = None, chunk_size: int = 10_000, flagged_only: bool = False,
                threshold: float | None = None, progress: Progress | None = None, time_col: str | None = None,
-               history: HistoryWriter | None = None, source: str = "cli") -> dict:
+               history: HistoryWriter | None = None, source: str = "cli",
+               log: Callable[[str], None] | None = None) -> dict:
     """Read, score, write, chunk by chunk: memory stays bounded by chunk_size for every format, and the output
     appears only when complete (engage.outputs.TableWriter). Labels are passed through untouched unless
     `label_col` is given; then they are checked, and a bad value ends the run before any output appears.
     With `history`, the file is recorded in the scoring history once written (bounded summaries, merged per
-    chunk), under each message's time from the time column (given, or detected by name)."""
+    chunk), under each message's time from the time column (given, or detected by name). `log` hears what is
+    being done, chunk by chunk, before it is done (the CLI prints it: a large file is never silent)."""
     if chunk_size < 1:
         raise InputError(f"the chunk size (rows read at a time) must be at least 1, got {chunk_size}")
     cut = threshold_in_force(clf, threshold)
@@ -120,6 +123,9 @@ def score_file(clf: Classifier, in_path: str | Path, out_path: str | Path, *, te
                                    detect_labels=False):
             # which column was scored, and whether it was a guess (the caller tells the user)
             summary |= {"text_col": chunk.text_col, "text_col_guessed": chunk.text_col_guessed}
+            if log is not None and len(chunk.texts):
+                log(f"encoding and scoring {len(chunk.texts):,} messages (rows {chunk.row_number(0):,}-"
+                    f"{chunk.row_number(len(chunk.texts) - 1):,} of {Path(in_path).name})")
             scored, scores = score_messages(clf, chunk, cut, progress)
             if recorder is not None:
                 recorder.add(chunk, scored)

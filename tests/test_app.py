@@ -83,7 +83,7 @@ def test_score_page_upload_detect_score_and_threshold(app_env, engine_scores):
     at.run()
     _no_crash(at)
     table = _table(at, "engageable")
-    assert list(table.columns) == ["id", "text", "engage", "domain", "engage_score", "engageable"]
+    assert list(table.columns) == ["id", "text", "engage_score", "engageable", "engage", "domain"]
     np.testing.assert_allclose(table["engage_score"].to_numpy(), engine_scores, rtol=1e-6)
     assert table.loc[4, "engage_score"] == 0.0  # the empty message
     model_threshold = registry.read_model(ACTIVE_VERSION, app_env.models).meta["threshold"]["value"]
@@ -106,11 +106,12 @@ def test_score_page_upload_detect_score_and_threshold(app_env, engine_scores):
     assert _metric(at, "Flagged engageable") == str(int((engine_scores >= expected).sum()))
     assert f"--threshold {expected!r}" in at.code[0].value
 
-    at.toggle(key="score_flagged_only").set_value(True).run()
+    next(s for s in at.selectbox if s.label == "Show").set_value("flagged").run()
     shown = _table(at, "engageable")
     assert len(shown) == int((engine_scores >= expected).sum()) and shown["engageable"].all()
     assert [b.label for b in at.get("download_button")] == [
-        "Flagged rows (CSV)", "Flagged rows (Excel)", "All rows with scores (CSV)", "All rows with scores (Excel)"]
+        f"These {len(shown)} rows (CSV)", f"These {len(shown)} rows (Excel)", "Flagged rows (CSV)",
+        "Flagged rows (Excel)", "All rows with scores (CSV)", "All rows with scores (Excel)"]
 
 
 def test_scoring_again_comes_from_the_score_cache(app_env):

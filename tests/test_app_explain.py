@@ -34,6 +34,11 @@ def _scored(name: str, data: bytes) -> AppTest:
     return at
 
 
+def _chooser(at: AppTest):
+    """The Score page's "Why this score?" list (its options: rows' positions in the file)."""
+    return next(s for s in at.selectbox if s.label.startswith("Why this score?"))
+
+
 def _explained(at: AppTest) -> list[str]:
     return [h.proto.body for h in at.html if "engage-explained" in h.proto.body]
 
@@ -42,7 +47,7 @@ def test_choosing_a_scored_row_shows_its_explanation(app_env):
     at = _scored("labeled.csv", app_env.csv.read_bytes())
     assert _explained(at) == []  # nothing chosen yet
     frame = pd.read_csv(app_env.csv, keep_default_na=False)
-    at.selectbox(key="explain_score_row").select(7).run()
+    _chooser(at).select(7).run()
     assert not at.exception
     (body,) = _explained(at)
     text = frame["text"][7]  # "café crème was cold — can I get a refund? ☕"
@@ -71,7 +76,7 @@ def test_message_markup_is_escaped(app_env):
     frame = pd.DataFrame({"text": XSS + ["thanks, all good"], "engage": [1, 1, 0]})
     at = _scored("xss.csv", frame.to_csv(index=False).encode())
     for row, text in enumerate(XSS):
-        at.selectbox(key="explain_score_row").select(row).run()
+        _chooser(at).select(row).run()
         assert not at.exception
         (body,) = _explained(at)
         assert set(re.findall(r"<\s*(\w+)", body)) == {"div", "span"}  # no markup from the message

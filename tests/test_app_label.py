@@ -210,7 +210,7 @@ def test_score_page_sends_the_flagged_rows_to_labeling_with_their_scores(env):
     at = _page("engage/ui/pages/score.py")
     at.file_uploader(key="score_file").upload("labeled.csv", world.csv.read_bytes(), "text/csv").run()
     at.button(key="score_go").click().run()
-    at.toggle(key="score_flagged_only").set_value(True).run()
+    next(s for s in at.selectbox if s.label == "Show").set_value("flagged").run()
     flagged = _table(at, "engageable")
     at.button(key="label_send").click().run()
     _ok(at)

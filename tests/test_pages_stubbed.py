@@ -154,7 +154,7 @@ def test_score_page_hands_the_text_column_to_the_engine_and_lays_out_its_scores(
     assert engine[ACTIVE].calls == [texts]
     expected = stub_scores(texts)
     table = _table(at, "engageable")
-    assert list(table.columns) == ["id", "text", "engage", "domain", "engage_score", "engageable"]
+    assert list(table.columns) == ["id", "text", "engage_score", "engageable", "engage", "domain"]
     np.testing.assert_allclose(table["engage_score"].to_numpy(), expected)
     assert table["engageable"].tolist() == (expected >= THRESHOLD).tolist()
     assert _metric(at, "Flagged engageable") == f"{int((expected >= THRESHOLD).sum()):,}"
@@ -163,7 +163,7 @@ def test_score_page_hands_the_text_column_to_the_engine_and_lays_out_its_scores(
     assert [b.label for b in at.get("download_button")] == [
         "Flagged rows (CSV)", "Flagged rows (Excel)", "All rows with scores (CSV)", "All rows with scores (Excel)"]
 
-    at.toggle(key="score_flagged_only").set_value(True).run()
+    next(s for s in at.selectbox if s.label == "Show").set_value("flagged").run()
     assert _table(at, "engageable")["engageable"].all()
     assert len(_table(at, "engageable")) == int((expected >= THRESHOLD).sum())
     assert any(b.label == f"Send these {int((expected >= THRESHOLD).sum()):,} rows to labeling" for b in at.button)

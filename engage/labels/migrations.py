@@ -227,8 +227,14 @@ def _v7_history(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v8_row_ids(conn: Connection) -> None:
+    """Each set message's row in its file, named as engage.reading.row_ids names it ("tweet_id 5703...", "row 204"),
+    for the labeling card (issue 24 item 4). NULL for sets imported before."""
+    conn.execute(text("ALTER TABLE set_messages ADD COLUMN row_id VARCHAR(300)"))
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1_labels, _v2_queue, _v3_score_indexes, _v4_audit,
-                                                  _v5_api_keys, _v6_sign_ins, _v7_history]
+                                                  _v5_api_keys, _v6_sign_ins, _v7_history, _v8_row_ids]
 LATEST = len(MIGRATIONS)
 
 

@@ -39,6 +39,7 @@ class QueueItem:
     # The session held this message already, unanswered (shown before, or given back by undo): a page that has not
     # shown it yet (a reload, a reconnect after a restart) says that an answer to it was not saved.
     resumed: bool = field(default=False, compare=False)
+    row_id: str | None = None  # its row in the file, as engage.reading.row_ids names it (None: imported before)
 
 
 def check_order(order: str) -> str:
@@ -149,11 +150,12 @@ def _item(conn: Connection, set_id: int, message_id: int, until: datetime, resum
     joined = (set_messages.join(messages, messages.c.id == set_messages.c.message_id)
               .outerjoin(scores, and_(scores.c.set_id == set_messages.c.set_id,
                                       scores.c.message_id == set_messages.c.message_id)))
-    row = conn.execute(select(messages.c.text, set_messages.c.position, scores.c.score, scores.c.model,
-                              scores.c.threshold).select_from(joined)
+    row = conn.execute(select(messages.c.text, set_messages.c.position, set_messages.c.row_id, scores.c.score,
+                              scores.c.model, scores.c.threshold).select_from(joined)
                        .where(set_messages.c.set_id == set_id, set_messages.c.message_id == message_id)).one()
     return QueueItem(message_id=message_id, set_id=set_id, text=row.text, position=row.position, score=row.score,
-                     model=row.model, threshold=row.threshold, claimed_until=as_utc(until), resumed=resumed)
+                     model=row.model, threshold=row.threshold, claimed_until=as_utc(until), resumed=resumed,
+                     row_id=row.row_id)
 
 
 def next_message(conn: Connection, set_id: int, annotator: str, order: str, session: str,

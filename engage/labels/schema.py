@@ -56,6 +56,7 @@ set_messages = Table(
     Column("set_id", Integer, ForeignKey("label_sets.id"), primary_key=True),
     Column("message_id", Integer, ForeignKey("messages.id"), primary_key=True),
     Column("position", Integer, nullable=False),  # 0-based row of its first occurrence in the imported rows
+    Column("row_id", String(300), nullable=True),  # that row in its file (engage.reading.row_ids), if given
     Index("ix_set_messages_position", "set_id", "position"),
 )
 

@@ -7,7 +7,7 @@ is on disk (SQLite: WAL, synchronous FULL) or in PostgreSQL.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -121,11 +121,12 @@ class LabelStore:
     # ------------------------------------------------------------ sets and messages
 
     def import_messages(self, name: str, texts: Iterable[object], source: str = "file",
-                        extra: dict | None = None, *, actor: str | None = None, scored_by: str | None = None) -> int:
+                        extra: dict | None = None, *, actor: str | None = None, scored_by: str | None = None,
+                        row_ids: Sequence[str] | None = None) -> int:
         """A new labeling set from rows of text (file order kept); returns its id. Texts equal after normalization
         are one message, shared with other sets; empty texts are counted and left out. The import is audited in
         the same transaction, under `actor` (default: cli:<os user>); `scored_by` names the model whose scores
-        come with it, if any."""
+        come with it, if any; `row_ids` names each row in its file (engage.reading.row_ids), for the card."""
         if not isinstance(name, str) or not name.strip():
             raise InputError("a labeling set needs a name")
         first, n_rows, n_empty = _unique_texts(texts)
@@ -136,7 +137,8 @@ class LabelStore:
                 name=name.strip(), source=source, created_at=utcnow(), n_rows=n_rows, n_empty=n_empty,
                 extra=extra)).inserted_primary_key[0]
             ids = self._message_ids(conn, first)
-            rows = [dict(set_id=set_id, message_id=ids[h], position=pos) for h, (pos, _) in first.items()]
+            rows = [dict(set_id=set_id, message_id=ids[h], position=pos,
+                         row_id=None if row_ids is None else str(row_ids[pos])[:300]) for h, (pos, _) in first.items()]
             for chunk in _chunks(rows):
                 conn.execute(set_messages.insert(), chunk)
             audit.record(conn, "import", actor or local_actor(), name.strip(), set_id=set_id, to_version=scored_by,

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -77,33 +76,29 @@ def flag_counts(res: state.ScoredFile, threshold: float) -> dict:
     return counts
 
 
-def language_note(res: state.ScoredFile) -> None:
-    """Says which messages look non-English: the ELMo encoders read English, so their scores mean less."""
-    rows = np.flatnonzero(state.foreign(res))
-    if not len(rows):
-        return
-    shown = ", ".join(str(res.messages.row_number(int(i))) for i in rows[:10]) + (" …" if len(rows) > 10 else "")
-    many = len(rows) > 1
-    st.info(f"{len(rows):,} message{'s' if many else ''} look{'' if many else 's'} non-English (row"
-            f"{'s' if many else ''} {shown}): {'their scores are' if many else 'its score is'} less reliable, since "
-            "the model's ELMo reads English only.", icon=":material/translate:")
-
-
-def downloads(scored: pd.DataFrame, source_name: str) -> None:
-    """Flagged rows and all rows, as formula-safe CSV and as Excel; files are built only when clicked."""
+def downloads(scored: pd.DataFrame, source_name: str, these: pd.DataFrame | None = None) -> None:
+    """Flagged rows and all rows (and `these`, the rows a search or filter kept, when given), as formula-safe CSV
+    and as Excel, in the file's column order; files are built only when clicked."""
     stem = Path(source_name).stem or "messages"
     flagged = scored[scored[FLAG_COL]]
-    columns = st.columns(4)
-    for column, (label, frame, suffix) in zip(columns, (
-            ("Flagged rows (CSV)", flagged, "flagged.csv"), ("Flagged rows (Excel)", flagged, "flagged.xlsx"),
-            ("All rows with scores (CSV)", scored, "scored.csv"), ("All rows with scores (Excel)", scored,
-                                                                   "scored.xlsx")), strict=True):
+    files = [("Flagged rows (CSV)", flagged, "flagged.csv"), ("Flagged rows (Excel)", flagged, "flagged.xlsx"),
+             ("All rows with scores (CSV)", scored, "scored.csv"), ("All rows with scores (Excel)", scored,
+                                                                   "scored.xlsx")]
+    if these is not None:  # a row of their own above the others, so that no label is cut short
+        files[:0] = [(f"These {len(these):,} rows (CSV)", these, "these.csv"),
+                     (f"These {len(these):,} rows (Excel)", these, "these.xlsx"), None, None]
+    columns = [column for _ in range(len(files) // 4) for column in st.columns(4)]
+    for column, file in zip(columns, files, strict=True):
+        if file is None:
+            continue
+        label, frame, suffix = file
         excel = suffix.endswith(".xlsx")
         too_big = excel and len(frame) > EXCEL_MAX_ROWS
         column.download_button(
             label, data=_builder(frame, excel), file_name=f"{stem}-{suffix}",
             mime=XLSX_MIME if excel else "text/csv", on_click="ignore", key=f"{KEY_PREFIX}download_{suffix}",
-            disabled=too_big, help="more rows than an Excel sheet holds: use CSV" if too_big else None)
+            disabled=too_big or frame.empty,
+            help="more rows than an Excel sheet holds: use CSV" if too_big else None)
 
 
 def _builder(frame: pd.DataFrame, excel: bool) -> Callable[[], bytes]:

@@ -8,6 +8,7 @@ the markup goes to st.html, which also runs no script. Tokens' contributions go 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import replace
 
 import pandas as pd
@@ -22,10 +23,12 @@ PREVIEW_CHARS = 80   # of each message, in the chooser
 TOP_WORDS = 8
 
 
-def selected_row(event, frame: pd.DataFrame, text_col: str, key: str) -> int | None:
+def selected_row(event, frame: pd.DataFrame, text_col: str, key: str,
+                 name: Callable[[int], str] | None = None) -> int | None:
     """The position in frame of the row to explain: the one selected in the table (`event`, from st.dataframe with
     on_select="rerun", selection_mode="single-row"; None for a lazy table, which cannot select), else the one
-    chosen in a selectbox of its first OPTION_ROWS rows (shown as plain text, no markup)."""
+    chosen in a selectbox of its first OPTION_ROWS rows (shown as plain text, no markup), each named by `name`
+    (its row in the file, engage.reading.row_ids) or else by its position in frame."""
     rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
     if rows and rows[0] < len(frame):
         return int(rows[0])
@@ -35,8 +38,8 @@ def selected_row(event, frame: pd.DataFrame, text_col: str, key: str) -> int | N
     label = "Why this score? Select a row in the table, or choose one here" if event is not None else \
         "Why this score? Choose a message"
     return st.selectbox(label, options, index=None,
-                        format_func=lambda i: _preview(frame, text_col, i), placeholder="choose a message to explain",
-                        key=f"{KEY_PREFIX}{key}_row")
+                        format_func=lambda i: _preview(frame, text_col, i, name),
+                        placeholder="choose a message to explain", key=f"{KEY_PREFIX}{key}_row")
 
 
 def show(frame: pd.DataFrame, row: int | None, text_col: str, model: str, threshold: float, key: str) -> None:
@@ -93,6 +96,6 @@ def _sum_line(ex: Explanation) -> str:
             f"against the message without it, so many words push up: compare their sizes.")
 
 
-def _preview(frame: pd.DataFrame, text_col: str, i: int) -> str:
+def _preview(frame: pd.DataFrame, text_col: str, i: int, name: Callable[[int], str] | None = None) -> str:
     text = frame[text_col].iloc[i]
-    return f"row {i + 1}: {'' if pd.isna(text) else str(text)[:PREVIEW_CHARS]}"
+    return f"{name(i) if name else f'row {i + 1}'}: {'' if pd.isna(text) else str(text)[:PREVIEW_CHARS]}"

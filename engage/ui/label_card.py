@@ -7,20 +7,20 @@ short script run. Every answer is committed by the store before that run shows t
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from engage import label_loop
 from engage.access import Action
 from engage.errors import InputError
 from engage.labels import ORDERS, UNDO_DEPTH, LabelSet, LabelStore, QueueItem
-from engage.reading import SUPPORTED_SUFFIXES, detect_text_column, read_messages
-from engage.scoring import FLAG_COL
+from engage.reading import SUPPORTED_SUFFIXES, Messages, detect_text_column, read_messages
+from engage.reading.row_ids import row_ids
 from engage.ui import access_gate, state
 from engage.ui.errors import DATABASE_DOWN, database_unreachable, log_bug, shown_errors
 from engage.ui.text import plain
@@ -57,7 +57,7 @@ class Twin:
 @dataclass(frozen=True)
 class SendTwin:
     result_key: tuple        # state.ScoredFile.key of the rows to send
-    flagged: bool
+    rows: str                # a digest of their positions in the file
     name: str
     twin_id: int
 
@@ -193,7 +193,7 @@ def import_panel(store: LabelStore, expanded: bool) -> None:
             found = read_messages(up.data, name=up.name, text_col=text_col, detect_labels=False)
             twin = label_loop.same_set(store, name, found.texts)
             if twin is None:
-                _import(store, name, found.texts, up.name, who.actor)  # reruns the page
+                _import(store, name, found, up.name, who.actor)  # reruns the page
             else:
                 st.session_state[KEY_TWIN] = Twin(up.sha256, text_col, name, twin.id)
         held = st.session_state.get(KEY_TWIN)
@@ -201,7 +201,7 @@ def import_panel(store: LabelStore, expanded: bool) -> None:
             choice = twin_choice(store, held.twin_id, name, "import")
             if choice == "anyway":
                 found = read_messages(up.data, name=up.name, text_col=text_col, detect_labels=False)
-                _import(store, label_loop.distinct_name(store, name), found.texts, up.name,
+                _import(store, label_loop.distinct_name(store, name), found, up.name,
                         access_gate.require(Action.IMPORT).actor)
             elif choice == "open":
                 st.session_state[KEY_SENT] = held.twin_id
@@ -209,8 +209,11 @@ def import_panel(store: LabelStore, expanded: bool) -> None:
                 st.rerun()
 
 
-def _import(store: LabelStore, name: str, texts: list[str], source: str, actor: str) -> None:
-    set_id = store.import_messages(name, texts, source=source, actor=actor)
+def _import(store: LabelStore, name: str, found: Messages, source: str, actor: str) -> None:
+    ids = row_ids(found)
+    texts = found.texts
+    set_id = store.import_messages(name, texts, source=source, actor=actor,
+                                   row_ids=[ids.label(i) for i in range(len(texts))])
     _score_new_set(store, set_id)
     st.session_state.pop(KEY_TWIN, None)
     st.session_state[KEY_SENT] = set_id
@@ -359,10 +362,12 @@ def _undo(store: LabelStore, annotator: str, set_id: int, tab: str) -> None:
 def _message(item: QueueItem) -> None:
     with st.container(border=True, key="label_card"):
         st.text(item.text)
+    # The row as the Score page and its file name it (engage.reading.row_ids); sets imported before had no ids.
+    where = f"{plain(item.row_id)} of the file" if item.row_id else f"Message {item.position + 1} of the imported rows"
     if item.score is None:
-        st.caption(f"Row {item.position + 1} of the file · no model score yet")
+        st.caption(f"{where} · no model score yet")
     else:
-        st.caption(f"Row {item.position + 1} of the file · score **{item.score:.3f}** from model {plain(item.model)} "
+        st.caption(f"{where} · score **{item.score:.3f}** from model {plain(item.model)} "
                    f"(its threshold {item.threshold:.3f})")
 
 
@@ -462,13 +467,16 @@ def agreement(store: LabelStore, set_id: int) -> None:
 
 # ---------------------------------------- from the Score page
 
-def send_button(res: state.ScoredFile, scored: pd.DataFrame, flagged: bool) -> None:
-    """Sends the rows the Score page shows (all, or flagged only: `flagged`, the page's own toggle) to labeling
-    with their scores."""
-    rows = np.flatnonzero(scored[FLAG_COL].to_numpy()) if flagged else np.arange(len(res.scores))
+def _digest(rows: np.ndarray) -> str:
+    return hashlib.sha256(np.asarray(rows, dtype=np.int64).tobytes()).hexdigest()
+
+
+def send_button(res: state.ScoredFile, rows: np.ndarray, what: str) -> None:
+    """Sends the rows the Score page shows (positions in the file; `what` names them: all, flagged, matching) to
+    labeling with their scores."""
     clicked = st.button(f"Send these {len(rows):,} rows to labeling", key=f"{KEY_PREFIX}send",
                         disabled=len(rows) == 0, help="a new labeling set, with these scores for the queue order")
-    name = f"{Path(res.name).stem} ({'flagged' if flagged else 'all'} rows, {res.model})"
+    name = f"{Path(res.name).stem} ({what} rows, {res.model})"
     store = state.label_store()
     texts = [res.messages.texts[i] for i in rows]
     held = st.session_state.get(KEY_SEND_TWIN)
@@ -477,8 +485,8 @@ def send_button(res: state.ScoredFile, scored: pd.DataFrame, flagged: bool) -> N
         with shown_errors():
             twin = label_loop.same_set(store, name, texts)
             if twin is not None:
-                held = st.session_state[KEY_SEND_TWIN] = SendTwin(res.key, flagged, name, twin.id)
-    elif held is None or (held.result_key, held.flagged, held.name) != (res.key, flagged, name):
+                held = st.session_state[KEY_SEND_TWIN] = SendTwin(res.key, _digest(rows), name, twin.id)
+    elif held is None or (held.result_key, held.rows, held.name) != (res.key, _digest(rows), name):
         return
     if held is not None:
         choice = twin_choice(store, held.twin_id, name, "send")
@@ -492,8 +500,9 @@ def send_button(res: state.ScoredFile, scored: pd.DataFrame, flagged: bool) -> N
     st.session_state.pop(KEY_SEND_TWIN, None)
     with shown_errors():
         who = access_gate.require(Action.IMPORT)
+        ids = row_ids(res.messages)
         set_id = label_loop.import_scored(store, name, texts, res.scores[rows], res.model, res.model_threshold,
-                                          source=res.name, actor=who.actor)
+                                          source=res.name, actor=who.actor, row_ids=[ids.label(i) for i in rows])
         st.session_state[KEY_SENT] = set_id
         st.success(f"Labeling set '{plain(name)}' is ready.", icon=":material/check:")
         st.page_link(LABEL_PAGE, label="Label them now", icon=":material/label:")

@@ -18,7 +18,8 @@ without computing it (the Score page shows cached scores without a click) is a `
   browser tab's id, mirrored there too (?tab=ID) so a reload or a reconnect after a server restart holds the
   same claims;
 - the latest upload, its preview table, its messages, the scored result (and the upload it came from, to score it
-  again with another model): this session's Slots (the Score and Evaluate pages share the result).
+  again with another model): this session's Slots (the Score and Evaluate pages share the result); the result is
+  also kept per browser tab (its id in the URL, ?tab=ID) and signed-in person, so a reload shows it again.
 
 Nothing here is pickled: cache_resource keeps live objects, session_state lives in memory.
 """
@@ -62,6 +63,7 @@ KEY_SCORED_UPLOAD = "engage_scored_upload"  # Upload of the result, so it can be
 KEY_BY_THRESHOLD = "engage_by_threshold"  # Slot: result key -> metrics_by_threshold frame
 KEY_NON_ENGLISH = "engage_non_english"    # Slot: result key -> bool array, which messages look non-English
 SCORE_CACHE_ENTRIES = 8
+KEPT_RESULTS = 16   # browser sessions whose latest result the process keeps for a reload (each holds its file)
 EXPLAINED_ENTRIES = 256
 
 T = TypeVar("T")
@@ -244,6 +246,7 @@ def score(up: Upload, text_col: str, label_col: str | None,
                         time.perf_counter() - start, from_cache, clf, time_col)
     st.session_state[KEY_RESULT] = result
     st.session_state[KEY_SCORED_UPLOAD] = up
+    _kept_results().put(_browser(), Kept(result, up))
     return result
 
 
@@ -256,8 +259,39 @@ def score_again(res: ScoredFile, progress: Callable[[int], None] | None = None) 
     return score(up, res.messages.text_col, res.messages.label_col, progress, res.time_col)
 
 
+@dataclass(frozen=True)
+class Kept:
+    """A browser session's latest result and its upload, kept past a reload (which starts a new session)."""
+    result: ScoredFile
+    upload: Upload
+
+
+@st.cache_resource
+def _kept_results() -> Recent:
+    return Recent(KEPT_RESULTS)
+
+
+def _browser() -> tuple[str, str]:
+    """This browser tab (its id, kept in the page's URL, so a reload keeps it) and who is signed in there (so a
+    copied URL opens nobody else's result)."""
+    from engage.ui import access_gate  # it reads the label store from here: imported when first needed
+
+    who = access_gate.identity()
+    return tab_id(), "" if who is None or who.email is None else who.email
+
+
 def result() -> ScoredFile | None:
-    return st.session_state.get(KEY_RESULT)
+    """This session's latest result; after a reload (a new session), the one this browser tab had (issue 24
+    item 17), with its upload so it can be scored again."""
+    found = st.session_state.get(KEY_RESULT)
+    if found is None:
+        kept = _kept_results().get(_browser())
+        if kept is not None:
+            st.session_state[KEY_RESULT], st.session_state[KEY_SCORED_UPLOAD] = kept.result, kept.upload
+            found = kept.result
+    else:
+        tab_id()  # keeps the tab's id in the URL: a page change drops the query
+    return found
 
 
 def by_threshold(res: ScoredFile) -> pd.DataFrame:

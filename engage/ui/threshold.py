@@ -107,7 +107,7 @@ def _chooser_value(code: str | None, res: ScoredFile, page: str, column) -> floa
 
 def panel(res: ScoredFile, page: str) -> float:
     """The engine's threshold choosers, a slider, a pin and a reset; returns the threshold in force. A chooser's
-    choice is pinned; the slider's is for this file and model unless pinned."""
+    choice and the slider's are for this file and model unless pinned (the pin keeps it for the next ones)."""
     names = [name for name, code in CHOOSERS.items() if code not in NEEDS_LABELS or res.labels is not None]
     left, middle, right = st.columns([2, 1, 1], vertical_alignment="bottom")
     name = left.selectbox("Set the threshold by", names, key=_key(page, "chooser"),
@@ -119,7 +119,9 @@ def panel(res: ScoredFile, page: str) -> float:
             if code is None:
                 reset()
             else:
-                set_value(res, choose_threshold(res.labels, res.scores, code, value), by=name, pinned=True)
+                # For this file and model: a top-K or a target means another threshold on another file, so it is
+                # kept for the next ones only when the user pins it (issue 24 item 17).
+                set_value(res, choose_threshold(res.labels, res.scores, code, value), by=name)
     slider = _key(page, "slider")
     st.session_state[slider] = in_force(res)
     st.slider("Threshold: a message is flagged when its score is at least this", 0.0, 1.0, step=0.01,

@@ -43,7 +43,7 @@ def test_markup_messages_are_explained_as_text_and_run_nothing(page, app_url, tm
     _upload_and_score(page, app_url, csv)
     _no_exception(page)
     for row, text in enumerate(XSS):
-        _choose(page, f"row {row + 1}: {text}")
+        _choose(page, f"row {row + 2}: {text}")  # rows as in the file: the header is row 1
         explained = page.locator(".engage-explained")
         expect(explained).to_have_text(text, timeout=60_000)  # the message, drawn as text (the new one)
         _settled(page)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engage.metrics import metric_table, mistakes, pr_curve, roc_curve, undefined_metrics
+from engage.reading.row_ids import row_ids
 from engage.reading.times import TIME_GRAINS, is_time_column
 from engage.summary import (
     confusion_frame,
@@ -50,7 +51,9 @@ def _mistakes(res: state.ScoredFile, threshold: float) -> None:
     shown = wrong.head(MISTAKE_ROWS)
     event = st.dataframe(shown, hide_index=True, key="evaluate_mistakes", on_select="rerun",
                          selection_mode="single-row")
-    row = explain_panel.selected_row(event, shown, res.messages.text_col, "evaluate")
+    ids = row_ids(res.messages)  # the chooser names rows as the Score page does (the mistakes keep file positions)
+    row = explain_panel.selected_row(event, shown, res.messages.text_col, "evaluate",
+                                     lambda i: ids.label(int(shown.index[i])))
     explain_panel.show(shown, row, res.messages.text_col, res.model, threshold, "evaluate")
 
 

@@ -8,8 +8,8 @@ import streamlit as st
 
 from engage.errors import InputError
 from engage.reading import SUPPORTED_SUFFIXES, choose_text_column, detect_label_column, guessed_column_note
-from engage.scoring import FLAG_COL, SCORE_COL, scored_frame
-from engage.ui import controls, explain_panel, label_card, state, time_chooser
+from engage.scoring import scored_frame
+from engage.ui import controls, explain_panel, label_card, score_results, state, time_chooser
 from engage.ui.errors import run_page, shown_errors
 from engage.ui.text import plain
 from engage.ui.threshold import panel as threshold_panel
@@ -75,25 +75,15 @@ def _results(res: state.ScoredFile, active: str) -> None:
                f"with model {res.model}.")
     if res.model != active:
         st.warning(f"These scores come from model {res.model}; the active model is now {active}: score again.")
-    if res.messages.empty_rows:
-        empty = res.messages.empty_rows
-        st.info(f"{len(empty):,} empty message{'s' if len(empty) > 1 else ''} score{'' if len(empty) > 1 else 's'} "
-                f"0 (row{'s' if len(empty) > 1 else ''} {', '.join(map(str, empty[:10]))}"
-                f"{' …' if len(empty) > 10 else ''}).")
-    controls.language_note(res)
+    score_results.notes(res)
     threshold = threshold_panel(res, "score")
     controls.flag_counts(res, threshold)
     scored = scored_frame(res.messages, res.scores, threshold)
-    flagged = st.toggle("Flagged rows only", key=f"{KEY_PREFIX}flagged_only")
-    shown = scored[scored[FLAG_COL]] if flagged else scored
-    # Lazy: the browser gets the rows in view and fetches more on scroll or sort, so a million rows stay usable.
-    st.dataframe(shown, hide_index=True, key="score_results", lazy=True, column_config={
-        SCORE_COL: st.column_config.ProgressColumn("engage_score", min_value=0.0, max_value=1.0, format="%.3f")})
-    # A lazy table cannot report a selected row (Streamlit refuses lazy=True with on_select): rows are chosen below.
-    row = explain_panel.selected_row(None, shown, res.messages.text_col, "score")
-    explain_panel.show(shown, row, res.messages.text_col, res.model, threshold, "score")
-    controls.downloads(scored, res.name)
-    label_card.send_button(res, scored, flagged)
+    found = score_results.find(res, scored)
+    row = score_results.chosen_row(res, found, score_results.table(res, scored, found))
+    explain_panel.show(scored, row, res.messages.text_col, res.model, threshold, "score")
+    controls.downloads(scored, res.name, score_results.these_rows(scored, found))
+    label_card.send_button(res, found.positions, found.what)
     st.caption("The same flagged rows from the command line:")
     # File and column names are the uploader's text: quoted for a POSIX shell, so a pasted command runs nothing else.
     st.code(shlex.join(["engage", "score", res.name, "--out", "flagged.csv", "--flagged-only", "--text-col",
