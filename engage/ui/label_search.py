@@ -182,7 +182,7 @@ def _one_ticked(store: LabelStore, set_id: int, frame: pd.DataFrame, message_id:
                 tab: str) -> None:
     row = int(frame.loc[frame["message_id"] == message_id, "position"].iloc[0]) + 1
     left, right = st.columns(2)
-    if left.button(f"More like row {row}", key=f"{KEY_PREFIX}similar", icon=":material/join:"):
+    if left.button(f"More like row {row}", key=f"{KEY_PREFIX}more", icon=":material/join:"):
         st.session_state[KEY_SIMILAR] = Similar(set_id, message_id, row)
         st.rerun()
     right.button(f"Put row {row} on the card", key=f"{KEY_PREFIX}focus", icon=":material/label:",
