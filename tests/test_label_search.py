@@ -143,6 +143,19 @@ def test_bulk_label_refusals(store):
     assert len(store.batches()) == 1 and store.audit().loc[0, "action"] == "bulk_label"
 
 
+def test_training_may_leave_bulk_labels_out(store):
+    from engage.label_loop import training_data
+
+    set_id, ids = _set(store)
+    store.label(ids[0], "ana", 0, set_id=set_id)
+    store.bulk_label(set_id, ids[1:4], "ana", 1)
+    store.label(ids[1], "bo", 0, set_id=set_id)  # a single label by another annotator on a bulk-labeled message
+    assert store.bulk_labels(set_id) == 3
+    assert training_data(store, set_id).messages.texts == TEXTS[:4]  # default: bulk labels train
+    kept = training_data(store, set_id, bulk=False).messages
+    assert kept.texts == TEXTS[:2] and kept.labels.tolist() == [0, 0]
+
+
 def test_deleting_a_set_keeps_its_batches(store):
     set_id, ids = _set(store)
     store.bulk_label(set_id, ids[:3], "ana", 1)

@@ -32,6 +32,14 @@ REGEX_BUDGET_S = 1.0  # for the whole set: 100,000 tweets take ~0.1 s with a san
 _TERMS = re.compile(r'(-?)"([^"]*)"|(-?)(\S+)')
 
 
+def _frame(conn: Connection, query, columns: list[str]) -> pd.DataFrame:
+    """A query's rows as a frame, from the driver's plain tuples: building a frame from SQLAlchemy rows (pandas
+    probes each row's attributes) or unpacking them costs seconds per 100,000 rows. Only for columns whose driver
+    values are already what they mean (integers, floats, text), as here."""
+    rows = conn.execute(query).cursor.fetchall()
+    return pd.DataFrame.from_records(rows, columns=columns)
+
+
 @dataclass(frozen=True)
 class SearchQuery:
     words: str = ""                                  # words and "quoted phrases"; -word excludes
@@ -66,7 +74,7 @@ def set_texts(conn: Connection, set_id: int) -> pd.DataFrame:
     query = (select(set_messages.c.message_id, set_messages.c.position, messages.c.text)
              .join(messages, messages.c.id == set_messages.c.message_id)
              .where(set_messages.c.set_id == set_id).order_by(set_messages.c.position))
-    frame = pd.DataFrame(conn.execute(query).all(), columns=["message_id", "position", "text"])
+    frame = _frame(conn, query, ["message_id", "position", "text"])
     frame["lower"] = frame["text"].str.lower()
     return frame
 
@@ -75,14 +83,16 @@ def set_state(conn: Connection, set_id: int, annotator: str | None = None) -> pd
     """Per message of the set that has a score or an active label: score, threshold, model; labels (annotators
     whose active answer is a label), engageable (of them, how many said engageable), bulk (of them, bulk ones);
     yours (the annotator's active label, <NA> if none). Indexed by message_id."""
-    stored = pd.DataFrame(conn.execute(select(scores.c.message_id, scores.c.score, scores.c.threshold,
-                                              scores.c.model).where(scores.c.set_id == set_id)).all(),
-                          columns=["message_id", "score", "threshold", "model"]).set_index("message_id")
+    stored = _frame(conn, select(scores.c.message_id, scores.c.score, scores.c.threshold, scores.c.model)
+                    .where(scores.c.set_id == set_id),
+                    ["message_id", "score", "threshold", "model"]).set_index("message_id")
+    stored["score"] = stored["score"].astype(float)
+    stored["threshold"] = stored["threshold"].astype(float)
     in_set = and_(set_messages.c.set_id == set_id, set_messages.c.message_id == labels.c.message_id)
-    answers = pd.DataFrame(conn.execute(
-        select(labels.c.message_id, labels.c.annotator, labels.c.kind, labels.c.value, labels.c.batch_id)
-        .join(set_messages, in_set).where(labels.c.undone_at.is_(None)).order_by(labels.c.id)).all(),
-        columns=["message_id", "annotator", "kind", "value", "batch_id"])
+    answers = _frame(conn, select(labels.c.message_id, labels.c.annotator, labels.c.kind, labels.c.value,
+                                  labels.c.batch_id)
+                     .join(set_messages, in_set).where(labels.c.undone_at.is_(None)).order_by(labels.c.id),
+                     ["message_id", "annotator", "kind", "value", "batch_id"])
     active = answers.drop_duplicates(["message_id", "annotator"], keep="last")
     active = active[active["kind"] == "label"]
     counts = active.groupby("message_id").agg(labels=("value", "size"), engageable=("value", "sum"),

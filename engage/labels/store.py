@@ -389,13 +389,21 @@ class LabelStore:
                 self._check_set(conn, set_id)
             return answers.active_labels(conn, set_id)
 
+    def bulk_labels(self, set_id: int | None = None) -> int:
+        """Active labels given in bulk (on the set's messages, or all), what training may leave out."""
+        return int(self._active_labels(set_id)["batch_id"].notna().sum())
+
     def agreement(self, set_id: int | None = None) -> agreement_mod.Agreement:
         return agreement_mod.agreement(self._active_labels(set_id))
 
-    def labeled_messages(self, set_id: int | None = None) -> Messages:
+    def labeled_messages(self, set_id: int | None = None, bulk: bool = True) -> Messages:
         """One label per labeled message (majority of annotators, ties to the latest label), as engage.reading
-        Messages with text_col "text" and label_col "label", ready for engage.train.train_model."""
-        frame = agreement_mod.majority(self._active_labels(set_id))
+        Messages with text_col "text" and label_col "label", ready for engage.train.train_model. bulk=False leaves
+        bulk labels out (engage/labels/bulk.py)."""
+        active = self._active_labels(set_id)
+        if not bulk:
+            active = active[active["batch_id"].isna()]
+        frame = agreement_mod.majority(active)
         source = "label store" if set_id is None else f"label store, set {set_id}"
         return Messages(frame=frame, text_col="text", label_col="label", texts=frame["text"].tolist(),
                         labels=frame["label"].to_numpy(np.int8), empty_rows=[], source=source, first_row=1)

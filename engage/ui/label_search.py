@@ -162,10 +162,10 @@ def _bulk_buttons(store: LabelStore, set_id: int, ticked: list[int], matches: pd
         st.caption("Bulk labels are given by analysts and admins; tick a match and put it on the card to label it.")
         return
     everything = matches["message_id"].astype(int).tolist()
+    # Fixed option labels: a label that changed with the counts would make a new widget, and lose the choice.
     scope = st.radio("Bulk label", ("ticked", "all"), key=KEY_SCOPE, horizontal=True,
-                     format_func=lambda s: f"the {len(ticked):,} ticked" if s == "ticked"
-                     else f"all {len(everything):,} matches")
-    ids = ticked if scope == "ticked" else everything
+                     format_func={"ticked": "the ticked rows", "all": "every match"}.get)
+    ids = everything if scope == "all" else ticked
     columns = st.columns(2)
     for column, value in zip(columns, (1, 0), strict=True):
         plan = store.bulk_plan(set_id, ids, annotator, value) if ids else None
