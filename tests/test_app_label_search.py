@@ -196,3 +196,19 @@ def test_an_annotator_searches_but_may_not_bulk_label(roles):
     with LabelStore(url) as store:
         assert store.audit().loc[0, "actor"] == "carl@acme.example"
 
+
+
+def test_the_train_page_uses_bulk_labels_unless_told_not_to(labeling):
+    url, set_id, ids = labeling
+    with LabelStore(url) as store:
+        store.label(ids[2], "ana", 0, set_id=set_id)
+        store.bulk_label(set_id, ids[:2], "ana", 1)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page("engage/ui/pages/train.py").run()
+    _ok(at)
+    toggle = at.toggle(key="train_bulk")
+    assert toggle.value is True and toggle.help.startswith("2 labels were given to many messages at once")
+    assert next(m.value for m in at.metric if m.label == "Labeled messages") == "3"
+    toggle.set_value(False).run()
+    assert next(m.value for m in at.metric if m.label == "Labeled messages") == "1"

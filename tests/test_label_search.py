@@ -82,7 +82,7 @@ def test_regular_expressions_and_the_runaway_one_refused(store):
     with pytest.raises(InputError, match="at most 300 are allowed"):
         store.search(set_id, SearchQuery(pattern="a" * 301))
     start = time.monotonic()
-    with pytest.raises(InputError, match=r"took more than 1 s .* \(stopped at row 7\).* backtracks"):
+    with pytest.raises(InputError, match=r"took more than 2 s of CPU .* \(stopped at row 7\).* backtracks"):
         store.search(set_id, SearchQuery(pattern=r"(a|aa)+$"))  # ~fib(40) ways to fail on the last row
     assert time.monotonic() - start < 30  # stopped (a loose bound: the budget is the regex module's, under load)
 
