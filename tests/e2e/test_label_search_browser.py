@@ -90,7 +90,8 @@ def test_search_tick_three_bulk_label_by_keyboard_undo(browser, search_server, e
     _settled(page)
     ticked = expected["text"].tolist()[:3]
     assert _mine(db_url, set_id) == [(t, 1, True) for t in ticked]
-    assert [r[6] for r in _rows(page)[:4]] == ["engageable"] * 3 + [""]  # "your label", as stored
+    after = _rows(page)[:4]  # cells: row, message, score, predicted, labels, your label, bulk
+    assert [(r[5], r[6]) for r in after] == [("engageable", "1")] * 3 + [("", "0")]  # as stored
     page.get_by_text(f"3 of {total:,} messages labeled").wait_for()
     page.locator(".st-key-lsearch_scope").scroll_into_view_if_needed()
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
@@ -103,7 +104,7 @@ def test_search_tick_three_bulk_label_by_keyboard_undo(browser, search_server, e
     page.get_by_text("Undone: your bulk label 'engageable' of 3 messages, as one step.").wait_for()
     _settled(page)
     assert _mine(db_url, set_id) == []
-    assert [r[6] for r in _rows(page)[:3]] == [""] * 3
+    assert [(r[5], r[6]) for r in _rows(page)[:3]] == [("", "0")] * 3
     page.get_by_text(f"0 of {total:,} messages labeled").wait_for()
     with LabelStore(db_url) as store:
         assert store.audit()["action"].tolist()[:2] == ["bulk_undo", "bulk_label"]
