@@ -198,7 +198,11 @@ def test_an_annotator_searches_but_may_not_bulk_label(roles):
 
 
 
-def test_the_train_page_uses_bulk_labels_unless_told_not_to(labeling):
+def test_the_train_page_uses_bulk_labels_unless_told_not_to(labeling, monkeypatch):
+    from engage.head import HeadConfig
+    from tests.test_pages_stubbed import StubClassifier
+
+    monkeypatch.setattr(StubClassifier, "config", HeadConfig(), raising=False)  # the Train page reads the head's
     url, set_id, ids = labeling
     with LabelStore(url) as store:
         store.label(ids[2], "ana", 0, set_id=set_id)
