@@ -7,10 +7,11 @@
 
 An entry is an e-mail address or an "@domain" pattern (exactly that domain: subdomains are other domains, so that
 "@brand.example" never lets in "x@evil-brand.example" nor "x@brand.example.evil"). Someone matched under several
-roles has the highest of them. Annotators label; analysts also score, evaluate, import labeling sets, train and
-export labels; admins also promote or activate a version and delete labeling sets. Anyone signed in whom no entry
-matches has no role and is refused. Without sign-in (open mode, one person on their own machine) that person may do
-everything. The command line is local and never asks.
+roles has the highest of them. Annotators label (searching a set and seeing similar messages included); analysts
+also bulk-label, score, evaluate, import labeling sets, train and export labels; admins also promote or activate a
+version and delete labeling sets. Anyone signed in whom no entry matches has no role and is refused. Without
+sign-in (open mode, one person on their own machine) that person may do everything. The command line is local and
+never asks.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Role(enum.IntEnum):
 
 class Action(enum.Enum):
     LABEL = "label messages"
+    BULK_LABEL = "label many messages at once"
     SCORE = "score files"
     EVALUATE = "evaluate a model"
     VIEW_MODELS = "see the model versions"
@@ -56,6 +58,9 @@ class Action(enum.Enum):
 
 LEAST_ROLE: dict[Action, Role] = {
     Action.LABEL: Role.ANNOTATOR,
+    # Searching and "more like this" only read the set an annotator labels, so they go with LABEL; one bulk label
+    # speaks for hundreds of messages (and weighs that much in agreement and training): analysts and admins.
+    Action.BULK_LABEL: Role.ANALYST,
     Action.SCORE: Role.ANALYST, Action.EVALUATE: Role.ANALYST, Action.VIEW_MODELS: Role.ANALYST,
     Action.IMPORT: Role.ANALYST, Action.TRAIN: Role.ANALYST, Action.EXPORT: Role.ANALYST,
     Action.PROMOTE: Role.ADMIN, Action.DELETE_SET: Role.ADMIN, Action.MONITOR: Role.ANALYST,

@@ -65,11 +65,12 @@ class TrainingData:
     overlapping: int
 
 
-def training_data(store: LabelStore, set_id: int | None = None, extra: Messages | None = None) -> TrainingData:
-    """The store's labels (one per message, see LabelStore.labeled_messages), plus the labeled rows of `extra`
-    whose text the store has not labeled: a label given in the app is the fresher judgement. Either side alone is
-    enough; neither raises NoLabels."""
-    stored = store.labeled_messages(set_id)
+def training_data(store: LabelStore, set_id: int | None = None, extra: Messages | None = None,
+                  bulk: bool = True) -> TrainingData:
+    """The store's labels (one per message, see LabelStore.labeled_messages; bulk=False leaves bulk labels out),
+    plus the labeled rows of `extra` whose text the store has not labeled: a label given in the app is the fresher
+    judgement. Either side alone is enough; neither raises NoLabels."""
+    stored = store.labeled_messages(set_id, bulk=bulk)
     if extra is None:
         if not stored.texts:
             where = "the label store" if set_id is None else f"labeling set {set_id}"

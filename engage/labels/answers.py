@@ -1,7 +1,8 @@
 """Answers: labels (1 engageable / 0 not engageable) and skips, each its own committed row, and undo.
 
 Nothing is ever deleted: undo stamps `undone_at`. What counts for an annotator and a message is their latest answer
-that is not undone ("active"): a later answer replaces an earlier one, and a skip is not a label.
+that is not undone ("active"): a later answer replaces an earlier one, and a skip is not a label. A bulk label
+(engage/labels/bulk.py) is one step for undo: the whole batch goes back at once.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import pandas as pd
 from sqlalchemy import Connection, exists, select, update
 
 from engage.errors import InputError
+from engage.labels import audit
 from engage.labels.db import as_utc, utcnow
 from engage.labels.queue import claim, release
-from engage.labels.schema import labels, messages, set_messages
+from engage.labels.schema import label_batches, label_sets, labels, messages, set_messages
 
 UNDO_DEPTH = 10
 
@@ -27,9 +29,11 @@ class Undone:
     label_id: int
     message_id: int
     set_id: int | None
-    kind: str               # "label" or "skip"
+    kind: str               # "label", "skip", or "bulk" (a whole batch of labels)
     value: int | None
     created_at: datetime    # UTC
+    count: int = 1          # answers taken back (a batch's size)
+    batch_id: int | None = None
 
 
 def check_annotator(annotator: str) -> str:
@@ -74,28 +78,56 @@ def record(conn: Connection, message_id: int, annotator: str, value: int | None,
     return int(label_id)
 
 
+def _recent_steps(conn: Connection, annotator: str, set_id: int | None) -> list:
+    """The annotator's last UNDO_DEPTH steps (in the set, if given), newest first: single answers and bulk batches,
+    each a (last label id, undone, row) triple; a batch of any size is one step."""
+    singles = select(labels).where(labels.c.annotator == annotator, labels.c.batch_id.is_(None))
+    batches = select(label_batches).where(label_batches.c.annotator == annotator)
+    if set_id is not None:
+        singles = singles.where(labels.c.set_id == set_id)
+        batches = batches.where(label_batches.c.set_id == set_id)
+    steps = [(r.id, r.undone_at is not None, r) for r in
+             conn.execute(singles.order_by(labels.c.id.desc()).limit(UNDO_DEPTH))]
+    steps += [(r.last_label_id, r.undone_at is not None, r) for r in
+              conn.execute(batches.order_by(label_batches.c.last_label_id.desc()).limit(UNDO_DEPTH))]
+    return sorted(steps, key=lambda step: step[0], reverse=True)[:UNDO_DEPTH]
+
+
 def undo(conn: Connection, annotator: str, set_id: int | None, session: str,
          claim_seconds: float, now: datetime | None = None) -> Undone | None:
-    """Undoes the annotator's latest active answer among their last UNDO_DEPTH answers (in the set, if given).
+    """Undoes the annotator's latest active step among their last UNDO_DEPTH (in the set, if given): one answer,
+    or a whole bulk batch.
 
-    The message is claimed back for the session, so that next_message shows it again.
+    An answer's message is claimed back for the session, so that next_message shows it again; a batch's messages
+    simply count as they did before it (its undo is audited, as the batch was).
     """
     annotator = check_annotator(annotator)
-    recent = select(labels).where(labels.c.annotator == annotator)
-    if set_id is not None:
-        recent = recent.where(labels.c.set_id == set_id)
-    window = recent.order_by(labels.c.id.desc()).limit(UNDO_DEPTH).subquery()
-    row = conn.execute(select(window).where(window.c.undone_at.is_(None))
-                       .order_by(window.c.id.desc()).limit(1)).first()
+    row = next((r for _, undone, r in _recent_steps(conn, annotator, set_id) if not undone), None)
     if row is None:
         return None
     now = now or utcnow()
+    if "last_label_id" in row._fields:
+        return _undo_batch(conn, row, annotator, now)
     conn.execute(update(labels).where(labels.c.id == row.id).values(undone_at=now))
     if row.set_id is not None:
         release(conn, session, row.set_id)
         claim(conn, row.message_id, row.set_id, annotator, session, now, now + timedelta(seconds=claim_seconds))
     return Undone(label_id=row.id, message_id=row.message_id, set_id=row.set_id, kind=row.kind, value=row.value,
                   created_at=as_utc(row.created_at))
+
+
+def _undo_batch(conn: Connection, batch, annotator: str, now: datetime) -> Undone:
+    taken = conn.execute(update(labels).where(labels.c.batch_id == batch.id, labels.c.undone_at.is_(None))
+                         .values(undone_at=now)).rowcount
+    conn.execute(update(label_batches).where(label_batches.c.id == batch.id).values(undone_at=now))
+    name = None
+    if batch.set_id is not None:
+        name = conn.execute(select(label_sets.c.name).where(label_sets.c.id == batch.set_id)).scalar()
+    audit.record(conn, "bulk_undo", annotator, name or f"set {batch.set_id}", set_id=batch.set_id,
+                 detail={"batch": int(batch.id), "labels": int(taken), "value": int(batch.value)})
+    message_id = conn.execute(select(labels.c.message_id).where(labels.c.id == batch.last_label_id)).scalar()
+    return Undone(label_id=batch.last_label_id, message_id=int(message_id), set_id=batch.set_id, kind="bulk",
+                  value=batch.value, created_at=as_utc(batch.created_at), count=int(taken), batch_id=int(batch.id))
 
 
 def _in_set(set_id: int | None):
@@ -108,13 +140,14 @@ def answer_history(conn: Connection, set_id: int | None = None) -> pd.DataFrame:
     """Every answer ever given (undone ones too) on the set's messages (all messages if set_id is None)."""
     query = (select(labels.c.id.label("label_id"), labels.c.message_id, messages.c.text, labels.c.annotator,
                     labels.c.kind, labels.c.value, labels.c.created_at, labels.c.score, labels.c.model,
-                    labels.c.set_id, labels.c.session, labels.c.undone_at)
+                    labels.c.set_id, labels.c.session, labels.c.undone_at, labels.c.batch_id)
              .join(messages, messages.c.id == labels.c.message_id).order_by(labels.c.id))
     if set_id is not None:
         query = query.where(_in_set(set_id))
     frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys()))
     frame["value"] = frame["value"].astype("Int8")
     frame["set_id"] = frame["set_id"].astype("Int64")
+    frame["batch_id"] = frame["batch_id"].astype("Int64")
     return frame
 
 

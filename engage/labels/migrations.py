@@ -233,8 +233,58 @@ def _v8_row_ids(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE set_messages ADD COLUMN row_id VARCHAR(300)"))
 
 
+_AUDIT_ACTIONS_V9 = (*_AUDIT_ACTIONS_V5, "bulk_label", "bulk_undo")
+
+
+def _v9_bulk_labels(conn: Connection) -> None:
+    """Bulk labels: a batch per bulk action, each label's batch (NULL for single labels), and the audit actions for
+    giving and undoing one. The audit CHECK constraint changes as in _v5."""
+    md = MetaData()
+    Table("label_sets", md, Column("id", Integer, primary_key=True))  # stand-in for the foreign key
+    batches = Table("label_batches", md,
+                    Column("id", Integer, primary_key=True),
+                    Column("set_id", Integer, ForeignKey("label_sets.id"), nullable=True),
+                    Column("annotator", String(200), nullable=False),
+                    Column("value", SmallInteger, nullable=False),
+                    Column("size", Integer, nullable=False),
+                    Column("created_at", DateTime, nullable=False),
+                    Column("last_label_id", Integer, nullable=False),
+                    Column("undone_at", DateTime, nullable=True),
+                    Column("query", JSON, nullable=True),
+                    CheckConstraint("value IN (0, 1)", name="ck_label_batches_value"),
+                    Index("ix_label_batches_annotator", "annotator", "last_label_id"))
+    md.create_all(conn, tables=[batches])
+    # ADD COLUMN with a REFERENCES clause and no default is allowed by SQLite and PostgreSQL alike.
+    conn.execute(text("ALTER TABLE labels ADD COLUMN batch_id INTEGER REFERENCES label_batches (id)"))
+    conn.execute(text("CREATE INDEX ix_labels_batch ON labels (batch_id)"))
+    allowed = ", ".join(f"'{a}'" for a in _AUDIT_ACTIONS_V9)
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE audit DROP CONSTRAINT ck_audit_action"))
+        conn.execute(text(f"ALTER TABLE audit ADD CONSTRAINT ck_audit_action CHECK (action IN ({allowed}))"))
+        return
+    new = MetaData()
+    Table("audit_v9", new,
+          Column("id", Integer, primary_key=True),
+          Column("at", DateTime, nullable=False),
+          Column("actor", String(320), nullable=False),
+          Column("action", String(20), nullable=False),
+          Column("subject", String(300), nullable=False),
+          Column("set_id", Integer, nullable=True),
+          Column("from_version", String(300), nullable=True),
+          Column("to_version", String(300), nullable=True),
+          Column("detail", JSON, nullable=True),
+          CheckConstraint(f"action IN ({allowed})", name="ck_audit_action"))
+    new.create_all(conn)
+    columns = "id, at, actor, action, subject, set_id, from_version, to_version, detail"
+    conn.execute(text(f"INSERT INTO audit_v9 ({columns}) SELECT {columns} FROM audit"))
+    conn.execute(text("DROP TABLE audit"))
+    conn.execute(text("ALTER TABLE audit_v9 RENAME TO audit"))
+    conn.execute(text("CREATE INDEX ix_audit_at ON audit (at, id)"))
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1_labels, _v2_queue, _v3_score_indexes, _v4_audit,
-                                                  _v5_api_keys, _v6_sign_ins, _v7_history, _v8_row_ids]
+                                                  _v5_api_keys, _v6_sign_ins, _v7_history, _v8_row_ids,
+                                                  _v9_bulk_labels]
 LATEST = len(MIGRATIONS)
 
 

@@ -158,6 +158,20 @@ def _item(conn: Connection, set_id: int, message_id: int, until: datetime, resum
                      row_id=row.row_id)
 
 
+def focus(conn: Connection, set_id: int, message_id: int, annotator: str, session: str,
+          claim_seconds: float = CLAIM_SECONDS, now: datetime | None = None) -> None:
+    """Puts a chosen message (a search's match) on the session's card: the session's claim moves to it, so
+    next_message returns it and the keys label it. Refused when the annotator has answered it already or another
+    session holds it."""
+    if conn.execute(select(_answered(annotator, message_id))).scalar():
+        raise InputError(f"you have already answered message {message_id}: undo that answer first, or label it with "
+                         "a bulk label")
+    now = now or utcnow()
+    release(conn, session, set_id)
+    if not claim(conn, message_id, set_id, annotator, session, now, now + timedelta(seconds=claim_seconds)):
+        raise InputError(f"message {message_id} is on another tab's card now: try again when it is answered")
+
+
 def next_message(conn: Connection, set_id: int, annotator: str, order: str, session: str,
                  claim_seconds: float = CLAIM_SECONDS, now: datetime | None = None) -> QueueItem | None:
     """Call inside one write transaction. None when the annotator has nothing left (or all left is claimed).

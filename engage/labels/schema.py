@@ -73,10 +73,31 @@ labels = Table(
     Column("model", String(300), nullable=True),
     Column("session", String(200), nullable=True),
     Column("undone_at", DateTime, nullable=True),
+    # A bulk label (engage/labels/bulk.py): the batch it was given in; NULL for a label given one message at a time.
+    Column("batch_id", Integer, ForeignKey("label_batches.id"), nullable=True),
     CheckConstraint("(kind = 'label' AND value IN (0, 1)) OR (kind = 'skip' AND value IS NULL)",
                     name="ck_labels_value"),
     Index("ix_labels_annotator", "annotator", "id"),
     Index("ix_labels_message", "message_id", "annotator"),
+    Index("ix_labels_batch", "batch_id"),
+)
+
+# One bulk labeling action: the matches of a search (or the ticked ones) labeled at once. Its labels point here, so
+# undo takes the whole batch back in one step, and agreement and training can tell bulk labels apart. last_label_id
+# places the batch among the annotator's single answers for undo's window.
+label_batches = Table(
+    "label_batches", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("set_id", Integer, ForeignKey("label_sets.id"), nullable=True),  # NULL once the set is deleted
+    Column("annotator", String(200), nullable=False),
+    Column("value", SmallInteger, nullable=False),
+    Column("size", Integer, nullable=False),  # labels written (messages the annotator had not labeled so already)
+    Column("created_at", DateTime, nullable=False),
+    Column("last_label_id", Integer, nullable=False),
+    Column("undone_at", DateTime, nullable=True),
+    Column("query", JSON, nullable=True),  # the search that chose the messages, as the page described it
+    CheckConstraint("value IN (0, 1)", name="ck_label_batches_value"),
+    Index("ix_label_batches_annotator", "annotator", "last_label_id"),
 )
 
 scores = Table(
@@ -104,9 +125,10 @@ claims = Table(
 )
 
 # Who changed what: promotions and activations of model versions, imports and deletions of labeling sets, the HTTP
-# service's API keys made and revoked and its model reloads. Rows are only ever added. set_id has no foreign key, so
-# that the row of a deleted set stays.
-AUDIT_ACTIONS = ("promote", "activate", "import", "delete_set", "api_key_create", "api_key_revoke", "reload")
+# service's API keys made and revoked and its model reloads, bulk labels given and undone. Rows are only ever added.
+# set_id has no foreign key, so that the row of a deleted set stays.
+AUDIT_ACTIONS = ("promote", "activate", "import", "delete_set", "api_key_create", "api_key_revoke", "reload",
+                 "bulk_label", "bulk_undo")
 audit = Table(
     "audit", metadata,
     Column("id", Integer, primary_key=True),

@@ -20,10 +20,10 @@ from sqlalchemy.exc import DBAPIError
 from engage.access import local_actor
 from engage.errors import InputError
 from engage.labels import agreement as agreement_mod
-from engage.labels import answers, audit, export, queue, sign_ins
+from engage.labels import answers, audit, bulk, export, queue, search, sign_ins
 from engage.labels.db import as_utc, default_url, open_engine, shown_url, snapshot, upsert_insert, utcnow, writing
 from engage.labels.migrations import migrate
-from engage.labels.schema import claims, label_sets, labels, messages, scores, set_messages
+from engage.labels.schema import claims, label_batches, label_sets, labels, messages, scores, set_messages
 from engage.labels.texts import as_text, normalize_text, text_hash
 from engage.reading import Messages
 
@@ -153,6 +153,7 @@ class LabelStore:
             name = self._check_set(conn, set_id)
             n_messages = conn.execute(select(func.count()).where(set_messages.c.set_id == set_id)).scalar_one()
             kept = conn.execute(update(labels).where(labels.c.set_id == set_id).values(set_id=None)).rowcount
+            conn.execute(update(label_batches).where(label_batches.c.set_id == set_id).values(set_id=None))
             for table in (claims, scores, set_messages):
                 conn.execute(delete(table).where(table.c.set_id == set_id))
             conn.execute(delete(label_sets).where(label_sets.c.id == set_id))
@@ -311,6 +312,53 @@ class LabelStore:
         with writing(self.engine) as conn:
             return answers.undo(conn, annotator, set_id, session or annotator, self.claim_seconds, now=self.clock())
 
+    # ------------------------------------------------------------ search and bulk labels
+
+    def set_texts(self, set_id: int) -> pd.DataFrame:
+        """The set's texts for search (they never change after import, so a page reads them once)."""
+        set_id = _ident(set_id)
+        with snapshot(self.engine) as conn:
+            self._check_set(conn, set_id)
+            return search.set_texts(conn, set_id)
+
+    def search(self, set_id: int, query: search.SearchQuery, annotator: str | None = None,
+               texts: pd.DataFrame | None = None, columns: pd.DataFrame | None = None) -> search.Matches:
+        """The set's messages matching `query` with their scores and label status (engage/labels/search.py);
+        `texts`: set_texts(set_id) read before, else read now; `columns`: the set's own columns by message_id."""
+        set_id = _ident(set_id)
+        with snapshot(self.engine) as conn:
+            self._check_set(conn, set_id)
+            if texts is None:
+                texts = search.set_texts(conn, set_id)
+            state = search.set_state(conn, set_id, annotator)
+        return search.run(texts, state, query, columns)
+
+    def bulk_plan(self, set_id: int, message_ids: Iterable[int], annotator: str, value: int) -> bulk.BulkPlan:
+        """What bulk_label would do (how many get a label, how many keep the same one), to show before it."""
+        with snapshot(self.engine) as conn:
+            return bulk.plan(conn, _ident(set_id), list(message_ids), annotator, value)
+
+    def bulk_label(self, set_id: int, message_ids: Iterable[int], annotator: str, value: int, *,
+                   actor: str | None = None, session: str | None = None, query: dict | None = None) -> bulk.Batch:
+        """Labels the messages as one batch (one undo takes it all back), audited under `actor` (default: the
+        annotator), committed before returning (engage/labels/bulk.py)."""
+        with writing(self.engine) as conn:
+            return bulk.label(conn, _ident(set_id), list(message_ids), annotator, value,
+                              actor=actor or answers.check_annotator(annotator), session=session, query=query)
+
+    def focus(self, set_id: int, message_id: int, annotator: str, session: str | None = None) -> None:
+        """The session's card shows this message of the set next (engage/labels/queue.py focus)."""
+        set_id, annotator = _ident(set_id), answers.check_annotator(annotator)
+        with writing(self.engine) as conn:
+            self._check_set(conn, set_id)
+            self._check_members(conn, set_id, [int(message_id)])
+            queue.focus(conn, set_id, int(message_id), annotator, session or annotator, self.claim_seconds,
+                        now=self.clock())
+
+    def batches(self, set_id: int | None = None) -> pd.DataFrame:
+        with snapshot(self.engine) as conn:
+            return bulk.batches(conn, _ident(set_id))
+
     def release(self, session: str, set_id: int | None = None) -> None:
         """Gives back the session's claims (e.g. when its tab changes order or set)."""
         set_id = _ident(set_id)
@@ -343,13 +391,21 @@ class LabelStore:
                 self._check_set(conn, set_id)
             return answers.active_labels(conn, set_id)
 
+    def bulk_labels(self, set_id: int | None = None) -> int:
+        """Active labels given in bulk (on the set's messages, or all), what training may leave out."""
+        return int(self._active_labels(set_id)["batch_id"].notna().sum())
+
     def agreement(self, set_id: int | None = None) -> agreement_mod.Agreement:
         return agreement_mod.agreement(self._active_labels(set_id))
 
-    def labeled_messages(self, set_id: int | None = None) -> Messages:
+    def labeled_messages(self, set_id: int | None = None, bulk: bool = True) -> Messages:
         """One label per labeled message (majority of annotators, ties to the latest label), as engage.reading
-        Messages with text_col "text" and label_col "label", ready for engage.train.train_model."""
-        frame = agreement_mod.majority(self._active_labels(set_id))
+        Messages with text_col "text" and label_col "label", ready for engage.train.train_model. bulk=False leaves
+        bulk labels out (engage/labels/bulk.py)."""
+        active = self._active_labels(set_id)
+        if not bulk:
+            active = active[active["batch_id"].isna()]
+        frame = agreement_mod.majority(active)
         source = "label store" if set_id is None else f"label store, set {set_id}"
         return Messages(frame=frame, text_col="text", label_col="label", texts=frame["text"].tolist(),
                         labels=frame["label"].to_numpy(np.int8), empty_rows=[], source=source, first_row=1)

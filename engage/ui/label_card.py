@@ -39,6 +39,7 @@ KEY_SENT = "label_sent"          # int: set id the Score page just created, pick
 KEY_TWIN = "label_twin"          # Twin: an import waiting for a choice, a set like it exists
 KEY_SEND_TWIN = "label_send_twin"  # SendTwin: rows of the Score page waiting for that choice
 KEY_SETS = "label_known_sets"    # KnownSets: the sets as last read, kept on the page while the database is down
+KEY_WHOLE = "label_whole_page"   # bool: an undo took back a bulk label, so the whole page reruns (its search table)
 SHORTCUTS = {"yes": "E", "no": "N", "skip": "S", "undo": "U"}
 NOT_SAVED = ("The database cannot be reached, so your answer was not saved: the message stays on the card. Answer "
              "it again to retry.")
@@ -91,7 +92,8 @@ _ANSWER_GUARD = """<script>
     at = performance.now();
   };
   window.addEventListener("keydown", (ev) => {
-    if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.target.closest("input, textarea, [contenteditable]")) return;
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.shiftKey) return;  // Shift+E / Shift+N: bulk labels
+    if (ev.target.closest("input, textarea, [contenteditable]")) return;
     const key = ev.key.toLowerCase();
     if (key === UNDO) { answered = null; return; }
     if (answerKeys.has(key)) stop(ev);
@@ -354,6 +356,10 @@ def _undo(store: LabelStore, annotator: str, set_id: int, tab: str) -> None:
         return
     if done is None:
         st.session_state[KEY_NOTE] = f"Nothing to undo: your last {UNDO_DEPTH} answers in this set are undone."
+    elif done.kind == "bulk":
+        st.session_state[KEY_NOTE] = (f"Undone: your bulk label '{'engageable' if done.value else 'not engageable'}'"
+                                      f" of {done.count:,} messages, as one step.")
+        st.session_state[KEY_WHOLE] = True
     else:
         what = "skip" if done.kind == "skip" else ("engageable" if done.value else "not engageable")
         st.session_state[KEY_NOTE] = f"Undone: your answer '{what}'. The message is back."
@@ -404,6 +410,8 @@ def progress(store: LabelStore, set_id: int, annotator: str) -> None:
 def card(store: LabelStore, set_id: int, annotator: str, order: str, tab: str) -> None:
     """One message, its score, the four buttons (keys E, N, S, U) and the progress; reruns on its own."""
     access_gate.recheck()  # a fragment's rerun skips the gate: a sign-in ended elsewhere reruns the whole app
+    if st.session_state.pop(KEY_WHOLE, False):
+        st.rerun(scope="app")
     if (problem := st.session_state.pop(KEY_PROBLEM, None)) is not None:
         st.error(problem, icon=":material/error:")
     if (note := st.session_state.pop(KEY_NOTE, None)) is not None:

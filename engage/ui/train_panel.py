@@ -62,10 +62,21 @@ def extra_file() -> Messages | None:
     return messages_from_table(frame, name=up.name, text_col=text_col, label_col=label_col, require_labels=True)
 
 
-def training_data(store: LabelStore, set_id: int | None, extra: Messages | None) -> label_loop.TrainingData | None:
+def bulk_choice(store: LabelStore, set_id: int | None) -> bool:
+    """Whether training uses the bulk labels (default: yes; README, "Label"); asked only when there are some."""
+    n = store.bulk_labels(set_id)
+    if not n:
+        return True
+    return st.toggle("Use bulk labels", value=True, key=f"{KEY_PREFIX}bulk",
+                     help=f"{n:,} labels were given to many messages at once from a search on the Label page; leave "
+                          "them out to train only on labels given one message at a time")
+
+
+def training_data(store: LabelStore, set_id: int | None, extra: Messages | None,
+                  bulk: bool = True) -> label_loop.TrainingData | None:
     """The rows to train from, or None after saying (as information, not an error) that there are none yet."""
     try:
-        return label_loop.training_data(store, set_id, extra)
+        return label_loop.training_data(store, set_id, extra, bulk=bulk)
     except label_loop.NoLabels:
         where = "the label store" if set_id is None else "this labeling set"
         st.info(f"No labels yet in {where}. Label messages on the Label page, or add a labeled file above to train "

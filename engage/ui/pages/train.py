@@ -20,7 +20,8 @@ def page() -> None:
     store = state.label_store()
     set_id = train_panel.pick_source(store)
     with shown_errors():
-        data = train_panel.training_data(store, set_id, train_panel.extra_file())
+        data = train_panel.training_data(store, set_id, train_panel.extra_file(),
+                                          train_panel.bulk_choice(store, set_id))
         if data is not None:
             train_panel.data_summary(data)
             left, right = st.columns(2)

@@ -1,0 +1,214 @@
+"""Search and filter within a labeling set: words and phrases, a regular expression (guarded), score range,
+predicted class, label status (unlabeled / labeled / disputed) and the values of the set's columns.
+
+A set's texts never change after import, so they are read once (`set_texts`, which a page keeps); what changes
+(scores, labels) is read at each search (`set_state`), and `run` filters the two joined. Words and phrases match
+case-insensitively at the start of a word ("refund" finds "refunds", not "prefund"); every term must occur; a
+"quoted phrase" must occur as written (any spacing between its words); a term with a leading minus must not.
+
+The regular expression runs on the `regex` package with a time budget for the whole set: a pattern that backtracks
+without end (`(a|aa)+$` on a long run of a's) is stopped and refused with a message, instead of holding the server.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import regex
+from sqlalchemy import Connection, and_, select
+
+from engage.errors import InputError
+from engage.labels.schema import labels, messages, scores, set_messages
+
+STATUSES = ("unlabeled", "labeled", "disputed")
+PREDICTED = ("engageable", "not engageable", "no score")
+MAX_PATTERN_CHARS = 300
+REGEX_BUDGET_S = 2.0  # CPU seconds for the whole set: 100,000 tweets take ~0.1 s with a sane pattern
+_TERMS = re.compile(r'(-?)"([^"]*)"|(-?)(\S+)')
+
+
+def _frame(conn: Connection, query, columns: list[str]) -> pd.DataFrame:
+    """A query's rows as a frame, from the driver's plain tuples: building a frame from SQLAlchemy rows (pandas
+    probes each row's attributes) or unpacking them costs seconds per 100,000 rows. Only for columns whose driver
+    values are already what they mean (integers, floats, text), as here."""
+    rows = conn.execute(query).cursor.fetchall()
+    return pd.DataFrame.from_records(rows, columns=columns)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    words: str = ""                                  # words and "quoted phrases"; -word excludes
+    pattern: str = ""                                # a regular expression (case-insensitive)
+    score_min: float | None = None
+    score_max: float | None = None
+    predicted: tuple[str, ...] = ()                  # any of PREDICTED; empty: all
+    status: tuple[str, ...] = ()                     # any of STATUSES; empty: all
+    columns: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())  # (column, values it may have)
+
+    @property
+    def empty(self) -> bool:
+        return self == SearchQuery()
+
+    def describe(self) -> dict:
+        """The query in plain keys (an audit row, a batch's record); only what is set."""
+        out = {"words": self.words, "pattern": self.pattern, "score_min": self.score_min,
+               "score_max": self.score_max, "predicted": list(self.predicted), "status": list(self.status),
+               "columns": {name: list(values) for name, values in self.columns}}
+        return {k: v for k, v in out.items() if v not in ("", None, [], {})}
+
+
+@dataclass(frozen=True)
+class Matches:
+    frame: pd.DataFrame   # message_id, position, text, score, predicted, labels, engageable, status, yours, ...
+    total: int            # messages in the set
+    seconds: float
+
+
+def set_texts(conn: Connection, set_id: int) -> pd.DataFrame:
+    """The set's messages in file order: message_id, position, text (and, lower-cased once, the text searched)."""
+    query = (select(set_messages.c.message_id, set_messages.c.position, messages.c.text)
+             .join(messages, messages.c.id == set_messages.c.message_id)
+             .where(set_messages.c.set_id == set_id).order_by(set_messages.c.position))
+    frame = _frame(conn, query, ["message_id", "position", "text"])
+    frame["lower"] = frame["text"].str.lower()
+    return frame
+
+
+def set_state(conn: Connection, set_id: int, annotator: str | None = None) -> pd.DataFrame:
+    """Per message of the set that has a score or an active label: score, threshold, model; labels (annotators
+    whose active answer is a label), engageable (of them, how many said engageable), bulk (of them, bulk ones);
+    yours (the annotator's active label, <NA> if none). Indexed by message_id."""
+    stored = _frame(conn, select(scores.c.message_id, scores.c.score, scores.c.threshold, scores.c.model)
+                    .where(scores.c.set_id == set_id),
+                    ["message_id", "score", "threshold", "model"]).set_index("message_id")
+    stored["score"] = stored["score"].astype(float)
+    stored["threshold"] = stored["threshold"].astype(float)
+    in_set = and_(set_messages.c.set_id == set_id, set_messages.c.message_id == labels.c.message_id)
+    answers = _frame(conn, select(labels.c.message_id, labels.c.annotator, labels.c.kind, labels.c.value,
+                                  labels.c.batch_id)
+                     .join(set_messages, in_set).where(labels.c.undone_at.is_(None)).order_by(labels.c.id),
+                     ["message_id", "annotator", "kind", "value", "batch_id"])
+    active = answers.drop_duplicates(["message_id", "annotator"], keep="last")
+    active = active[active["kind"] == "label"]
+    counts = active.groupby("message_id").agg(labels=("value", "size"), engageable=("value", "sum"),
+                                              bulk=("batch_id", "count"))
+    state = stored.join(counts, how="outer")
+    if annotator is not None:
+        mine = active[active["annotator"] == annotator].set_index("message_id")["value"]
+        state["yours"] = mine.reindex(state.index).astype("Int8")
+    else:
+        state["yours"] = pd.array([pd.NA] * len(state), dtype="Int8")
+    return state
+
+
+def _term_regex(term: str) -> str:
+    words = [re.escape(w) for w in term.lower().split()]
+    return r"(?<!\w)" + r"\W+".join(words)
+
+
+def parse_words(words: str) -> tuple[list[str], list[str]]:
+    """(patterns that must match, patterns that must not) of a words-and-phrases query."""
+    if words.count('"') % 2:
+        raise InputError('the search has an unclosed quote: put a phrase between two " marks')
+    must, must_not = [], []
+    for match in _TERMS.finditer(words):
+        minus, phrase = (match.group(1), match.group(2)) if match.group(2) is not None else \
+            (match.group(3), match.group(4))
+        if not phrase.strip() or phrase == "-":
+            continue
+        (must_not if minus else must).append(_term_regex(phrase))
+    return must, must_not
+
+
+def compile_pattern(pattern: str) -> regex.Pattern:
+    """The user's regular expression, case-insensitive; a refusal names what is wrong."""
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise InputError(f"the regular expression is {len(pattern):,} characters long: at most "
+                         f"{MAX_PATTERN_CHARS} are allowed")
+    try:
+        return regex.compile(pattern, regex.IGNORECASE | regex.V0)
+    except regex.error as exc:
+        where = f" at position {exc.pos}" if exc.pos is not None else ""
+        raise InputError(f"not a valid regular expression: {exc.msg}{where}") from None
+
+
+def _regex_mask(compiled: regex.Pattern, texts: list[str], positions: np.ndarray,
+                budget_s: float = REGEX_BUDGET_S) -> np.ndarray:
+    # CPU time of this thread, not the wall clock: on a busy server a sane pattern is not refused for waiting.
+    deadline = time.thread_time() + budget_s
+    out = np.zeros(len(texts), dtype=bool)
+    for i, text in enumerate(texts):
+        left = deadline - time.thread_time()
+        try:
+            if left <= 0:
+                raise TimeoutError
+            out[i] = compiled.search(text, timeout=left) is not None
+        except TimeoutError:
+            raise InputError(f"the regular expression took more than {budget_s:g} s of CPU over this set's messages "
+                             f"(stopped at row {int(positions[i]) + 1}): it backtracks too much; nested "
+                             "repeats such as (a|aa)+ are the usual cause. Simplify it.") from None
+    return out
+
+
+def _predicted(frame: pd.DataFrame) -> pd.Series:
+    has = frame["score"].notna()
+    out = pd.Series("no score", index=frame.index, dtype=object)
+    out[has] = np.where(frame.loc[has, "score"] >= frame.loc[has, "threshold"], "engageable", "not engageable")
+    return out
+
+
+def _status(frame: pd.DataFrame) -> pd.Series:
+    n, yes = frame["labels"].fillna(0), frame["engageable"].fillna(0)
+    return pd.Series(np.where(n == 0, "unlabeled", np.where((yes > 0) & (yes < n), "disputed", "labeled")),
+                     index=frame.index)
+
+
+def run(texts: pd.DataFrame, state: pd.DataFrame, query: SearchQuery,
+        columns: pd.DataFrame | None = None) -> Matches:
+    """The set's messages that match every part of `query`, in file order. `columns`: the set's own columns by
+    message_id (the values a column filter reads); a filter on a column the set does not keep is refused."""
+    start = time.perf_counter()
+    frame = texts.join(state, on="message_id")
+    for name in ("labels", "engageable", "bulk"):
+        frame[name] = frame[name].fillna(0).astype(int)
+    if columns is not None and len(columns.columns):
+        frame = frame.join(columns, on="message_id", rsuffix=" (column)")
+    keep = np.ones(len(frame), dtype=bool)
+    if query.score_min is not None:
+        keep &= (frame["score"] >= query.score_min).to_numpy(bool, na_value=False)
+    if query.score_max is not None:
+        keep &= (frame["score"] <= query.score_max).to_numpy(bool, na_value=False)
+    frame["predicted"] = _predicted(frame)
+    frame["status"] = _status(frame)
+    for name, allowed, choices in (("predicted", query.predicted, PREDICTED), ("status", query.status, STATUSES)):
+        unknown = set(allowed) - set(choices)
+        if unknown:
+            raise InputError(f"unknown {name} {sorted(unknown)}; use any of {', '.join(choices)}")
+        if allowed:
+            keep &= frame[name].isin(allowed).to_numpy()
+    for name, values in query.columns:
+        if columns is None or name not in columns.columns:
+            raise InputError(f"this labeling set keeps no column {name!r}")
+        keep &= frame[name].astype(str).isin([str(v) for v in values]).to_numpy()
+    must, must_not = parse_words(query.words)
+    for term in must:
+        keep[keep] = frame.loc[keep, "lower"].str.contains(term, regex=True).to_numpy()
+    for term in must_not:
+        keep[keep] &= ~frame.loc[keep, "lower"].str.contains(term, regex=True).to_numpy()
+    if query.pattern:
+        compiled = compile_pattern(query.pattern)
+        keep[keep] = _regex_mask(compiled, frame.loc[keep, "text"].tolist(), frame.loc[keep, "position"].to_numpy())
+    found = frame[keep].drop(columns=["lower"]).reset_index(drop=True)
+    return Matches(found, total=len(texts), seconds=time.perf_counter() - start)
+
+
+def column_values(columns: pd.DataFrame | None, limit: int = 200) -> Mapping[str, list[str]]:
+    """Each kept column's distinct values (the most frequent `limit`), for a filter's choices."""
+    if columns is None:
+        return {}
+    return {name: columns[name].astype(str).value_counts().index[:limit].tolist() for name in columns.columns}
