@@ -60,6 +60,7 @@ class TrainResult:
     history: dict
     seconds: dict = field(default_factory=dict)
     heldout_index: np.ndarray = field(default_factory=lambda: np.array([], dtype=int))  # rows of the held-out split
+    oof_scores: np.ndarray | None = None  # cross-validation: every row's out-of-fold score (engage.suspects)
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,17 @@ def cross_validated_scores(config: HeadConfig | Settled, inputs: dict, y: np.nda
     return scores
 
 
+def out_of_fold_scores(messages: Messages, encoder: Encoder, config: HeadConfig, folds: int, *,
+                       cache: EmbeddingCache | None = None, progress: Progress | None = None) -> np.ndarray:
+    """Every labeled row's score from the recipe's heads trained on the other folds, as train_model's
+    cross-validation computes them, without the final head (engage suspects)."""
+    y = _check_labels(messages)
+    _check_validation(Validation.cross(folds), y, config)
+    vectors, _ = cached_layer_means(encoder, messages.texts, cache, progress)
+    inputs = share_work(config, head_inputs(config, vectors, messages.texts))
+    return cross_validated_scores(config, inputs, y, folds)
+
+
 def _rows(inputs: dict, idx: np.ndarray) -> dict:
     return {k: v[idx] for k, v in inputs.items()}
 
@@ -195,7 +207,8 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
     version = registry.save_version(name, meta, write_files, root, activate)
     n_truncated = int(truncated(texts, encoder.max_tokens).sum())
     return TrainResult(version, len(texts), n_computed, len(messages.empty_rows), n_truncated, heldout,
-                       history, {"encode": t_encode, "fit": t_fit, "total": time.perf_counter() - t0}, val_idx)
+                       history, {"encode": t_encode, "fit": t_fit, "total": time.perf_counter() - t0}, val_idx,
+                       scores if validation.folds else None)
 
 
 def _write_files(folder: Path, model, bundled: BundledEncoder | None) -> None:

@@ -208,6 +208,8 @@ def train(data: Messages, loaded: state.LoadedModel, name: str, validation: Vali
     try:
         result = label_loop.retrain(data, loaded.classifier, name=name, validation=validation, progress=encoded,
                                     on_epoch=epoch, encoder=encoder)
+        if result.oof_scores is not None:  # the Label page's "Review" queue of suspected label errors
+            label_loop.record_suspects(state.label_store(), data, result.oof_scores, result.version.name)
         held = result.heldout_index
         if len(held):  # both versions on the same rows, once
             new = Classifier(result.version, encoder or loaded.classifier.encoder, loaded.classifier.cache)
