@@ -108,6 +108,7 @@ def test_rank_suspects_puts_contradicted_labels_first():
         rank_suspects(y, p[:3])
 
 
+@pytest.mark.slow
 def test_out_of_fold_ranking_finds_deliberately_flipped_labels(app_env, tmp_path):
     """The real recipe path (engage.train.out_of_fold_scores on the fixture ELMo, the lexical branch) on a small set
     with 6 of 72 labels flipped on purpose: the flipped labels are the top of the ranking."""
