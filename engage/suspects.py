@@ -10,6 +10,7 @@ confident learning (prune by noise rate, per-class thresholds) counts as label i
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,9 @@ def rank_suspects(labels: np.ndarray, oof_scores: np.ndarray) -> pd.DataFrame:
     probs = np.column_stack([1.0 - p, p])
     quality = get_label_quality_scores(y, probs, method="self_confidence")
     if np.bincount(y, minlength=2).min() >= 1:  # confident learning needs both classes given
-        issues = find_label_issues(y, probs, filter_by="prune_by_noise_rate", n_jobs=1)
+        with warnings.catch_warnings():  # a small set: cleanlab warns it "may not flag all"; the rank still holds
+            warnings.filterwarnings("ignore", message="May not flag all label issues")
+            issues = find_label_issues(y, probs, filter_by="prune_by_noise_rate", n_jobs=1)
     else:
         issues = np.zeros(len(y), dtype=bool)
     order = np.argsort(quality, kind="stable")

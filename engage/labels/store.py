@@ -341,6 +341,11 @@ class LabelStore:
                 self._check_set(conn, set_id)
             return answers.active_labels(conn, set_id)
 
+    def active_labels(self, set_id: int | None = None) -> pd.DataFrame:
+        """Each annotator's active label per message (of the set, if given), oldest first: label_id, message_id,
+        text, annotator, value, created_at, score, model, set_id, session."""
+        return self._active_labels(set_id)
+
     def agreement(self, set_id: int | None = None) -> agreement_mod.Agreement:
         return agreement_mod.agreement(self._active_labels(set_id))
 

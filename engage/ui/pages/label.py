@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engage.ui import label_card, state
+from engage.ui import label_card, review_panel, state
 from engage.ui.errors import run_page, shown_errors
 
 
@@ -29,6 +29,8 @@ def page() -> None:
     label_card.delete_panel(store, sets, set_id)
     label_card.answer_guard()
     label_card.card(store, set_id, annotator, order, tab)
+    with shown_errors():
+        review_panel.panel(store, set_id, annotator, tab)  # suspects, disagreements, older labels: one place
     with shown_errors():
         label_card.agreement(store, set_id)
 
