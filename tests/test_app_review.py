@@ -1,7 +1,8 @@
 """The Label page's review place through AppTest, with sign-in and roles: an analyst decides a disagreement and a
 suspected error (the decision is the training label, the answers it overrules are kept, agreement before and
-after); an annotator sees only their own labels and changes one by answering again, and may not decide (the action
-refuses them on the server); ranking the labels from the page."""
+after; the Train page says how many disagreements are open); an annotator sees only their own labels and changes
+one by answering again, and may not decide (the action refuses them on the server); ranking the labels from the
+page."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.slow  # whole pages on the app world
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 LABEL = "engage/ui/pages/label.py"
+TRAIN = "engage/ui/pages/train.py"
 TIMEOUT = 120
 ACCESS = """[access]
 admins = ["boss@acme.example"]
@@ -70,6 +72,9 @@ def _captions(at: AppTest) -> str:
 def test_an_analyst_decides_a_disagreement_and_the_training_label_follows(env):
     world, url, _ = env
     set_id, ids = _labeled(url)
+    train = _app(ANALYST).switch_page(TRAIN).run()  # the Train page says what training does with the open one
+    _ok(train)
+    assert "1 messages with disagreeing labels are not decided yet" in _captions(train)
     at = _app(ANALYST)
     _ok(at)
     assert at.radio(key="review_list").options == ["Suspected errors", "Disagreements", "All labels"]
@@ -90,6 +95,7 @@ def test_an_analyst_decides_a_disagreement_and_the_training_label_follows(env):
         assert gold.labels[gold.texts.index(TEXTS[1])] == 0
         assert len(store.export(set_id, fmt="jsonl", history=True).decode().splitlines()) == 8  # answers kept
     assert "1 decided in review, 0 open" in _captions(at)
+    assert "not decided yet" not in _captions(_app(ANALYST).switch_page(TRAIN).run())
     assert "**87.5%** before review, **87.5%** after (1 training labels changed by review)" in _captions(at)
     history = next(d.value for d in at.dataframe if "reviewer" in d.value.columns)
     assert history[["reviewer", "decision", "found in"]].values.tolist() == [[ANALYST, "not engageable", "dispute"]]

@@ -113,6 +113,7 @@ def test_out_of_fold_ranking_finds_deliberately_flipped_labels(app_env, tmp_path
     """The real recipe path (engage.train.out_of_fold_scores on the fixture ELMo, the lexical branch) on a small set
     with 6 of 72 labels flipped on purpose: the flipped labels are the top of the ranking."""
     from engage.cache import EmbeddingCache
+    from engage.encoders import load_encoder
     from engage.head import HeadConfig
     from engage.reading import read_messages
     from engage.recipe import Recipe
@@ -130,3 +131,11 @@ def test_out_of_fold_ranking_finds_deliberately_flipped_labels(app_env, tmp_path
     ranked = suspects_of(messages, recipe, folds=4, cache=EmbeddingCache(app_env.cache / "embeddings"))
     assert list(ranked.columns[:2]) == ["text", "engage"] and len(ranked) == 72
     assert sorted(ranked.index[:6]) == flipped.tolist()
+    # A cross-validated training computes the same out-of-fold scores (what the Train page stores for review).
+    from engage.train import train_model
+    from engage.validation import Validation
+
+    trained = train_model(messages, load_encoder(str(app_env.encoder)), recipe.head, name="flipped",
+                          validation=Validation.cross(4), cache=EmbeddingCache(app_env.cache / "embeddings"),
+                          root=tmp_path / "models")
+    np.testing.assert_allclose(trained.oof_scores, ranked.sort_index()["engage_oof_score"], rtol=1e-6)

@@ -80,6 +80,15 @@ def _agreement(store: LabelStore, set_id: int) -> None:
                     "majority (a tie the latest label), after it a reviewer's decision where there is one")
 
 
+def open_disputes_note(store: LabelStore, set_id: int | None) -> None:
+    """For the Train page: disagreements nobody decided yet are trained on by majority, which it says."""
+    found = store.review_agreement(set_id)
+    if found.open:
+        st.caption(f"{found.open:,} messages with disagreeing labels are not decided yet: training takes the "
+                   "annotators' majority for them (a tie: the latest label). Decide them under Review on the Label "
+                   "page.")
+
+
 def _filtered(frame: pd.DataFrame) -> pd.DataFrame:
     words = st.text_input("Only messages containing", key=KEY_FILTER, placeholder="words (plain text, any case)")
     if words.strip():

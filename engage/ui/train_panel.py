@@ -19,7 +19,7 @@ from engage.labels import LabelStore
 from engage.reading import SUPPORTED_SUFFIXES, Messages, detect_label_column, detect_text_column, messages_from_table
 from engage.scoring import Classifier
 from engage.summary import models_frame
-from engage.ui import access_gate, controls, state
+from engage.ui import access_gate, controls, review_panel, state
 from engage.ui.errors import shown_errors
 from engage.validation import DEFAULT_VALIDATION, HELD_OUT_SHARE, Validation
 
@@ -76,7 +76,9 @@ def extra_file() -> Messages | None:
 def training_data(store: LabelStore, set_id: int | None, extra: Messages | None) -> label_loop.TrainingData | None:
     """The rows to train from, or None after saying (as information, not an error) that there are none yet."""
     try:
-        return label_loop.training_data(store, set_id, extra)
+        data = label_loop.training_data(store, set_id, extra)
+        review_panel.open_disputes_note(store, set_id)  # conflicts are decided in review, never silently
+        return data
     except label_loop.NoLabels:
         where = "the label store" if set_id is None else "this labeling set"
         st.info(f"No labels yet in {where}. Label messages on the Label page, or add a labeled file above to train "
