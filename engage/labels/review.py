@@ -108,7 +108,7 @@ def decide(conn: Connection, message_id: int, reviewer: str, value: int, *, sour
         raise InputError(f"no message with id {message_id} in the label database")
     if set_id is not None and not conn.execute(select(_in_set(set_id, message_id))).scalar():
         raise InputError(f"message {message_id} is not in labeling set {set_id}")
-    mine = _message_labels(conn, message_id)
+    mine = message_labels(conn, message_id)
     before_label = gold(mine, decisions(conn, message_id=message_id))["label"]
     before = {"labels": {str(a): int(v) for a, v in zip(mine["annotator"], mine["value"], strict=True)},
               "label": int(before_label.iloc[0]) if len(before_label) else None}
@@ -117,7 +117,7 @@ def decide(conn: Connection, message_id: int, reviewer: str, value: int, *, sour
     return int(conn.execute(reviews.insert().values(**row)).inserted_primary_key[0])
 
 
-def _message_labels(conn: Connection, message_id: int) -> pd.DataFrame:
+def message_labels(conn: Connection, message_id: int) -> pd.DataFrame:
     """One message's active labels (as engage.labels.answers.active_labels has them), read on their own."""
     query = (select(labels.c.id.label("label_id"), labels.c.message_id, messages.c.text, labels.c.annotator,
                     labels.c.kind, labels.c.value)

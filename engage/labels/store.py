@@ -391,6 +391,12 @@ class LabelStore:
         with snapshot(self.engine) as conn:
             return review.decisions(conn, set_id, latest=latest)
 
+    def message_review(self, message_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """One message's active labels (annotator, value, ...) and every decision on it, oldest first."""
+        with snapshot(self.engine) as conn:
+            return review.message_labels(conn, int(message_id)), review.decisions(conn, message_id=int(message_id),
+                                                                                   latest=False)
+
     def review_agreement(self, set_id: int | None = None) -> review.ReviewAgreement:
         """Agreement with the training label before and after review, and the disagreements decided and open."""
         set_id = _ident(set_id)

@@ -57,7 +57,8 @@ def panel(store: LabelStore, set_id: int, annotator: str, tab: str) -> None:
     picked = st.selectbox("Message to review", frame["message_id"].tolist(), key=KEY_PICK,
                           format_func=dict(zip(frame["message_id"], frame["text"].map(_short), strict=True)).get)
     if picked is not None:
-        _card(store, set_id, int(picked), annotator, tab, SOURCES.get(chosen))
+        text = frame.loc[frame["message_id"] == picked, "text"].iloc[0]
+        _card(store, set_id, int(picked), text, annotator, tab, SOURCES.get(chosen))
     if reviewer:
         _history(store, set_id)
 
@@ -148,12 +149,9 @@ def _labels(store: LabelStore, set_id: int, only: str | None) -> pd.DataFrame | 
                         ).drop_duplicates("message_id")
 
 
-def _card(store: LabelStore, set_id: int, message_id: int, annotator: str, tab: str, source: str | None) -> None:
-    labels = store.active_labels(set_id)
-    labels = labels[labels["message_id"] == message_id]
-    decided = store.decisions(set_id)
-    decided = decided[decided["message_id"] == message_id]
-    text = store.messages(set_id).set_index("message_id")["text"].get(message_id, "")
+def _card(store: LabelStore, set_id: int, message_id: int, text: str, annotator: str, tab: str,
+          source: str | None) -> None:
+    labels, decided = store.message_review(message_id)
     with st.container(border=True, key=f"{KEY_PREFIX}card"):
         st.text(text)
     answers = " · ".join(f"{plain(a)}: {VALUE[int(v)]}" for a, v in zip(labels["annotator"], labels["value"],
