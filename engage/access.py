@@ -54,6 +54,7 @@ class Action(enum.Enum):
     PROMOTE = "promote or activate a model version"
     DELETE_SET = "delete a labeling set"
     MONITOR = "see the monitor"
+    REVIEW = "decide labels in review (disagreements, suspected errors, anyone's older labels)"
 
 
 LEAST_ROLE: dict[Action, Role] = {
@@ -64,6 +65,7 @@ LEAST_ROLE: dict[Action, Role] = {
     Action.SCORE: Role.ANALYST, Action.EVALUATE: Role.ANALYST, Action.VIEW_MODELS: Role.ANALYST,
     Action.IMPORT: Role.ANALYST, Action.TRAIN: Role.ANALYST, Action.EXPORT: Role.ANALYST,
     Action.PROMOTE: Role.ADMIN, Action.DELETE_SET: Role.ADMIN, Action.MONITOR: Role.ANALYST,
+    Action.REVIEW: Role.ANALYST,  # annotators correct only their own answers (README, "Reviewing labels")
 }
 
 

@@ -161,6 +161,30 @@ def _fit_line(step) -> None:
     from engage.train import fit_step_text
 
     print(f"fitting: {fit_step_text(step)}", file=sys.stderr, flush=True)
+def cmd_suspects(args: argparse.Namespace) -> None:
+    """Every row of a labeled file with its out-of-fold score and a rank, most likely wrong label first
+    (engage.suspects: the recipe cross-validated on the file, then cleanlab)."""
+    from engage.outputs import TableWriter
+    from engage.recipe import Recipe, recipe_of
+    from engage.suspects import SUSPECT_COL, summary, suspects_of
+
+    if args.cv_folds < 2:
+        raise InputError(f"--cv-folds must be at least 2 (every row needs a score from heads that never saw it), "
+                         f"got {args.cv_folds}")
+    messages = _read(args, require_labels=True)
+    recipe = (recipe_of(args.like) if args.like else Recipe.default()).with_flags(encoder=args.encoder)
+    with _progress(len(messages.texts), "encoding") as update:
+        ranked = suspects_of(messages, recipe, folds=args.cv_folds, cache=_cache(args), progress=update)
+    with TableWriter(args.out) as writer:
+        writer.write(ranked)
+    payload = summary(ranked, messages, output=args.out) | {"like": recipe.like, "encoder": recipe.encoder,
+                                                             "cv_folds": args.cv_folds}
+    lines = [f"ranked {len(ranked)} labels of {messages.source} by how likely each is wrong ({args.cv_folds}-fold "
+             f"out-of-fold scores{', recipe of ' + recipe.like if recipe.like else ''}); "
+             f"{int(ranked[SUSPECT_COL].sum())} suspected label errors; wrote {args.out}"]
+    lines += [f"  #{t['rank']}  row {t['row']}  label {t['label']}  out-of-fold score {t['score']:.3f}"
+              for t in payload["top"][:5]]
+    _emit(args, lines, payload)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -562,6 +586,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float, help="with --finetune: stop fine-tuning after this many seconds, "
                                                     "keeping the best weights so far")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("suspects", help="rank a labeled file's labels by how likely each is wrong (out-of-fold "
+                                        "scores, cleanlab)")
+    p.add_argument("data")
+    _common(p)
+    p.add_argument("--out", required=True, help="every row with engage_oof_score, engage_label_quality, "
+                                                "engage_suspected and engage_suspect_rank, most suspect first "
+                                                "(.csv, .tsv, .jsonl, .parquet, .xlsx)")
+    p.add_argument("--like", help="train like this version (its encoder, head settings); default: as engage train "
+                                  "without --like")
+    p.add_argument("--encoder", help="ELMo handle (default: --like's, else the configured one)")
+    p.add_argument("--cv-folds", type=int, default=DEFAULT_VALIDATION.folds,
+                   help=f"folds of the cross-validation (default {DEFAULT_VALIDATION.folds})")
+    p.add_argument("--no-cache", action="store_true")
+    p.set_defaults(func=cmd_suspects)
 
     p = sub.add_parser("evaluate", help="metrics of a model on a labeled file")
     p.add_argument("data")

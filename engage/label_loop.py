@@ -173,3 +173,32 @@ def side_by_side(texts: list[str], labels: np.ndarray, classifiers: Sequence[Cla
         rows.append({"name": clf.name, "rows": len(texts), "threshold": clf.threshold,
                      **{k: m[k] for k in METRICS}})
     return pd.DataFrame(rows)
+
+
+def record_suspects(store: LabelStore, messages: Messages, oof_scores: np.ndarray, model: str) -> int:
+    """Ranks the stored labels among `messages` (training rows, in order, e.g. training_data's) by how likely each is
+    wrong, from the training's out-of-fold scores (engage.suspects), and stores the ranking for the review queue,
+    replacing the last one. Rows of an added file that the store does not hold are left out. Returns rows stored."""
+    from engage.suspects import rank_suspects
+
+    stored = store.labeled_messages()
+    ids = dict(zip(map(text_hash, stored.texts), stored.frame["message_id"].astype(int), strict=True))
+    rows = [i for i, t in enumerate(messages.texts) if text_hash(t) in ids]
+    if not rows:
+        return 0
+    given = messages.labels[rows]
+    ranked = rank_suspects(given, np.asarray(oof_scores)[rows])
+    return store.save_suspects([ids[text_hash(messages.texts[i])] for i in rows], ranked, given, model)
+
+
+def find_suspects(store: LabelStore, clf: Classifier, set_id: int | None = None, *, folds: int | None = None,
+                  progress: Progress | None = None) -> int:
+    """The stored labels (of one set, or all) ranked by how likely each is wrong: the classifier's recipe
+    cross-validated on them (engage.train.out_of_fold_scores; as many folds as the version was validated with, else
+    5), stored for the review queue. Returns the labels ranked."""
+    from engage.train import out_of_fold_scores
+
+    messages = training_data(store, set_id).messages
+    folds = folds or validation_of(clf).folds or 5
+    scores = out_of_fold_scores(messages, clf.encoder, clf.config, folds, cache=clf.cache, progress=progress)
+    return record_suspects(store, messages, scores, clf.name)

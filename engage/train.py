@@ -66,6 +66,7 @@ class TrainResult:
     # version's honest score for each (its held-out or cross-validated score): what engage.promotion compares on.
     validation_index: np.ndarray = field(default_factory=lambda: np.array([], dtype=int))
     validation_scores: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
+    oof_scores: np.ndarray | None = None  # cross-validation: every row's out-of-fold score (engage.suspects)
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,17 @@ def cross_validated_scores(config: HeadConfig | Settled, inputs: dict, y: np.nda
     return scores
 
 
+def out_of_fold_scores(messages: Messages, encoder: Encoder, config: HeadConfig, folds: int, *,
+                       cache: EmbeddingCache | None = None, progress: Progress | None = None) -> np.ndarray:
+    """Every labeled row's score from the recipe's heads trained on the other folds, as train_model's
+    cross-validation computes them, without the final head (engage suspects)."""
+    y = _check_labels(messages)
+    _check_validation(Validation.cross(folds), y, config)
+    vectors, _ = cached_layer_means(encoder, messages.texts, cache, progress)
+    inputs = share_work(config, head_inputs(config, vectors, messages.texts))
+    return cross_validated_scores(config, inputs, y, folds)
+
+
 def _rows(inputs: dict, idx: np.ndarray) -> dict:
     return {k: v[idx] for k, v in inputs.items()}
 
@@ -259,7 +271,8 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
     measured = (np.arange(len(y)) if validation.folds else val_idx) if scores is not None else np.array([], int)
     return TrainResult(version, len(texts), n_computed, len(messages.empty_rows), n_truncated, heldout,
                        history, {"encode": t_encode, "fit": t_fit, "total": time.perf_counter() - t0}, val_idx,
-                       measured, np.asarray(scores if scores is not None else [], dtype=np.float64))
+                       measured, np.asarray(scores if scores is not None else [], dtype=np.float64),
+                       scores if validation.folds else None)
 
 
 def _write_files(folder: Path, model, bundled: BundledEncoder | None) -> None:

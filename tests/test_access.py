@@ -43,7 +43,7 @@ def test_what_each_role_may_do():
     assert access.allowed(Role.ANNOTATOR) == [Action.LABEL]
     analyst = set(access.allowed(Role.ANALYST))
     assert analyst == {Action.LABEL, Action.BULK_LABEL, Action.SCORE, Action.EVALUATE, Action.VIEW_MODELS,
-                       Action.IMPORT, Action.TRAIN, Action.EXPORT, Action.MONITOR}
+                       Action.IMPORT, Action.TRAIN, Action.EXPORT, Action.MONITOR, Action.REVIEW}
     assert set(access.allowed(Role.ADMIN)) == set(Action)
     assert access.OPEN.may(Action.PROMOTE) and access.OPEN.actor == "open mode"
 

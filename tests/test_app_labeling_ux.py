@@ -67,6 +67,9 @@ def test_cross_validation_on_the_train_page_trains_the_final_model_on_every_labe
     assert recorded["training_data"]["cv_folds"] == 5
     assert recorded["training_data"]["train_rows"] == recorded["training_data"]["rows"]  # none held back
     assert recorded["heldout_metrics"]["method"] == "5-fold cross-validation"
+    with LabelStore(url) as store:  # its out-of-fold scores rank the stored labels for review (the file's rows not)
+        ranked = store.suspects(reviewed=True)
+    assert len(ranked) == 9 and set(ranked["model"]) == {"every-label"} and sorted(ranked["rank"]) == [*range(1, 10)]
 
 
 def test_a_failed_training_leaves_no_progress_bars_under_its_error(env):

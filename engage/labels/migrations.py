@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Column,
     Connection,
@@ -282,9 +283,42 @@ def _v9_bulk_labels(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_audit_at ON audit (at, id)"))
 
 
+def _v10_review(conn: Connection) -> None:
+    """Review (engage/labels/review.py): a reviewer's decisions, each the gold label of its message for training
+    (the answers it overrules are kept in labels, and a copy of them in the decision); and the suspected label
+    errors of the last cross-validated ranking (engage/suspects.py)."""
+    md = MetaData()
+    Table("messages", md, Column("id", Integer, primary_key=True))  # exists: a stand-in for the foreign keys
+    new = [
+        Table("reviews", md,
+              Column("id", Integer, primary_key=True),
+              Column("message_id", Integer, ForeignKey("messages.id"), nullable=False),
+              Column("set_id", Integer, nullable=True),
+              Column("reviewer", String(320), nullable=False),
+              Column("value", SmallInteger, nullable=False),
+              Column("source", String(20), nullable=False),
+              Column("before", JSON, nullable=True),
+              Column("created_at", DateTime, nullable=False),
+              CheckConstraint("value IN (0, 1)", name="ck_reviews_value"),
+              CheckConstraint("source IN ('dispute', 'suspect', 'label')", name="ck_reviews_source"),
+              Index("ix_reviews_message", "message_id", "id")),
+        Table("suspect_scores", md,
+              Column("message_id", Integer, ForeignKey("messages.id"), primary_key=True),
+              Column("label", SmallInteger, nullable=False),
+              Column("score", Float, nullable=False),
+              Column("quality", Float, nullable=False),
+              Column("suspected", Boolean, nullable=False),
+              Column("rank", Integer, nullable=False),
+              Column("model", String(300), nullable=False),
+              Column("computed_at", DateTime, nullable=False),
+              Index("ix_suspect_scores_rank", "rank")),
+    ]
+    md.create_all(conn, tables=new)
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1_labels, _v2_queue, _v3_score_indexes, _v4_audit,
                                                   _v5_api_keys, _v6_sign_ins, _v7_history, _v8_row_ids,
-                                                  _v9_bulk_labels]
+                                                  _v9_bulk_labels, _v10_review]
 LATEST = len(MIGRATIONS)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -217,4 +218,38 @@ history_alerts = Table(
     Column("key", String(300), primary_key=True),  # rule, day, source, model
     Column("first_seen", DateTime, nullable=False),
     Column("alert", JSON, nullable=False),
+)
+
+# Review (engage/labels/review.py, migration _v9_review). A decision is the gold label of its message: training
+# takes it over the annotators' majority. Rows are only added (a later decision replaces an earlier one); the answers
+# a decision overrules stay in `labels`, and `before` keeps a copy of them and of the label training had before.
+REVIEW_SOURCES = ("dispute", "suspect", "label")  # where the reviewer found it: disagreement, suspect, older label
+reviews = Table(
+    "reviews", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_id", Integer, ForeignKey("messages.id"), nullable=False),
+    Column("set_id", Integer, nullable=True),  # the set it was reviewed in (context only: no key, survives deletion)
+    Column("reviewer", String(320), nullable=False),  # the signed-in address, "open mode" or "cli:<os user>"
+    Column("value", SmallInteger, nullable=False),  # the gold label: 1 engageable, 0 not engageable
+    Column("source", String(20), nullable=False),
+    Column("before", JSON, nullable=True),  # {"labels": {annotator: value}, "label": training's label before}
+    Column("created_at", DateTime, nullable=False),
+    CheckConstraint("value IN (0, 1)", name="ck_reviews_value"),
+    CheckConstraint("source IN ('dispute', 'suspect', 'label')", name="ck_reviews_source"),
+    Index("ix_reviews_message", "message_id", "id"),
+)
+
+# The last suspected-errors ranking (engage/suspects.py): every training label with its out-of-fold score, replaced
+# whole by the next ranking.
+suspect_scores = Table(
+    "suspect_scores", metadata,
+    Column("message_id", Integer, ForeignKey("messages.id"), primary_key=True),
+    Column("label", SmallInteger, nullable=False),  # the label training had
+    Column("score", Float, nullable=False),  # out-of-fold probability of engageable
+    Column("quality", Float, nullable=False),  # out-of-fold probability of the given label (low: suspect)
+    Column("suspected", Boolean, nullable=False),  # cleanlab's confident learning counts it as a label issue
+    Column("rank", Integer, nullable=False),  # 1 = most suspect
+    Column("model", String(300), nullable=False),  # the recipe's version (or file) the ranking was trained like
+    Column("computed_at", DateTime, nullable=False),
+    Index("ix_suspect_scores_rank", "rank"),
 )

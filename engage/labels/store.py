@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from engage.access import local_actor
 from engage.errors import InputError
 from engage.labels import agreement as agreement_mod
-from engage.labels import answers, audit, bulk, export, queue, search, sign_ins
+from engage.labels import answers, audit, bulk, export, queue, review, search, sign_ins
 from engage.labels.db import as_utc, default_url, open_engine, shown_url, snapshot, upsert_insert, utcnow, writing
 from engage.labels.migrations import migrate
 from engage.labels.schema import claims, label_batches, label_sets, labels, messages, scores, set_messages
@@ -395,17 +395,23 @@ class LabelStore:
         """Active labels given in bulk (on the set's messages, or all), what training may leave out."""
         return int(self._active_labels(set_id)["batch_id"].notna().sum())
 
+    def active_labels(self, set_id: int | None = None) -> pd.DataFrame:
+        """Each annotator's active label per message (of the set, if given), oldest first: label_id, message_id,
+        text, annotator, value, created_at, score, model, set_id, session."""
+        return self._active_labels(set_id)
+
     def agreement(self, set_id: int | None = None) -> agreement_mod.Agreement:
         return agreement_mod.agreement(self._active_labels(set_id))
 
     def labeled_messages(self, set_id: int | None = None, bulk: bool = True) -> Messages:
-        """One label per labeled message (majority of annotators, ties to the latest label), as engage.reading
-        Messages with text_col "text" and label_col "label", ready for engage.train.train_model. bulk=False leaves
-        bulk labels out (engage/labels/bulk.py)."""
+        """One label per labeled message (a reviewer's decision where there is one, else the majority of
+        annotators, ties to the latest label: engage.labels.review.gold), as engage.reading Messages with text_col
+        "text" and label_col "label", ready for engage.train.train_model. bulk=False leaves bulk labels out
+        (engage/labels/bulk.py)."""
         active = self._active_labels(set_id)
         if not bulk:
             active = active[active["batch_id"].isna()]
-        frame = agreement_mod.majority(active)
+        frame = review.gold(active, self.decisions(set_id))
         source = "label store" if set_id is None else f"label store, set {set_id}"
         return Messages(frame=frame, text_col="text", label_col="label", texts=frame["text"].tolist(),
                         labels=frame["label"].to_numpy(np.int8), empty_rows=[], source=source, first_row=1)
@@ -427,3 +433,44 @@ class LabelStore:
             export.write_atomic(data, path)
         return data
 
+
+    # ------------------------------------------------------------ review (engage/labels/review.py)
+
+    def decide(self, message_id: int, reviewer: str, value: int, *, source: str,
+               set_id: int | None = None) -> int:
+        """A reviewer's decision: the message's gold label for training from now on (the answers it overrules are
+        kept); committed before returning; returns its id. Who may decide is the caller's check (Action.REVIEW)."""
+        with writing(self.engine) as conn:
+            return review.decide(conn, int(message_id), reviewer, value, source=source, set_id=_ident(set_id))
+
+    def decisions(self, set_id: int | None = None, *, latest: bool = True) -> pd.DataFrame:
+        """Each message's latest decision (latest=False: every decision, the replaced ones too), oldest first."""
+        set_id = _ident(set_id)
+        with snapshot(self.engine) as conn:
+            return review.decisions(conn, set_id, latest=latest)
+
+    def message_review(self, message_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """One message's active labels (annotator, value, ...) and every decision on it, oldest first."""
+        with snapshot(self.engine) as conn:
+            return review.message_labels(conn, int(message_id)), review.decisions(conn, message_id=int(message_id),
+                                                                                   latest=False)
+
+    def review_agreement(self, set_id: int | None = None) -> review.ReviewAgreement:
+        """Agreement with the training label before and after review, and the disagreements decided and open."""
+        set_id = _ident(set_id)
+        with snapshot(self.engine) as conn:
+            if set_id is not None:
+                self._check_set(conn, set_id)
+            return review.review_agreement(answers.active_labels(conn, set_id), review.decisions(conn, set_id))
+
+    def save_suspects(self, message_ids, ranked: pd.DataFrame, given, model: str) -> int:
+        """Stores a suspected-errors ranking (engage.suspects.rank_suspects), replacing the last one."""
+        with writing(self.engine) as conn:
+            return review.save_suspects(conn, message_ids, ranked, given, model)
+
+    def suspects(self, set_id: int | None = None, *, limit: int | None = None,
+                 reviewed: bool = False) -> pd.DataFrame:
+        """The stored ranking, most suspect first; without `reviewed`, decided messages are left out."""
+        set_id = _ident(set_id)
+        with snapshot(self.engine) as conn:
+            return review.suspects(conn, set_id, limit=limit, reviewed=reviewed)

@@ -16,7 +16,7 @@ from engage.head import HeadConfig
 from engage.labels import LabelStore
 from engage.reading import SUPPORTED_SUFFIXES, Messages, detect_label_column, detect_text_column, messages_from_table
 from engage.summary import models_frame
-from engage.ui import access_gate, compare_panel, controls, fit_panel, state
+from engage.ui import access_gate, compare_panel, controls, fit_panel, review_panel, state
 from engage.ui.errors import shown_errors
 from engage.validation import DEFAULT_VALIDATION, HELD_OUT_SHARE, Validation
 
@@ -76,7 +76,9 @@ def training_data(store: LabelStore, set_id: int | None, extra: Messages | None,
                   bulk: bool = True) -> label_loop.TrainingData | None:
     """The rows to train from, or None after saying (as information, not an error) that there are none yet."""
     try:
-        return label_loop.training_data(store, set_id, extra, bulk=bulk)
+        data = label_loop.training_data(store, set_id, extra, bulk=bulk)
+        review_panel.open_disputes_note(store, set_id)  # conflicts are decided in review, never silently
+        return data
     except label_loop.NoLabels:
         where = "the label store" if set_id is None else "this labeling set"
         st.info(f"No labels yet in {where}. Label messages on the Label page, or add a labeled file above to train "
@@ -210,6 +212,8 @@ def train(data: Messages, loaded: state.LoadedModel, name: str, validation: Vali
                                     on_epoch=epoch, encoder=encoder, on_fit=fit_panel.on_fit(bars[1]))
         # both versions on the same messages, once
         st.session_state[KEY_SAME_ROWS] = promotion.compare_on_same_messages(result, data, loaded.classifier)
+        if result.oof_scores is not None:  # the Label page's "Review" queue of suspected label errors
+            label_loop.record_suspects(state.label_store(), data, result.oof_scores, result.version.name)
     except Exception:
         for bar in bars:  # the error is shown in their place, not under bars frozen part way
             bar.empty()

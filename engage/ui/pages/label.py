@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engage.ui import label_card, label_search, state
+from engage.ui import label_card, label_search, review_panel, state
 from engage.ui.errors import run_page, shown_errors
 
 
@@ -31,6 +31,7 @@ def page() -> None:
     label_card.card(store, set_id, annotator, order, tab)
     with shown_errors():
         label_search.panel(store, set_id, annotator, tab)
+        review_panel.panel(store, set_id, annotator, tab)  # suspects, disagreements, older labels: one place
     with shown_errors():
         label_card.agreement(store, set_id)
 
