@@ -82,8 +82,11 @@ def training_data(store: LabelStore, set_id: int | None = None, extra: Messages 
     texts = stored.texts + [extra.texts[i] for i in keep]
     labels = np.concatenate([stored.labels, extra.labels[keep]]).astype(np.int8)
     source = f"{stored.source} + {extra.source}" if stored.texts else extra.source
+    weights = (None if stored.threshold_weights is None  # the file's rows were not picked: each counts once
+               else np.concatenate([stored.threshold_weights, np.ones(len(keep))]))
     merged = Messages(frame=pd.DataFrame({"text": texts, "label": labels}), text_col="text", label_col="label",
-                      texts=texts, labels=labels, empty_rows=[], source=source, first_row=1)
+                      texts=texts, labels=labels, empty_rows=[], source=source, first_row=1,
+                      threshold_weights=weights)
     return TrainingData(merged, len(stored.texts), len(keep), overlap)
 
 

@@ -163,7 +163,10 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
     heldout, threshold = None, choose_threshold(None, np.array([]), "fixed", threshold_value)
     if scores is not None:
         if threshold_method != "fixed":
-            threshold = choose_threshold(labels, scores, threshold_method, threshold_value)
+            weights = messages.threshold_weights  # labels picked uncertain-first: engage/labels/picks.py
+            if weights is not None and val is not None:
+                weights = weights[val_idx]
+            threshold = choose_threshold(labels, scores, threshold_method, threshold_value, weights)
         heldout = metric_table(labels, scores, threshold) | {"at_0.5": metric_table(labels, scores, 0.5)}
         heldout["method"] = validation.describe()
     encoder_meta = {"kind": encoder.kind, "handle": registry.stored_handle(encoder.handle, root),
@@ -187,6 +190,8 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
         "history": history,
         "library_versions": library_versions(),
     }
+    if messages.threshold_weights is not None and threshold_method != "fixed":
+        meta["threshold"]["weighted_by_picks"] = True  # engage/labels/picks.py
     def write_files(folder: Path) -> None:
         _write_files(folder, model, bundled)
         if scores is not None:  # the monitor's yardstick: validation scores, lengths, a sample of training texts

@@ -56,6 +56,8 @@ set_messages = Table(
     Column("set_id", Integer, ForeignKey("label_sets.id"), primary_key=True),
     Column("message_id", Integer, ForeignKey("messages.id"), primary_key=True),
     Column("position", Integer, nullable=False),  # 0-based row of its first occurrence in the imported rows
+    Column("source_id", String(200), nullable=True),  # that row's value in the file's id column, if it has one
+    Column("context", JSON, nullable=True),  # that row's other columns, bounded (engage/labels/context.py)
     Index("ix_set_messages_position", "set_id", "position"),
 )
 
@@ -72,6 +74,7 @@ labels = Table(
     Column("model", String(300), nullable=True),
     Column("session", String(200), nullable=True),
     Column("undone_at", DateTime, nullable=True),
+    Column("picked", String(20), nullable=True),  # how the queue picked the message: "random", "uncertain", ...
     CheckConstraint("(kind = 'label' AND value IN (0, 1)) OR (kind = 'skip' AND value IS NULL)",
                     name="ck_labels_value"),
     Index("ix_labels_annotator", "annotator", "id"),
