@@ -184,11 +184,11 @@ def cmd_score(args: argparse.Namespace) -> None:
         return cmd_score_ray(args)
     if len(args.input) > 1:
         raise InputError(f"the local engine scores one file, got {len(args.input)}; use --engine ray for several")
+    if args.plain_csv and Path(args.out).suffix.lower() not in (".csv", ".tsv"):
+        raise InputError("--plain-csv is for a .csv or .tsv output (the others hold no formulas)", file=args.out)
     from engage.monitor import HistoryWriter
     from engage.scoring import load_classifier, score_file
 
-    if args.plain_csv and Path(args.out).suffix.lower() not in (".csv", ".tsv"):
-        raise InputError("--plain-csv is for a .csv or .tsv output (the others hold no formulas)", file=args.out)
     clf = load_classifier(args.model, use_cache=not args.no_cache)
     history = None if args.no_record else HistoryWriter()
     bar = _progress_bar(None, "scoring")
@@ -215,6 +215,8 @@ def cmd_score(args: argparse.Namespace) -> None:
 
 
 def cmd_score_ray(args: argparse.Namespace) -> None:
+    if args.plain_csv:
+        raise InputError("--plain-csv is for the local engine; Ray's CSV shards are formula-guarded")
     from engage.distributed import RayJob, score_on_ray
     from engage.distributed.job import stderr_progress
     from engage.monitor import HistoryWriter

@@ -37,12 +37,15 @@ def rescore_sets(store: LabelStore, clf: Classifier, progress: Progress | None =
 
 
 def import_scored(store: LabelStore, name: str, texts: Sequence[str], scores: Sequence[float], model: str,
-                  threshold: float, source: str = "score page", *, actor: str | None = None) -> int:
+                  threshold: float, source: str = "score page", *, actor: str | None = None,
+                  context: pd.DataFrame | None = None, text_col: str | None = None) -> int:
     """A labeling set from rows already scored (the Score page's result): the scores go with it, so the queue can
-    put the most uncertain first without scoring again. Returns the set id; the import is audited under `actor`."""
+    put the most uncertain first without scoring again. Returns the set id; the import is audited under `actor`.
+    `context`: the rows' file columns (LabelStore.import_messages)."""
     if len(texts) != len(scores):
         raise InputError(f"{len(texts)} texts but {len(scores)} scores")
-    set_id = store.import_messages(name, texts, source=source, extra={"model": model}, actor=actor, scored_by=model)
+    set_id = store.import_messages(name, texts, source=source, extra={"model": model}, actor=actor, scored_by=model,
+                                   context=context, text_col=text_col)
     frame = store.messages(set_id)  # position = index in texts of the first row with that message
     by_id = {int(m): float(scores[int(p)]) for m, p in zip(frame["message_id"], frame["position"], strict=True)}
     store.store_scores(set_id, model, by_id, threshold)

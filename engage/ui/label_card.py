@@ -19,15 +19,15 @@ from engage import label_loop
 from engage.access import Action
 from engage.errors import InputError
 from engage.labels import ORDERS, UNDO_DEPTH, LabelSet, LabelStore, QueueItem
-from engage.reading import SUPPORTED_SUFFIXES, detect_text_column, read_messages
+from engage.reading import SUPPORTED_SUFFIXES, Messages, detect_text_column, read_messages
 from engage.scoring import FLAG_COL
-from engage.ui import access_gate, state
+from engage.ui import access_gate, card_context, state
 from engage.ui.errors import DATABASE_DOWN, database_unreachable, log_bug, shown_errors
 from engage.ui.text import plain
 
 LABEL_PAGE = "engage/ui/pages/label.py"
-ORDER_NAMES = {"uncertain": "most uncertain first", "highest": "highest score first", "random": "random",
-               "file": "file order"}
+ORDER_NAMES = {"uncertain": "most uncertain first", "mixed": "most uncertain first, every third at random",
+               "highest": "highest score first", "random": "random", "file": "file order"}
 KEY_PREFIX = "label_"            # every session key of the labeling flow (its widgets' too) starts so
 KEY_SET = "label_set_pick"       # int: the set this session labels (a selectbox key)
 KEY_ORDER = "label_order"        # str: the queue order (a selectbox key)
@@ -193,7 +193,7 @@ def import_panel(store: LabelStore, expanded: bool) -> None:
             found = read_messages(up.data, name=up.name, text_col=text_col, detect_labels=False)
             twin = label_loop.same_set(store, name, found.texts)
             if twin is None:
-                _import(store, name, found.texts, up.name, who.actor)  # reruns the page
+                _import(store, name, found, up.name, who.actor)  # reruns the page
             else:
                 st.session_state[KEY_TWIN] = Twin(up.sha256, text_col, name, twin.id)
         held = st.session_state.get(KEY_TWIN)
@@ -201,7 +201,7 @@ def import_panel(store: LabelStore, expanded: bool) -> None:
             choice = twin_choice(store, held.twin_id, name, "import")
             if choice == "anyway":
                 found = read_messages(up.data, name=up.name, text_col=text_col, detect_labels=False)
-                _import(store, label_loop.distinct_name(store, name), found.texts, up.name,
+                _import(store, label_loop.distinct_name(store, name), found, up.name,
                         access_gate.require(Action.IMPORT).actor)
             elif choice == "open":
                 st.session_state[KEY_SENT] = held.twin_id
@@ -209,8 +209,10 @@ def import_panel(store: LabelStore, expanded: bool) -> None:
                 st.rerun()
 
 
-def _import(store: LabelStore, name: str, texts: list[str], source: str, actor: str) -> None:
-    set_id = store.import_messages(name, texts, source=source, actor=actor)
+def _import(store: LabelStore, name: str, found: Messages, source: str, actor: str) -> None:
+    texts = found.texts  # each message keeps its row's other columns and id (engage/labels/context.py)
+    set_id = store.import_messages(name, texts, source=source, actor=actor, context=found.frame,
+                                   text_col=found.text_col)
     _score_new_set(store, set_id)
     st.session_state.pop(KEY_TWIN, None)
     st.session_state[KEY_SENT] = set_id
@@ -330,10 +332,10 @@ def _answer(store: LabelStore, annotator: str, tab: str, value: int | None) -> N
         access_gate.require(Action.LABEL)  # a callback runs before the gate: a sign-in ended elsewhere stops here
         if value is None:
             store.skip(item.message_id, annotator, score=item.score, model=item.model, set_id=item.set_id,
-                       session=tab)
+                       session=tab, picked=item.picked)
         else:
             store.label(item.message_id, annotator, value, score=item.score, model=item.model, set_id=item.set_id,
-                        session=tab)
+                        session=tab, picked=item.picked)
     except Exception as exc:
         if database_unreachable(exc):  # the card keeps the message: the next press sends the answer again
             st.session_state[KEY_SHOWN] = item
@@ -356,9 +358,10 @@ def _undo(store: LabelStore, annotator: str, set_id: int, tab: str) -> None:
         st.session_state[KEY_NOTE] = f"Undone: your answer '{what}'. The message is back."
 
 
-def _message(item: QueueItem) -> None:
+def _message(store: LabelStore, item: QueueItem) -> None:
     with st.container(border=True, key="label_card"):
         st.text(item.text)
+        card_context.show(store, item)
     if item.score is None:
         st.caption(f"Row {item.position + 1} of the file · no model score yet")
     else:
@@ -411,7 +414,7 @@ def card(store: LabelStore, set_id: int, annotator: str, order: str, tab: str) -
         st.success("Nothing left for you in this set: every message is labeled, skipped, or open in another tab.",
                    icon=":material/task_alt:")
     else:
-        _message(item)
+        _message(store, item)
     _buttons(store, item, annotator, set_id, tab)
     st.caption("Keys: **E** engageable · **N** not engageable · **S** skip · **U** undo")
     if not down:
@@ -493,7 +496,8 @@ def send_button(res: state.ScoredFile, scored: pd.DataFrame, flagged: bool) -> N
     with shown_errors():
         who = access_gate.require(Action.IMPORT)
         set_id = label_loop.import_scored(store, name, texts, res.scores[rows], res.model, res.model_threshold,
-                                          source=res.name, actor=who.actor)
+                                          source=res.name, actor=who.actor,
+                                          context=res.messages.frame.iloc[rows], text_col=res.messages.text_col)
         st.session_state[KEY_SENT] = set_id
         st.success(f"Labeling set '{plain(name)}' is ready.", icon=":material/check:")
         st.page_link(LABEL_PAGE, label="Label them now", icon=":material/label:")
