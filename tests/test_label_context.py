@@ -168,6 +168,7 @@ def test_threshold_weights_stand_random_picks_for_the_unlabeled_rest():
     assert weights.tolist() == [(1000 - 10) / (2 * n)] * (2 * n) + [1.0] * 10
     assert threshold_weights(random_pick[1:], labels[1:], 1000) is None  # one random positive too few
     assert threshold_weights(np.ones(30, bool), np.r_[np.ones(15), np.zeros(15)], 1000) is None  # all random
+    assert threshold_weights(random_pick, labels, pool_size=len(labels)) is None  # the whole pool labeled
 
 
 def test_weights_move_the_best_f1_threshold_to_the_pool_s():

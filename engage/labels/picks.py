@@ -17,7 +17,8 @@ MIN_RANDOM_PER_CLASS = 10  # random picks of each class below which the labels a
 
 def threshold_weights(random_pick: np.ndarray, labels: np.ndarray, pool_size: int) -> np.ndarray | None:
     """One weight per labeled message (random_pick: whether it was picked at random) for choosing the threshold;
-    None when no correction applies (no random picks, too few of a class, or every label random: equal weights)."""
+    None when no correction applies (no random picks, too few of a class, every label random, or the whole pool
+    labeled: equal weights)."""
     random_pick = np.asarray(random_pick, dtype=bool)
     labels = np.asarray(labels)
     n_random = int(random_pick.sum())
@@ -27,4 +28,6 @@ def threshold_weights(random_pick: np.ndarray, labels: np.ndarray, pool_size: in
         return None
     others = len(random_pick) - n_random
     stands_for = max(pool_size - others, n_random) / n_random
+    if stands_for == 1.0:  # the whole pool is labeled: every label counts once, as without weights
+        return None
     return np.where(random_pick, stands_for, 1.0)
