@@ -199,3 +199,18 @@ def test_labeled_messages_carry_the_weights_of_the_picks(tmp_path):
     if min(((data.labels == c) & (data.threshold_weights > 1)).sum() for c in (0, 1)) < MIN_RANDOM_PER_CLASS:
         pytest.fail("the random picks should hold both classes")
     assert sorted(set(data.threshold_weights.round(6))) == [1.0, round((200 - (90 - random_share)) / random_share, 6)]
+
+
+@pytest.mark.slow  # the app world trains two versions first
+def test_engage_score_plain_csv_writes_the_texts_exactly(world, monkeypatch, tmp_path):
+    for key, value in world.env().items():
+        monkeypatch.setenv(key, value)
+    src = tmp_path / "tweets.csv"
+    TWEETS.to_csv(src, index=False)
+    assert run(["score", str(src), "--out", str(tmp_path / "plain.csv"), "--plain-csv", "--no-record"]) == 0
+    assert run(["score", str(src), "--out", str(tmp_path / "safe.csv"), "--no-record"]) == 0
+    plain = pd.read_csv(tmp_path / "plain.csv", dtype=str)
+    safe = pd.read_csv(tmp_path / "safe.csv", dtype=str)
+    assert plain["text"].tolist() == TWEETS["text"].tolist()
+    assert safe["text"].tolist() == ["'" + t for t in TWEETS["text"]]
+    assert plain["engage_score"].tolist() == safe["engage_score"].tolist()
