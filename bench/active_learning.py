@@ -3,6 +3,10 @@
     .venv/bin/python bench/active_learning.py [--pool TRAIN.csv] [--test TEST.csv] [--label-col engage]
         [--model engage-default] [--orders uncertain random] [--seeds 3] [--first-seed 0] [--start 50] [--round 50]
         [--dense-until 500] [--growth 1.5] [--max-labels N] [--validation version|cv|heldout] [--out bench/results]
+        [--name active_learning] [--beside OLD.csv]
+
+    nice -n 19 .venv/bin/python bench/active_learning.py --orders mixed --name active_learning-mixed \
+        --beside bench/results/active_learning.csv     # the mixed order beside a finished run's uncertain and random
 
 A simulated annotator labels the pool (default: the complaints train split) through the app's own code: the pool
 is imported as a labeling set in a real LabelStore (a temporary SQLite file), the first `--start` labels are taken
@@ -20,7 +24,9 @@ order is keyed on. The embedding cache makes ELMo run once per text; a training 
 (the whole pool, reached by every run) is trained once and its result reused: training is deterministic.
 
 Writes active_learning.csv (one row per run and round) and active_learning.html (Altair chart) under --out, and
-prints the labels each order needs to reach 95 % of the F1 of the model retrained on the whole pool.
+prints the labels each order needs to reach 95 % of the F1 of the model retrained on the whole pool. Each answer
+records how the queue picked it (QueueItem.picked), so retraining weighs the threshold's labels as the app does
+(engage/labels/picks.py). `--beside` adds the rows of the orders a finished run measured and this one does not.
 """
 
 from __future__ import annotations
@@ -83,7 +89,8 @@ class Trainer:
         from engage.train import data_fingerprint
 
         data = label_loop.training_messages(store, set_id)
-        key = data_fingerprint(data.texts, data.labels)
+        weights = data.threshold_weights
+        key = (data_fingerprint(data.texts, data.labels), None if weights is None else weights.tobytes())
         t0 = time.perf_counter()
         reused = key in self.seen
         if not reused:
@@ -116,7 +123,7 @@ def simulate(order: str, seed: int, pool: Pool, counts: list[int], trainer: Trai
                 if item is None:
                     break
                 store.label(item.message_id, annotator, truth[item.message_id], score=item.score,
-                            model=item.model, set_id=set_id)
+                            model=item.model, set_id=set_id, picked=item.picked)
                 labeled += 1
             figures = trainer.round(store, set_id, run, step)
             rows.append({"order": order, "seed": seed, "round": step, "labels": labeled, **figures})
@@ -161,11 +168,14 @@ def summarize(frame, ref, orders: list[str]) -> None:
             about = "never" if between[order] is None else f"~{between[order]:.0f}"
             print(f"  {order:<10} schedule point {str(needed[order]):>5}   interpolated {about:>6}   "
                   f"per seed {per_seed}")
-        if needed.get("uncertain") and needed.get("random"):
+        for order in [o for o in orders if o != "random"]:
             for what, got in (("schedule points", needed), ("interpolated", between)):
-                share = got["uncertain"] / got["random"]
+                if not got.get(order) or not got.get("random"):
+                    print(f"  {metric}: {order} or random never reaches it ({what})")
+                    continue
+                share = got[order] / got["random"]
                 verdict = "meets" if share <= GOAL else "misses"
-                print(f"  {metric}: uncertain needs {share:.0%} of the labels random needs ({what}): {verdict} "
+                print(f"  {metric}: {order} needs {share:.0%} of the labels random needs ({what}): {verdict} "
                       f"the goal (<= {GOAL:.0%})")
 
 
@@ -220,6 +230,9 @@ def main() -> None:
     parser.add_argument("--growth", type=float, default=1.5)
     parser.add_argument("--max-labels", type=int)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--name", default="active_learning", help="file names of the outputs (.csv, .html)")
+    parser.add_argument("--beside", type=Path, metavar="CSV",
+                        help="a finished run's rows: its orders this run does not measure are reported beside")
     parser.add_argument("--report", type=Path, metavar="CSV",
                         help="only print the report of a finished run's active_learning.csv (no training)")
     args = parser.parse_args()
@@ -265,19 +278,26 @@ def main() -> None:
     for seed in seeds:
         for order in args.orders:
             rows += simulate(order, seed, pool, counts, trainer, work)
-            pd.DataFrame(rows).to_csv(args.out / "active_learning.csv", index=False)  # a stopped run keeps its rows
+            pd.DataFrame(rows).to_csv(args.out / f"{args.name}.csv", index=False)  # a stopped run keeps its rows
     frame = pd.DataFrame(rows)
+    orders = list(args.orders)
+    if args.beside is not None:
+        old = pd.read_csv(args.beside)
+        old = old[~old["order"].isin(orders) & old["seed"].isin(seeds)]
+        orders += [o for o in old["order"].unique() if o not in orders]
+        frame = pd.concat([frame, old], ignore_index=True)
+        print(f"beside: {sorted(set(old['order']))} from {args.beside}")
     whole = frame[frame["labels"] == len(set(pool.texts))]
     if len(whole):
         ref, ref_from = whole.iloc[0], "the model retrained on the whole pool"
     else:  # the schedule stopped early: train the whole pool once, through the same store and queue
         ref = pd.Series(simulate("file", 0, pool, [len(set(pool.texts))], trainer, work)[0])
         ref_from = "the model retrained on the whole pool (separate run)"
-    chart(frame, float(ref["f1"]), args.out / "active_learning.html")
+    chart(frame, float(ref["f1"]), args.out / f"{args.name}.html")
 
-    report(frame, ref, ref_from, args.orders)
+    report(frame, ref, ref_from, orders)
     print(f"{trainer.fits} trainings, {time.perf_counter() - t0:.0f} s in all; "
-          f"wrote {args.out / 'active_learning.csv'} and {args.out / 'active_learning.html'}")
+          f"wrote {args.out / f'{args.name}.csv'} and {args.out / f'{args.name}.html'}")
 
 
 if __name__ == "__main__":

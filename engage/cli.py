@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engage import tf_startup
 from engage.errors import InputError
+from engage.formula_guard import PLAIN_CSV, PLAIN_CSV_RISK
 from engage.trace_log import log_trace
 
 EXIT_OK, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2
@@ -239,6 +240,8 @@ def cmd_score(args: argparse.Namespace) -> None:
         return cmd_score_ray(args)
     if len(args.input) > 1:
         raise InputError(f"the local engine scores one file, got {len(args.input)}; use --engine ray for several")
+    if args.plain_csv and Path(args.out).suffix.lower() not in (".csv", ".tsv"):
+        raise InputError("--plain-csv is for a .csv or .tsv output (the others hold no formulas)", file=args.out)
     clf = _loaded(args)
     from engage.monitor import HistoryWriter
     from engage.scoring import score_file
@@ -249,7 +252,7 @@ def cmd_score(args: argparse.Namespace) -> None:
         summary = score_file(clf, args.input[0], args.out, text_col=args.text_col, label_col=args.label_col,
                              chunk_size=args.chunk_size, flagged_only=args.flagged_only, threshold=args.threshold,
                              progress=bar.update, time_col=args.time_col, history=history, source=args.source,
-                             log=_say)
+                             log=_say, spreadsheet_safe=not args.plain_csv)
     finally:
         bar.close()
     if summary.get("text_col_guessed"):
@@ -268,6 +271,8 @@ def cmd_score(args: argparse.Namespace) -> None:
 
 
 def cmd_score_ray(args: argparse.Namespace) -> None:
+    if args.plain_csv:
+        raise InputError("--plain-csv is for the local engine; Ray's CSV shards are formula-guarded")
     from engage.distributed import RayJob, score_on_ray
     from engage.distributed.job import stderr_progress
     from engage.monitor import HistoryWriter
@@ -623,6 +628,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model")
     p.add_argument("--threshold", type=float)
     p.add_argument("--flagged-only", action="store_true", help="write only the engageable rows")
+    p.add_argument("--plain-csv", action="store_true",
+                   help=f"{PLAIN_CSV}, with no quote put before a text starting with = + - @ (local engine). "
+                        f"{PLAIN_CSV_RISK}")
     p.add_argument("--chunk-size", type=int, default=10_000)
     p.add_argument("--no-cache", action="store_true")
     p.add_argument("--time-col", help="column holding each message's date/time (default: detected by name, else "

@@ -13,10 +13,19 @@ unguarded the same way.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a frame is guarded: the CLI's parser reads PLAIN_CSV without it
+    import pandas as pd
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+# The other kind of CSV: every text exactly as in the file (a tweet "@brand hi" stays "@brand hi"), for programs
+# that read CSV as data (pandas, R, a database load). The one place that says what it is and what it risks: the
+# app's download buttons and the CLI's --plain-csv show these words.
+PLAIN_CSV = "CSV for other programs (texts exactly as in the file)"
+PLAIN_CSV_RISK = ("Not for spreadsheets: a cell starting with = + - or @ may run as a formula if this file is opened "
+                  "in Excel, LibreOffice or Google Sheets. Use the spreadsheet-safe CSV or Excel for that.")
 _GUARDED = re.compile(r"^'*[=+\-@\t\r]")       # what gets a quote on the way out
 _UNGUARD = re.compile(r"^'(?='*[=+\-@\t\r])")  # the one quote taken off on the way in
 
@@ -29,6 +38,8 @@ def guard(value):
 
 
 def _text_columns(frame: pd.DataFrame) -> list:
+    import pandas as pd
+
     return [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
 
 
@@ -52,6 +63,16 @@ def guard_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def guard_header(columns) -> list:
     """The header row as guard_frame writes it (for a file written without any row)."""
     return [guard(c) for c in columns]
+
+
+def for_csv(frame: pd.DataFrame, spreadsheet_safe: bool = True) -> pd.DataFrame:
+    """The frame as a CSV/TSV writer writes it: guarded (the default, safe to open in a spreadsheet), or exactly as
+    it is (PLAIN_CSV, for other programs)."""
+    return guard_frame(frame) if spreadsheet_safe else frame
+
+
+def header_for_csv(columns, spreadsheet_safe: bool = True) -> list:
+    return guard_header(columns) if spreadsheet_safe else list(columns)
 
 
 def unguard_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -38,13 +38,15 @@ def rescore_sets(store: LabelStore, clf: Classifier, progress: Progress | None =
 
 def import_scored(store: LabelStore, name: str, texts: Sequence[str], scores: Sequence[float], model: str,
                   threshold: float, source: str = "score page", *, actor: str | None = None,
-                  row_ids: Sequence[str] | None = None) -> int:
+                  row_ids: Sequence[str] | None = None, context: pd.DataFrame | None = None,
+                  text_col: str | None = None) -> int:
     """A labeling set from rows already scored (the Score page's result): the scores go with it, so the queue can
-    put the most uncertain first without scoring again. Returns the set id; the import is audited under `actor`."""
+    put the most uncertain first without scoring again. Returns the set id; the import is audited under `actor`.
+    `context`: the rows' file columns (LabelStore.import_messages)."""
     if len(texts) != len(scores):
         raise InputError(f"{len(texts)} texts but {len(scores)} scores")
     set_id = store.import_messages(name, texts, source=source, extra={"model": model}, actor=actor, scored_by=model,
-                                   row_ids=row_ids)
+                                   row_ids=row_ids, context=context, text_col=text_col)
     frame = store.messages(set_id)  # position = index in texts of the first row with that message
     by_id = {int(m): float(scores[int(p)]) for m, p in zip(frame["message_id"], frame["position"], strict=True)}
     store.store_scores(set_id, model, by_id, threshold)
@@ -85,8 +87,11 @@ def training_data(store: LabelStore, set_id: int | None = None, extra: Messages 
     texts = stored.texts + [extra.texts[i] for i in keep]
     labels = np.concatenate([stored.labels, extra.labels[keep]]).astype(np.int8)
     source = f"{stored.source} + {extra.source}" if stored.texts else extra.source
+    weights = (None if stored.threshold_weights is None  # the file's rows were not picked: each counts once
+               else np.concatenate([stored.threshold_weights, np.ones(len(keep))]))
     merged = Messages(frame=pd.DataFrame({"text": texts, "label": labels}), text_col="text", label_col="label",
-                      texts=texts, labels=labels, empty_rows=[], source=source, first_row=1)
+                      texts=texts, labels=labels, empty_rows=[], source=source, first_row=1,
+                      threshold_weights=weights)
     return TrainingData(merged, len(stored.texts), len(keep), overlap)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from engage.errors import InputError
-from engage.formula_guard import guard_frame, guard_header
+from engage.formula_guard import for_csv, guard_frame, header_for_csv
 
 # xlsxwriter would turn strings starting with '=' into formulas (and some into links or numbers): keep them text.
 _EXCEL_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
@@ -38,8 +38,9 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return guard_frame(frame)
 
 
-def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    return neutralize_formulas(frame).to_csv(index=False, lineterminator=CSV_LINE_END).encode("utf-8")
+def to_csv_bytes(frame: pd.DataFrame, spreadsheet_safe: bool = True) -> bytes:
+    """CSV bytes, formula-guarded unless spreadsheet_safe is False (engage.formula_guard.PLAIN_CSV)."""
+    return for_csv(frame, spreadsheet_safe).to_csv(index=False, lineterminator=CSV_LINE_END).encode("utf-8")
 
 
 def to_excel_bytes(frame: pd.DataFrame) -> bytes:
@@ -103,9 +104,10 @@ def _excel_cell(value):
 
 class TableWriter:
     """One output file written chunk by chunk, with memory bounded by a chunk. Use as a context manager, or call
-    close() (publish the file) or abort() (remove what was written) yourself."""
+    close() (publish the file) or abort() (remove what was written) yourself. CSV and TSV are formula-guarded
+    unless spreadsheet_safe is False (engage.formula_guard.PLAIN_CSV)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, spreadsheet_safe: bool = True) -> None:
         self.path = Path(path)
         suffix = self.path.suffix.lower()
         if suffix not in OUTPUT_SUFFIXES:
@@ -117,7 +119,8 @@ class TableWriter:
         self.tmp = Path(tmp)
         self.columns: list[str] | None = None
         self.rows = 0
-        self._sink = _SINKS[suffix](self.tmp)
+        self._sink = (_DelimitedSink(self.tmp, _SEPARATORS[suffix], spreadsheet_safe) if suffix in _SEPARATORS
+                      else _SINKS[suffix](self.tmp))
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.columns is None:
@@ -152,19 +155,20 @@ class TableWriter:
 
 
 class _DelimitedSink:
-    def __init__(self, path: Path, sep: str) -> None:
+    def __init__(self, path: Path, sep: str, spreadsheet_safe: bool = True) -> None:
         self.file = open(path, "w", encoding="utf-8", newline="")
         self.sep = sep
         self.header = True
+        self.safe = spreadsheet_safe
 
     def write(self, frame: pd.DataFrame) -> None:
-        neutralize_formulas(frame).to_csv(self.file, header=self.header, index=False, sep=self.sep,
-                                          lineterminator=CSV_LINE_END)
+        for_csv(frame, self.safe).to_csv(self.file, header=self.header, index=False, sep=self.sep,
+                                         lineterminator=CSV_LINE_END)
         self.header = False
 
     def close(self, columns: Sequence[str]) -> None:
         if self.header and columns:  # no chunk at all: still a header, so the file says what it would hold
-            pd.DataFrame(columns=guard_header(columns)).to_csv(self.file, index=False, sep=self.sep,
+            pd.DataFrame(columns=header_for_csv(columns, self.safe)).to_csv(self.file, index=False, sep=self.sep,
                                                        lineterminator=CSV_LINE_END)
         self.file.close()
 
@@ -294,5 +298,5 @@ class _ExcelSink:
         self.stream.discard()
 
 
-_SINKS = {".csv": lambda p: _DelimitedSink(p, ","), ".tsv": lambda p: _DelimitedSink(p, "\t"),
-          ".jsonl": _JsonLinesSink, ".parquet": _ParquetSink, ".xlsx": _ExcelSink}
+_SEPARATORS = {".csv": ",", ".tsv": "\t"}
+_SINKS = {".jsonl": _JsonLinesSink, ".parquet": _ParquetSink, ".xlsx": _ExcelSink}

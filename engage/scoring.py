@@ -105,20 +105,21 @@ def score_file(clf: Classifier, in_path: str | Path, out_path: str | Path, *, te
                label_col: str | None = None, chunk_size: int = 10_000, flagged_only: bool = False,
                threshold: float | None = None, progress: Progress | None = None, time_col: str | None = None,
                history: HistoryWriter | None = None, source: str = "cli",
-               log: Callable[[str], None] | None = None) -> dict:
+               log: Callable[[str], None] | None = None, spreadsheet_safe: bool = True) -> dict:
     """Read, score, write, chunk by chunk: memory stays bounded by chunk_size for every format, and the output
     appears only when complete (engage.outputs.TableWriter). Labels are passed through untouched unless
     `label_col` is given; then they are checked, and a bad value ends the run before any output appears.
     With `history`, the file is recorded in the scoring history once written (bounded summaries, merged per
     chunk), under each message's time from the time column (given, or detected by name). `log` hears what is
-    being done, chunk by chunk, before it is done (the CLI prints it: a large file is never silent)."""
+    being done, chunk by chunk, before it is done (the CLI prints it: a large file is never silent). A CSV/TSV
+    output is formula-guarded unless spreadsheet_safe is False (engage.formula_guard.PLAIN_CSV: texts as read)."""
     if chunk_size < 1:
         raise InputError(f"the chunk size (rows read at a time) must be at least 1, got {chunk_size}")
     cut = threshold_in_force(clf, threshold)
     summary = {"rows": 0, "flagged": 0, "empty_messages": 0, "encoder_computed": 0, "truncated": 0}
     recorder = FileRecorder(history, source, clf.name, time_col) if history is not None and history.enabled \
         else None
-    with TableWriter(out_path) as writer:
+    with TableWriter(out_path, spreadsheet_safe) as writer:
         for chunk in iter_messages(in_path, chunk_size=chunk_size, text_col=text_col, label_col=label_col,
                                    detect_labels=False):
             # which column was scored, and whether it was a guess (the caller tells the user)

@@ -14,7 +14,7 @@ DEFAULT_METHOD = "best_f1"  # how a new version picks its threshold unless told:
 
 
 def choose_threshold(y_true: np.ndarray | None, scores: np.ndarray, method: str = "fixed",
-                     value: float | None = None) -> float:
+                     value: float | None = None, weights: np.ndarray | None = None) -> float:
     """The threshold a method picks. A message is engageable when its score >= the threshold.
 
     fixed: value (default 0.5). best_f1: the threshold of highest F1. target_precision: the lowest threshold whose
@@ -22,6 +22,7 @@ def choose_threshold(y_true: np.ndarray | None, scores: np.ndarray, method: str 
     reaches value. top_k: the value-th highest score, so about K messages are flagged (ties can add more).
     A chosen score is moved halfway down to the next lower score: the same decisions on these scores, but a
     message scored again (a float's last bit can differ between batches) does not flip at the boundary.
+    `weights`: how many messages each labeled one stands for (engage/labels/picks.py), for the label-guided methods.
     """
     scores = np.asarray(scores, dtype=float)
     if method not in METHODS:
@@ -32,7 +33,7 @@ def choose_threshold(y_true: np.ndarray | None, scores: np.ndarray, method: str 
         return _between(scores, _top_k(scores, value))
     if y_true is None:
         raise InputError(f"threshold method '{method}' needs labels; add a label column or use fixed or top_k")
-    precision, recall, thresholds = _pr(np.asarray(y_true), scores)
+    precision, recall, thresholds = _pr(np.asarray(y_true), scores, weights)
     if method == "best_f1":
         f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
         return _between(scores, thresholds[int(np.argmax(f1[:-1]))])
@@ -51,12 +52,12 @@ def _between(scores: np.ndarray, chosen: float) -> float:
     return float((chosen + lower.max()) / 2) if len(lower) else float(chosen)
 
 
-def _pr(y_true: np.ndarray, scores: np.ndarray):
+def _pr(y_true: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None):
     from sklearn.metrics import precision_recall_curve  # here: the CLI's parser reads METHODS without sklearn
 
     if len(np.unique(y_true)) < 2:
         raise InputError("the labels hold only one class, so precision and recall cannot guide a threshold")
-    return precision_recall_curve(y_true, scores)
+    return precision_recall_curve(y_true, scores, sample_weight=weights)
 
 
 def fixed_threshold(value: float) -> float:

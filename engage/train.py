@@ -234,7 +234,10 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
     heldout, threshold = None, choose_threshold(None, np.array([]), "fixed", threshold_value)
     if scores is not None:
         if threshold_method != "fixed":
-            threshold = choose_threshold(labels, scores, threshold_method, threshold_value)
+            weights = messages.threshold_weights  # labels picked uncertain-first: engage/labels/picks.py
+            if weights is not None and val is not None:
+                weights = weights[val_idx]
+            threshold = choose_threshold(labels, scores, threshold_method, threshold_value, weights)
         heldout = metric_table(labels, scores, threshold) | {"at_0.5": metric_table(labels, scores, 0.5)}
         heldout["method"] = validation.describe()
     texts_entry, texts_keys = training_record([texts[i] for i in train_idx])
@@ -260,6 +263,8 @@ def train_model(messages: Messages, encoder: Encoder, config: HeadConfig | None 
         "history": history,
         "library_versions": library_versions(),
     }
+    if messages.threshold_weights is not None and threshold_method != "fixed":
+        meta["threshold"]["weighted_by_picks"] = True  # engage/labels/picks.py
     def write_files(folder: Path) -> None:
         _write_files(folder, model, bundled)
         (folder / texts_entry["file"]).write_text(texts_keys, encoding="ascii")

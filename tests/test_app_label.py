@@ -13,6 +13,7 @@ from sklearn.metrics import cohen_kappa_score
 from streamlit.testing.v1 import AppTest
 
 from engage import registry
+from engage.formula_guard import PLAIN_CSV
 from engage.labels import LabelStore
 from engage.reading import read_messages
 from engage.scoring import load_classifier
@@ -184,7 +185,8 @@ def test_train_page_from_stored_labels_plus_a_file_then_promote(env):
             "follows it.") in [s.value for s in at.success]
     stored = pd.read_sql("SELECT DISTINCT model FROM scores", store.engine)["model"].tolist()
     assert stored == ["relabeled-1"]  # the queue now ranks by the new model
-    assert [b.label for b in at.get("download_button")] == ["Labels (CSV)", "Labels (JSONL)", "Audit trail (CSV)"]
+    assert [b.label for b in at.get("download_button")] == ["Labels (CSV)", "Labels (JSONL)", "Audit trail (CSV)",
+                                                            f"Labels: {PLAIN_CSV}"]
     row = store.audit().iloc[0]  # open mode: nobody signed in
     assert (row.action, row.actor, row.from_version, row.to_version) == ("promote", "open mode", ACTIVE_VERSION,
                                                                          "relabeled-1")

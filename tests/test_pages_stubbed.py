@@ -18,6 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engage import registry
+from engage.formula_guard import PLAIN_CSV
 from engage.metrics import metric_table
 from engage.scoring import Scores
 from engage.testing.app_world import labeled_frame
@@ -161,7 +162,8 @@ def test_score_page_hands_the_text_column_to_the_engine_and_lays_out_its_scores(
     assert at.slider(key="threshold_score_slider").value == pytest.approx(THRESHOLD)
     assert f"--model {ACTIVE} --threshold {THRESHOLD!r}" in at.code[0].value
     assert [b.label for b in at.get("download_button")] == [
-        "Flagged rows (CSV)", "Flagged rows (Excel)", "All rows with scores (CSV)", "All rows with scores (Excel)"]
+        "Flagged rows (CSV)", "Flagged rows (Excel)", "All rows with scores (CSV)", "All rows with scores (Excel)",
+        f"Flagged rows: {PLAIN_CSV}", f"All rows with scores: {PLAIN_CSV}"]
 
     next(s for s in at.selectbox if s.label == "Show").set_value("flagged").run()
     assert _table(at, "engageable")["engageable"].all()

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, exists, select, update
 from engage.errors import InputError
 from engage.labels import audit
 from engage.labels.db import as_utc, utcnow
-from engage.labels.queue import claim, release
+from engage.labels.queue import ORDERS, claim, release
 from engage.labels.schema import label_batches, label_sets, labels, messages, set_messages
 
 UNDO_DEPTH = 10
@@ -56,6 +56,12 @@ def _check_score(score: float | None) -> float | None:
     return float(score)
 
 
+def _check_picked(picked: str | None) -> str | None:
+    if picked is not None and picked not in ORDERS:
+        raise InputError(f"unknown queue pick {picked!r}; use one of {', '.join(ORDERS)}")
+    return picked
+
+
 def _check_target(conn: Connection, message_id: int, set_id: int | None) -> None:
     if conn.execute(select(messages.c.id).where(messages.c.id == message_id)).first() is None:
         raise InputError(f"no message with id {message_id} in the label database")
@@ -66,13 +72,16 @@ def _check_target(conn: Connection, message_id: int, set_id: int | None) -> None
 
 
 def record(conn: Connection, message_id: int, annotator: str, value: int | None, *, score: float | None = None,
-           model: str | None = None, set_id: int | None = None, session: str | None = None) -> int:
-    """Adds one answer (value None = a skip) and releases the session's claim on the message; returns its id."""
+           model: str | None = None, set_id: int | None = None, session: str | None = None,
+           picked: str | None = None) -> int:
+    """Adds one answer (value None = a skip) and releases the session's claim on the message; returns its id.
+    `picked`: how the queue picked the message (QueueItem.picked), None when not through the queue."""
     annotator = check_annotator(annotator)
     value = None if value is None else _check_value(value)
     _check_target(conn, message_id, set_id)
     row = dict(message_id=message_id, set_id=set_id, annotator=annotator, kind="skip" if value is None else "label",
-               value=value, created_at=utcnow(), score=_check_score(score), model=model, session=session)
+               value=value, created_at=utcnow(), score=_check_score(score), model=model, session=session,
+               picked=_check_picked(picked))
     label_id = conn.execute(labels.insert().values(**row)).inserted_primary_key[0]
     release(conn, session or annotator, message_id=message_id)
     return int(label_id)
@@ -140,7 +149,7 @@ def answer_history(conn: Connection, set_id: int | None = None) -> pd.DataFrame:
     """Every answer ever given (undone ones too) on the set's messages (all messages if set_id is None)."""
     query = (select(labels.c.id.label("label_id"), labels.c.message_id, messages.c.text, labels.c.annotator,
                     labels.c.kind, labels.c.value, labels.c.created_at, labels.c.score, labels.c.model,
-                    labels.c.set_id, labels.c.session, labels.c.undone_at, labels.c.batch_id)
+                    labels.c.set_id, labels.c.session, labels.c.picked, labels.c.undone_at, labels.c.batch_id)
              .join(messages, messages.c.id == labels.c.message_id).order_by(labels.c.id))
     if set_id is not None:
         query = query.where(_in_set(set_id))

@@ -1,4 +1,4 @@
-"""Labels out as CSV (formula-safe) or JSON Lines."""
+"""Labels out as CSV (formula-safe, or plain for other programs: engage/outputs.py) or JSON Lines."""
 
 from __future__ import annotations
 
@@ -27,6 +27,28 @@ def label_rows(active_labels: pd.DataFrame) -> pd.DataFrame:
     return out[_LABEL_COLUMNS]
 
 
+def with_source(rows: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
+    """Adds where each message came from, to join labels back to the file: source_row (the file's data row, 1 the
+    first under the header, as the label card counts) and source_id (the row's value in the file's id column, if
+    the file had one). A label given in a set has its set's row; one given elsewhere (or in a deleted set) the
+    first set's that holds the message, when the export is not of one set."""
+    keys = ["set_id", "message_id"]
+    found = sources.assign(source_row=sources["position"].astype("Int64") + 1).drop(columns=["position"])
+    found["set_id"] = found["set_id"].astype("Int64")
+    if found["set_id"].nunique() == 1:  # one set: every message's row is that set's, wherever it was labeled
+        by_message = found.drop(columns=["set_id"]).drop_duplicates("message_id")
+        out = rows.merge(by_message, on="message_id", how="left")
+    else:
+        exact = rows.assign(set_id=rows["set_id"].astype("Int64")).merge(found, on=keys, how="left")
+        first = found.sort_values(keys).drop_duplicates("message_id").drop(columns=["set_id"])
+        fallback = rows[["message_id"]].merge(first, on="message_id", how="left")
+        out = exact.copy()
+        for column in ("source_row", "source_id"):
+            out[column] = exact[column].where(exact[column].notna(), fallback[column].to_numpy())
+        out["set_id"] = rows["set_id"].to_numpy()
+    return out.astype({"source_row": "Int64"})
+
+
 def history_rows(history: pd.DataFrame) -> pd.DataFrame:
     """Every answer, skips and undone ones included."""
     out = history.rename(columns={"created_at": "answered_at"})
@@ -35,11 +57,12 @@ def history_rows(history: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def to_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
+def to_bytes(frame: pd.DataFrame, fmt: str, spreadsheet_safe: bool = True) -> bytes:
+    """CSV (formula-guarded unless spreadsheet_safe is False: engage.formula_guard.PLAIN_CSV) or JSON Lines."""
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     if fmt == "csv":
-        return to_csv_bytes(frame)
+        return to_csv_bytes(frame, spreadsheet_safe)
     if frame.empty:
         return b""
     return frame.to_json(orient="records", lines=True, force_ascii=False).encode("utf-8")

@@ -316,9 +316,22 @@ def _v10_review(conn: Connection) -> None:
     md.create_all(conn, tables=new)
 
 
+def _v11_context(conn: Connection) -> None:
+    """A set's messages keep their file's context: the row's id in the file (to join labels back) and its other
+    columns (bounded: engage/labels/context.py); and each answer records how the queue picked its message (random
+    picks let training correct the threshold for where the labels were picked)."""
+    added = [("set_messages", Column("source_id", String(200), nullable=True)),
+             ("set_messages", Column("context", JSON, nullable=True)),
+             ("labels", Column("picked", String(20), nullable=True))]
+    for table, column in added:
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}"))
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1_labels, _v2_queue, _v3_score_indexes, _v4_audit,
                                                   _v5_api_keys, _v6_sign_ins, _v7_history, _v8_row_ids,
-                                                  _v9_bulk_labels, _v10_review]
+                                                  _v9_bulk_labels, _v10_review,
+                                                  _v11_context]
 LATEST = len(MIGRATIONS)
 
 

@@ -20,7 +20,11 @@ from engage.errors import InputError
 from engage.labels.db import as_utc, upsert_insert, utcnow
 from engage.labels.schema import claims, labels, messages, scores, set_messages
 
-ORDERS = ("uncertain", "highest", "random", "file")
+ORDERS = ("uncertain", "mixed", "highest", "random", "file")
+# The mixed order: most uncertain first, but every MIXED_EVERY-th pick of an annotator in a set is at random. The
+# uncertain picks buy ROC-AUC; the random ones are a fair sample of the messages not yet labeled, which lets training
+# choose the threshold for the whole set rather than for the band around the old threshold (engage/labels/picks.py).
+MIXED_EVERY = 3
 CLAIM_SECONDS = 120.0
 _PRIME = 2_147_483_647  # 2**31 - 1: (id * a + b) mod p is a permutation of ids below p
 _MAX_TRIES = 50
@@ -36,6 +40,8 @@ class QueueItem:
     model: str | None
     threshold: float | None
     claimed_until: datetime  # UTC
+    # How the queue picked it ("random", "uncertain", "highest", "file"): recorded with the answer (labels.picked).
+    picked: str | None = field(default=None, compare=False)
     # The session held this message already, unanswered (shown before, or given back by undo): a page that has not
     # shown it yet (a reload, a reconnect after a restart) says that an answer to it was not saved.
     resumed: bool = field(default=False, compare=False)
@@ -76,6 +82,14 @@ def _ordering(order: str, annotator: str) -> list:
 def scored_key(order: str):
     """Sort key of the scored orders, spelled exactly as the indexes ix_scores_uncertain / ix_scores_highest."""
     return func.abs(scores.c.score - scores.c.threshold) if order == "uncertain" else scores.c.score.desc()
+
+
+def _mixed_pick(conn: Connection, set_id: int, annotator: str) -> str:
+    """The order this pick of the mixed order follows: every MIXED_EVERY-th of the annotator's active answers in the
+    set is a random pick. A held message (asked again, or given back by undo) is judged by the same count."""
+    answered = conn.execute(select(func.count()).where(labels.c.set_id == set_id, labels.c.annotator == annotator,
+                                                       labels.c.undone_at.is_(None))).scalar_one()
+    return "random" if answered % MIXED_EVERY == MIXED_EVERY - 1 else "uncertain"
 
 
 def _candidate(conn: Connection, set_id: int, annotator: str, session: str, order: str, now: datetime,
@@ -146,7 +160,8 @@ def release(conn: Connection, session: str, set_id: int | None = None, message_i
     conn.execute(query)
 
 
-def _item(conn: Connection, set_id: int, message_id: int, until: datetime, resumed: bool = False) -> QueueItem:
+def _item(conn: Connection, set_id: int, message_id: int, until: datetime, picked: str,
+          resumed: bool = False) -> QueueItem:
     joined = (set_messages.join(messages, messages.c.id == set_messages.c.message_id)
               .outerjoin(scores, and_(scores.c.set_id == set_messages.c.set_id,
                                       scores.c.message_id == set_messages.c.message_id)))
@@ -155,7 +170,7 @@ def _item(conn: Connection, set_id: int, message_id: int, until: datetime, resum
                        .where(set_messages.c.set_id == set_id, set_messages.c.message_id == message_id)).one()
     return QueueItem(message_id=message_id, set_id=set_id, text=row.text, position=row.position, score=row.score,
                      model=row.model, threshold=row.threshold, claimed_until=as_utc(until), resumed=resumed,
-                     row_id=row.row_id)
+                     row_id=row.row_id, picked=picked)
 
 
 def focus(conn: Connection, set_id: int, message_id: int, annotator: str, session: str,
@@ -179,17 +194,18 @@ def next_message(conn: Connection, set_id: int, annotator: str, order: str, sess
     check_order(order)
     now = now or utcnow()
     until = now + timedelta(seconds=claim_seconds)
+    picked = _mixed_pick(conn, set_id, annotator) if order == "mixed" else order
     held = _held(conn, set_id, annotator, session)
     if held is not None:
         conn.execute(update(claims).where(claims.c.message_id == held).values(expires_at=until))
-        return _item(conn, set_id, held, until, resumed=True)
+        return _item(conn, set_id, held, until, picked, resumed=True)
     release(conn, session, set_id)
     tried: list[int] = []
     for _ in range(_MAX_TRIES):
-        message_id = _candidate(conn, set_id, annotator, session, order, now, tried)
+        message_id = _candidate(conn, set_id, annotator, session, picked, now, tried)
         if message_id is None:
             return None
         if claim(conn, message_id, set_id, annotator, session, now, until):
-            return _item(conn, set_id, message_id, until)
+            return _item(conn, set_id, message_id, until, picked)
         tried.append(message_id)
     return None

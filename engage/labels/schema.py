@@ -58,6 +58,8 @@ set_messages = Table(
     Column("message_id", Integer, ForeignKey("messages.id"), primary_key=True),
     Column("position", Integer, nullable=False),  # 0-based row of its first occurrence in the imported rows
     Column("row_id", String(300), nullable=True),  # that row in its file (engage.reading.row_ids), if given
+    Column("source_id", String(200), nullable=True),  # that row's value in the file's id column, if it has one
+    Column("context", JSON, nullable=True),  # that row's other columns, bounded (engage/labels/context.py)
     Index("ix_set_messages_position", "set_id", "position"),
 )
 
@@ -76,6 +78,7 @@ labels = Table(
     Column("undone_at", DateTime, nullable=True),
     # A bulk label (engage/labels/bulk.py): the batch it was given in; NULL for a label given one message at a time.
     Column("batch_id", Integer, ForeignKey("label_batches.id"), nullable=True),
+    Column("picked", String(20), nullable=True),  # how the queue picked the message: "random", "uncertain", ...
     CheckConstraint("(kind = 'label' AND value IN (0, 1)) OR (kind = 'skip' AND value IS NULL)",
                     name="ck_labels_value"),
     Index("ix_labels_annotator", "annotator", "id"),

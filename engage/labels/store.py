@@ -20,7 +20,8 @@ from sqlalchemy.exc import DBAPIError
 from engage.access import local_actor
 from engage.errors import InputError
 from engage.labels import agreement as agreement_mod
-from engage.labels import answers, audit, bulk, export, queue, review, search, sign_ins
+from engage.labels import answers, audit, bulk, export, picks, queue, review, search, sign_ins
+from engage.labels import context as context_mod
 from engage.labels.db import as_utc, default_url, open_engine, shown_url, snapshot, upsert_insert, utcnow, writing
 from engage.labels.migrations import migrate
 from engage.labels.schema import claims, label_batches, label_sets, labels, messages, scores, set_messages
@@ -122,23 +123,35 @@ class LabelStore:
 
     def import_messages(self, name: str, texts: Iterable[object], source: str = "file",
                         extra: dict | None = None, *, actor: str | None = None, scored_by: str | None = None,
-                        row_ids: Sequence[str] | None = None) -> int:
+                        row_ids: Sequence[str] | None = None, context: pd.DataFrame | None = None,
+                        text_col: str | None = None) -> int:
         """A new labeling set from rows of text (file order kept); returns its id. Texts equal after normalization
         are one message, shared with other sets; empty texts are counted and left out. The import is audited in
         the same transaction, under `actor` (default: cli:<os user>); `scored_by` names the model whose scores
-        come with it, if any; `row_ids` names each row in its file (engage.reading.row_ids), for the card."""
+        come with it, if any; `row_ids` names each row in its file (engage.reading.row_ids), for the card;
+        `context`: the file's rows (aligned with texts; `text_col` names the text): each message keeps its first
+        row's id and other columns, bounded (engage/labels/context.py)."""
         if not isinstance(name, str) or not name.strip():
             raise InputError("a labeling set needs a name")
+        texts = list(texts)
         first, n_rows, n_empty = _unique_texts(texts)
         if not first:
             raise InputError("no messages to label: every text is empty", file=name)
+        source_ids: list = [None] * len(texts)
+        rows_context: list = [None] * len(texts)
+        if context is not None:
+            if len(context) != len(texts):
+                raise InputError(f"{len(texts)} texts but {len(context)} rows of context", file=name)
+            source_ids, rows_context, record = context_mod.of_rows(context.reset_index(drop=True), text_col)
+            extra = {**(extra or {}), **record}
         with writing(self.engine) as conn:
             set_id = conn.execute(label_sets.insert().values(
                 name=name.strip(), source=source, created_at=utcnow(), n_rows=n_rows, n_empty=n_empty,
                 extra=extra)).inserted_primary_key[0]
             ids = self._message_ids(conn, first)
             rows = [dict(set_id=set_id, message_id=ids[h], position=pos,
-                         row_id=None if row_ids is None else str(row_ids[pos])[:300]) for h, (pos, _) in first.items()]
+                         row_id=None if row_ids is None else str(row_ids[pos])[:300],
+                         source_id=source_ids[pos], context=rows_context[pos]) for h, (pos, _) in first.items()]
             for chunk in _chunks(rows):
                 conn.execute(set_messages.insert(), chunk)
             audit.record(conn, "import", actor or local_actor(), name.strip(), set_id=set_id, to_version=scored_by,
@@ -195,6 +208,15 @@ class LabelStore:
         with snapshot(self.engine) as conn:
             return audit.rows(conn, limit)
 
+    @staticmethod
+    def _sources(conn, set_id: int | None) -> pd.DataFrame:
+        """set_id, message_id, source_row, source_id of the set's messages (every set's when set_id is None)."""
+        query = select(set_messages.c.set_id, set_messages.c.message_id, set_messages.c.position,
+                       set_messages.c.source_id)
+        if set_id is not None:
+            query = query.where(set_messages.c.set_id == set_id)
+        return pd.DataFrame(conn.execute(query).all(), columns=["set_id", "message_id", "position", "source_id"])
+
     def export_audit(self, fmt: str = "csv", path: str | Path | None = None) -> bytes:
         """The audit trail as CSV or JSON Lines bytes (exported beside the labels); also written to `path`."""
         if fmt not in export.FORMATS:
@@ -243,6 +265,13 @@ class LabelStore:
             self._check_set(conn, set_id)
             return pd.DataFrame(conn.execute(query).all(), columns=["message_id", "text", "position"])
 
+    def context(self, set_id: int, message_id: int) -> dict[str, str]:
+        """The message's row in the set's file, bounded (engage/labels/context.py): column -> value; {} if none."""
+        query = select(set_messages.c.context).where(set_messages.c.set_id == _ident(set_id),
+                                                     set_messages.c.message_id == _ident(message_id))
+        with snapshot(self.engine) as conn:
+            return conn.execute(query).scalar() or {}
+
     def store_scores(self, set_id: int, model_name: str, scores_by_message_id: Mapping[int, float],
                      threshold: float) -> int:
         """Stores (replacing) model scores for messages of the set; the uncertain and highest orders use them."""
@@ -287,22 +316,25 @@ class LabelStore:
                                       now=self.clock())
 
     def label(self, message_id: int, annotator: str, value: int, score: float | None = None,
-              model: str | None = None, set_id: int | None = None, session: str | None = None) -> int:
-        """Records a label (1 engageable, 0 not engageable), committed before returning; returns its id."""
+              model: str | None = None, set_id: int | None = None, session: str | None = None,
+              picked: str | None = None) -> int:
+        """Records a label (1 engageable, 0 not engageable), committed before returning; returns its id. `picked`:
+        how the queue picked the message (QueueItem.picked; random picks correct the threshold at training)."""
         if value is None:
             raise InputError("a label is 1 (engageable) or 0 (not engageable), got None (use skip)")
-        return self._answer(message_id, annotator, value, score, model, set_id, session)
+        return self._answer(message_id, annotator, value, score, model, set_id, session, picked)
 
     def skip(self, message_id: int, annotator: str, score: float | None = None, model: str | None = None,
-             set_id: int | None = None, session: str | None = None) -> int:
+             set_id: int | None = None, session: str | None = None, picked: str | None = None) -> int:
         """Records a skip (not a label): the annotator is not shown the message again."""
-        return self._answer(message_id, annotator, None, score, model, set_id, session)
+        return self._answer(message_id, annotator, None, score, model, set_id, session, picked)
 
-    def _answer(self, message_id, annotator, value, score, model, set_id, session) -> int:
+    def _answer(self, message_id, annotator, value, score, model, set_id, session, picked=None) -> int:
         set_id = _ident(set_id)
         with writing(self.engine) as conn:
             return answers.record(conn, int(message_id), annotator, value, score=score, model=model,
-                                  set_id=set_id, session=session or answers.check_annotator(annotator))
+                                  set_id=set_id, session=session or answers.check_annotator(annotator),
+                                  picked=picked)
 
     def undo(self, annotator: str, set_id: int | None = None, session: str | None = None) -> answers.Undone | None:
         """Undoes the annotator's last answer (up to UNDO_DEPTH back); the message comes back next for the session.
@@ -413,13 +445,27 @@ class LabelStore:
             active = active[active["batch_id"].isna()]
         frame = review.gold(active, self.decisions(set_id))
         source = "label store" if set_id is None else f"label store, set {set_id}"
+        random_ids = set(active.loc[active["picked"] == "random", "message_id"])
+        weights = picks.threshold_weights(frame["message_id"].isin(random_ids).to_numpy(),
+                                          frame["label"].to_numpy(), self._pool_size(set_id)) if len(frame) else None
         return Messages(frame=frame, text_col="text", label_col="label", texts=frame["text"].tolist(),
-                        labels=frame["label"].to_numpy(np.int8), empty_rows=[], source=source, first_row=1)
+                        labels=frame["label"].to_numpy(np.int8), empty_rows=[], source=source, first_row=1,
+                        threshold_weights=weights)
+
+    def _pool_size(self, set_id: int | None) -> int:
+        """Distinct messages the labels were picked from: the set's, or every set's."""
+        query = select(func.count(func.distinct(set_messages.c.message_id)))
+        if set_id is not None:
+            query = query.where(set_messages.c.set_id == _ident(set_id))
+        with snapshot(self.engine) as conn:
+            return int(conn.execute(query).scalar_one())
 
     def export(self, set_id: int | None = None, fmt: str = "csv", path: str | Path | None = None,
-               history: bool = False) -> bytes:
+               history: bool = False, spreadsheet_safe: bool = True) -> bytes:
         """Each annotator's active label per message (or, with history=True, every answer including skips and
-        undone ones) as CSV or JSON Lines bytes; also written to `path` if given."""
+        undone ones) as CSV or JSON Lines bytes; also written to `path` if given. Each row says where its message
+        came from (export.with_source: source_row, source_id). CSV is formula-guarded unless spreadsheet_safe is
+        False (engage.formula_guard.PLAIN_CSV)."""
         set_id = _ident(set_id)
         if fmt not in export.FORMATS:
             raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(export.FORMATS)}")
@@ -428,7 +474,8 @@ class LabelStore:
                 self._check_set(conn, set_id)
             rows = (export.history_rows(answers.answer_history(conn, set_id)) if history
                     else export.label_rows(answers.active_labels(conn, set_id)))
-        data = export.to_bytes(rows, fmt)
+            rows = export.with_source(rows, self._sources(conn, set_id))
+        data = export.to_bytes(rows, fmt, spreadsheet_safe)
         if path is not None:
             export.write_atomic(data, path)
         return data

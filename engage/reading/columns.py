@@ -17,7 +17,11 @@ TEXT_COLUMN_NAMES: tuple[str, ...] = (
 )
 LABEL_COLUMN_NAMES: tuple[str, ...] = (
     "engage", "engageable", "is_engageable", "label", "labels", "target", "y", "class", "complaint",
+    "needs_reply", "needs_response", "reply_needed", "should_reply", "should_respond", "respond", "reply",
 )
+# Words that make a longer column name a label column ("Needs Reply?", "to_respond", "AgentShouldAnswer") when
+# its values are label values (a column of reply texts is not labels).
+_LABEL_WORDS = frozenset(("reply", "respond", "response", "answer", "engage", "engageable"))
 
 # Words that make a longer column name a text column ("Message Body", "tweet_text", "CustomerComment").
 _TEXT_WORDS = frozenset((
@@ -141,8 +145,23 @@ def detect_text_column(frame: pd.DataFrame, *, source: str = "") -> str:
 
 
 def detect_label_column(frame: pd.DataFrame, text_col: str) -> str | None:
-    """A column named engage, engageable, label, labels, target, y, class, complaint or is_engageable."""
-    return _column_by_name(frame, LABEL_COLUMN_NAMES, exclude=[text_col])
+    """A column named like labels (LABEL_COLUMN_NAMES: engage, label, target, needs_reply, ...), else one whose name
+    holds a reply or respond word (_LABEL_WORDS) and whose values are label values."""
+    return _column_by_name(frame, LABEL_COLUMN_NAMES, exclude=[text_col]) or _word_label_column(frame, text_col)
+
+
+def _word_label_column(frame: pd.DataFrame, text_col: str) -> str | None:
+    for column in frame.columns:
+        if column != text_col and _LABEL_WORDS & set(_words(column)) and _mostly_labels(frame[column]):
+            return column
+    return None
+
+
+def _mostly_labels(values: pd.Series) -> bool:
+    """Nine in ten of the column's filled cells (first rows) are label values (yes/no, 1/0, ...)."""
+    keys = [label_key(v) for v in values.head(_DETECT_ROWS).tolist()]
+    filled = [k for k in keys if k]
+    return bool(filled) and sum(k in LABEL_VALUES for k in filled) >= 0.9 * len(filled)
 
 
 def resolve_column(frame: pd.DataFrame, wanted: str, source: str) -> str:

@@ -32,6 +32,9 @@ class Messages:
     first_row: int = 2         # row number of the file's first data row: 2 under a header, 1 for JSON/Parquet
     # True when no column name said "text": text_col is the column with the longest texts, worth telling the user
     text_col_guessed: bool = False
+    # Labels from the label store: each row's weight for choosing the threshold (engage/labels/picks.py), None when
+    # every row counts the same.
+    threshold_weights: np.ndarray | None = None
 
     def row_number(self, i: int) -> int:
         """The row number a person would look for, of this chunk's i-th message."""

@@ -18,7 +18,7 @@ from engage.metrics import METRICS
 from engage.outputs import EXCEL_MAX_ROWS, to_csv_bytes, to_excel_bytes
 from engage.scoring import FLAG_COL
 from engage.summary import flag_summary
-from engage.ui import access_gate, state
+from engage.ui import access_gate, plain_csv, state
 
 KEY_PREFIX = "controls_"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -99,6 +99,13 @@ def downloads(scored: pd.DataFrame, source_name: str, these: pd.DataFrame | None
             mime=XLSX_MIME if excel else "text/csv", on_click="ignore", key=f"{KEY_PREFIX}download_{suffix}",
             disabled=too_big or frame.empty,
             help="more rows than an Excel sheet holds: use CSV" if too_big else None)
+    plain_csv.downloads([
+        plain_csv.PlainFile("Flagged rows", f"{stem}-flagged-plain.csv", _plain(flagged), "flagged"),
+        plain_csv.PlainFile("All rows with scores", f"{stem}-scored-plain.csv", _plain(scored), "scored")])
+
+
+def _plain(frame: pd.DataFrame) -> Callable[[], bytes]:
+    return lambda: to_csv_bytes(frame, spreadsheet_safe=False)
 
 
 def _builder(frame: pd.DataFrame, excel: bool) -> Callable[[], bytes]:

@@ -21,13 +21,13 @@ from engage.errors import InputError
 from engage.labels import ORDERS, UNDO_DEPTH, LabelSet, LabelStore, QueueItem
 from engage.reading import SUPPORTED_SUFFIXES, Messages, detect_text_column, read_messages
 from engage.reading.row_ids import row_ids
-from engage.ui import access_gate, state
+from engage.ui import access_gate, card_context, state
 from engage.ui.errors import DATABASE_DOWN, database_unreachable, log_bug, shown_errors
 from engage.ui.text import plain
 
 LABEL_PAGE = "engage/ui/pages/label.py"
-ORDER_NAMES = {"uncertain": "most uncertain first", "highest": "highest score first", "random": "random",
-               "file": "file order"}
+ORDER_NAMES = {"uncertain": "most uncertain first", "mixed": "most uncertain first, every third at random",
+               "highest": "highest score first", "random": "random", "file": "file order"}
 KEY_PREFIX = "label_"            # every session key of the labeling flow (its widgets' too) starts so
 KEY_SET = "label_set_pick"       # int: the set this session labels (a selectbox key)
 KEY_ORDER = "label_order"        # str: the queue order (a selectbox key)
@@ -213,9 +213,10 @@ def import_panel(store: LabelStore, expanded: bool) -> None:
 
 def _import(store: LabelStore, name: str, found: Messages, source: str, actor: str) -> None:
     ids = row_ids(found)
-    texts = found.texts
+    texts = found.texts  # each message keeps its row's other columns and id (engage/labels/context.py)
     set_id = store.import_messages(name, texts, source=source, actor=actor,
-                                   row_ids=[ids.label(i) for i in range(len(texts))])
+                                   row_ids=[ids.label(i) for i in range(len(texts))], context=found.frame,
+                                   text_col=found.text_col)
     _score_new_set(store, set_id)
     st.session_state.pop(KEY_TWIN, None)
     st.session_state[KEY_SENT] = set_id
@@ -335,10 +336,10 @@ def _answer(store: LabelStore, annotator: str, tab: str, value: int | None) -> N
         access_gate.require(Action.LABEL)  # a callback runs before the gate: a sign-in ended elsewhere stops here
         if value is None:
             store.skip(item.message_id, annotator, score=item.score, model=item.model, set_id=item.set_id,
-                       session=tab)
+                       session=tab, picked=item.picked)
         else:
             store.label(item.message_id, annotator, value, score=item.score, model=item.model, set_id=item.set_id,
-                        session=tab)
+                        session=tab, picked=item.picked)
     except Exception as exc:
         if database_unreachable(exc):  # the card keeps the message: the next press sends the answer again
             st.session_state[KEY_SHOWN] = item
@@ -365,9 +366,10 @@ def _undo(store: LabelStore, annotator: str, set_id: int, tab: str) -> None:
         st.session_state[KEY_NOTE] = f"Undone: your answer '{what}'. The message is back."
 
 
-def _message(item: QueueItem) -> None:
+def _message(store: LabelStore, item: QueueItem) -> None:
     with st.container(border=True, key="label_card"):
         st.text(item.text)
+        card_context.show(store, item)
     # The row as the Score page and its file name it (engage.reading.row_ids); sets imported before had no ids.
     where = f"{plain(item.row_id)} of the file" if item.row_id else f"Message {item.position + 1} of the imported rows"
     if item.score is None:
@@ -424,7 +426,7 @@ def card(store: LabelStore, set_id: int, annotator: str, order: str, tab: str) -
         st.success("Nothing left for you in this set: every message is labeled, skipped, or open in another tab.",
                    icon=":material/task_alt:")
     else:
-        _message(item)
+        _message(store, item)
     _buttons(store, item, annotator, set_id, tab)
     st.caption("Keys: **E** engageable · **N** not engageable · **S** skip · **U** undo")
     if not down:
@@ -510,7 +512,8 @@ def send_button(res: state.ScoredFile, rows: np.ndarray, what: str) -> None:
         who = access_gate.require(Action.IMPORT)
         ids = row_ids(res.messages)
         set_id = label_loop.import_scored(store, name, texts, res.scores[rows], res.model, res.model_threshold,
-                                          source=res.name, actor=who.actor, row_ids=[ids.label(i) for i in rows])
+                                          source=res.name, actor=who.actor, row_ids=[ids.label(i) for i in rows],
+                                          context=res.messages.frame.iloc[rows], text_col=res.messages.text_col)
         st.session_state[KEY_SENT] = set_id
         st.success(f"Labeling set '{plain(name)}' is ready.", icon=":material/check:")
         st.page_link(LABEL_PAGE, label="Label them now", icon=":material/label:")

@@ -16,7 +16,7 @@ from engage.head import HeadConfig
 from engage.labels import LabelStore
 from engage.reading import SUPPORTED_SUFFIXES, Messages, detect_label_column, detect_text_column, messages_from_table
 from engage.summary import models_frame
-from engage.ui import access_gate, compare_panel, controls, fit_panel, review_panel, state
+from engage.ui import access_gate, compare_panel, controls, fit_panel, label_column, plain_csv, review_panel, state
 from engage.ui.errors import shown_errors
 from engage.validation import DEFAULT_VALIDATION, HELD_OUT_SHARE, Validation
 
@@ -54,7 +54,7 @@ def extra_file() -> Messages | None:
     left, right = st.columns(2)
     text_col = left.selectbox("Text column", names, index=names.index(text_default), key="train_text_col")
     labels = [c for c in names if c != text_col]
-    label_default = detect_label_column(frame, text_col)
+    label_default = label_column.recalled(up.sha256, labels) or detect_label_column(frame, text_col)
     label_col = right.selectbox("Label column", labels, key="train_label_col",
                                 index=labels.index(label_default) if label_default in labels else None)
     if label_col is None:
@@ -274,6 +274,12 @@ def export(store: LabelStore, set_id: int | None) -> None:
     right.download_button("Audit trail (CSV)", data=_audit_exporter(store), file_name="audit.csv", mime="text/csv",
                           on_click="ignore", key="train_export_audit",
                           help="who promoted or activated which version, who imported or deleted which set")
+    plain_csv.downloads([plain_csv.PlainFile("Labels", f"{stem}-plain.csv", _plain_exporter(store, set_id),
+                                             "labels")])
+
+
+def _plain_exporter(store: LabelStore, set_id: int | None) -> Callable[[], bytes]:
+    return lambda: store.export(set_id, "csv", spreadsheet_safe=False)
 
 
 def _exporter(store: LabelStore, set_id: int | None, fmt: str) -> Callable[[], bytes]:

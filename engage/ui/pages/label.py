@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engage.ui import label_card, label_search, review_panel, state
+from engage.ui import card_context, label_card, label_search, live_agreement, review_panel, state
 from engage.ui.errors import run_page, shown_errors
 
 
@@ -26,14 +26,14 @@ def page() -> None:
         st.info("No labeling sets yet: import a file above, or send scored rows from the Score page.")
         return
     set_id, order = label_card.pick_set(store, sets, tab)
+    card_context.pick_columns(next(s for s in sets if s.id == set_id))
     label_card.delete_panel(store, sets, set_id)
     label_card.answer_guard()
     label_card.card(store, set_id, annotator, order, tab)
     with shown_errors():
         label_search.panel(store, set_id, annotator, tab)
         review_panel.panel(store, set_id, annotator, tab)  # suspects, disagreements, older labels: one place
-    with shown_errors():
-        label_card.agreement(store, set_id)
+    live_agreement.panel(store, set_id)
 
 
 run_page(page)

@@ -9,7 +9,7 @@ import streamlit as st
 from engage.errors import InputError
 from engage.reading import SUPPORTED_SUFFIXES, choose_text_column, detect_label_column, guessed_column_note
 from engage.scoring import scored_frame
-from engage.ui import controls, explain_panel, label_card, score_results, state, time_chooser
+from engage.ui import controls, explain_panel, label_card, label_column, score_results, state, time_chooser
 from engage.ui.errors import run_page, shown_errors
 from engage.ui.text import plain
 from engage.ui.threshold import panel as threshold_panel
@@ -40,6 +40,7 @@ def _columns(frame, up: state.Upload) -> tuple[str | None, str | None]:
     label = right.selectbox("Label column (optional: it enables the Evaluate page)", labels,
                             index=labels.index(label_default) if label_default in labels else 0,
                             key=f"{KEY_PREFIX}label_{up.sha256[:16]}")
+    label_column.remember(up.sha256, None if label == NO_LABELS else label)  # the Train page starts from it
     if guessed and text_col == text_default:
         note = guessed_column_note(plain(text_col))
         st.warning(f"{note[0].upper()}{note[1:]}; if not, pick the right one under 'Text column'.",
