@@ -21,9 +21,10 @@ thousand rows it is most of a training run (7,151 labels took 211 s, 14,638 took
 (RowSpace, L-BFGS, exactly as before: the shipped model's 2,760 rows train as they always did), beyond it the n-gram
 columns themselves (ColumnSpace): the sparse rows restricted to the columns some row uses (a column no row uses has
 weight 0 at the optimum and changes no dot product), solved by Newton-CG, whose steps cost the matrix's non-zeros
-(about 350 a message) plus its columns (at most 2 x 2^18), so linear in rows, in a handful of Newton steps whatever
-the number of rows (L-BFGS needed more steps as rows grew: 37 at 7,000, 107 at 30,000). Both reach the same L2
-optimum; Newton-CG reaches it more closely at these tolerances (bench/train_speed.py, tests/test_lexical_solver.py).
+(about 350 a message) plus its columns (at most 2 x 2^18): linear in rows, in a handful of Newton steps (L-BFGS in
+those columns needed more steps as rows grew: 37 at 7,000, 107 at 30,000, on tweets labeled by a lexical model).
+Both reach the same L2 optimum; at these tolerances Newton-CG gets at least as close (tests/test_lexical_solver.py;
+bench/train_speed.py measures the whole recipe).
 """
 
 from __future__ import annotations
@@ -74,9 +75,10 @@ DUAL_MAX_ROWS = 4000  # the most rows a training run fits in the rows' own coord
 def dual_pays(rows: int) -> bool:
     """The one rule that picks the lexical regression's solver, from the rows of a whole training run (every fit
     of the run on a subset of them uses the same coordinates): the rows' own (RowSpace, L-BFGS) up to
-    DUAL_MAX_ROWS, the n-gram columns (ColumnSpace, Newton-CG) beyond. At 2,760 rows the dual is the faster, and the
-    shipped model was trained with it; its n^3 factor overtakes the primal's linear cost by about 4,000
-    (bench/train_speed.py)."""
+    DUAL_MAX_ROWS, the n-gram columns (ColumnSpace, Newton-CG) beyond. The switch sits above 2,760 rows so that the
+    shipped recipe on its 2,760 labels trains exactly as it always did (there the two cost about the same:
+    bench/train_speed.py --primal-too); the dual's n^2 Gram matrix and n^3 factor then grow past the primal's
+    linear cost (at 7,000 rows the factor alone took minutes on a loaded machine)."""
     return rows <= DUAL_MAX_ROWS
 
 
