@@ -527,6 +527,30 @@ def cmd_monitor(args: argparse.Namespace) -> int | None:
     return 1 if alerts else None
 
 
+def cmd_learning_curve(args: argparse.Namespace) -> None:
+    from engage.encoders import load_encoder
+    from engage.learning_curve import CURVE_METRICS, NAMES, learning_curve
+    from engage.recipe import Recipe, recipe_of
+    from engage.registry import active_name
+
+    messages = _read(args, require_labels=True)
+    like = args.like or active_name()
+    recipe = recipe_of(like) if like else Recipe.default()
+    encoder = load_encoder(recipe.encoder, max_tokens=recipe.max_tokens)
+    with _progress(len(messages.texts), "encoding") as update:
+        curve = learning_curve(messages, encoder, recipe.head, threshold_method=recipe.threshold_method,
+                               threshold_value=recipe.threshold_value, repeats=args.repeats, folds=args.cv_folds,
+                               cache=_cache(args), progress=update)
+    lines = [f"learning curve of {like or 'the default recipe'} on {Path(args.data).name}: {args.cv_folds}-fold "
+             f"cross-validated, mean ± spread over {args.repeats} repeats"]
+    lines += [f"  {p.share:>4.0%} {p.rows:>7,} labels  "
+              + "  ".join(f"{NAMES[m]} {p.mean(m):.4f} ± {p.spread(m):.4f}" for m in CURVE_METRICS)
+              for p in curve.points]
+    lines += [f"  {s:>4.0%} skipped: too few labels of a class for {args.cv_folds} folds" for s in curve.skipped]
+    lines.append(curve.verdict.sentence)
+    _emit(args, lines, {"data": str(args.data), "like": like} | curve.to_json())
+
+
 def _common(p: argparse.ArgumentParser, *, data: bool = True, labels: bool = True) -> None:
     if data:
         p.add_argument("--text-col", help="column holding the message (default: detected)")
@@ -539,6 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
     # The defaults the help shows come from their owners; these imports load numpy only, not TensorFlow.
     from engage.encoders.base import DEFAULT_MAX_TOKENS
     from engage.head.config import ELMO_BRANCHES, HeadConfig
+    from engage.learning_curve import DEFAULT_FOLDS, DEFAULT_REPEATS
     from engage.thresholds import DEFAULT_METHOD, METHODS
     from engage.validation import DEFAULT_VALIDATION
 
@@ -617,6 +642,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold-value", type=float)
     p.add_argument("--no-cache", action="store_true")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("learning-curve", help="will more labels help? the recipe on 10/25/50/75/100 %% of the "
+                                              "labels, cross-validated")
+    p.add_argument("data", help="a labeled file, as for train")
+    _common(p)
+    p.add_argument("--like", metavar="NAME", help="the recipe of version NAME (default: the active model's)")
+    p.add_argument("--repeats", type=int, default=DEFAULT_REPEATS,
+                   help=f"draws of each share (default {DEFAULT_REPEATS}): their spread")
+    p.add_argument("--cv-folds", type=int, default=DEFAULT_FOLDS,
+                   help=f"folds of each fit's cross-validation (default {DEFAULT_FOLDS})")
+    p.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")
+    p.set_defaults(func=cmd_learning_curve)
 
     p = sub.add_parser("score", help="score every message of a file (streamed in chunks), or of many on Ray")
     p.add_argument("input", nargs="+", help="a file; with --engine ray: files, folders or glob patterns")

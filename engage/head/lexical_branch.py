@@ -14,6 +14,17 @@ half a million. Every subset of the rows lies in that span too, so the factor of
 subset of them exactly (the out-of-fold fits, and the cross-validation heads of engage.train): the Gram matrix is
 computed and factorized once per training run (engage.head.model.share_work puts it in the inputs as ROW_SPACE, and
 slicing the inputs by rows slices it).
+
+That pays while rows are few: the Gram matrix costs n^2 and its factor n^3, and each L-BFGS step n^2, so beyond a few
+thousand rows it is most of a training run (7,151 labels took 211 s, 14,638 took 417 s: issue 23). So one rule,
+`dual_pays` (the rows of the whole run against DUAL_MAX_ROWS), picks the coordinates: up to it the rows' own
+(RowSpace, L-BFGS, exactly as before: the shipped model's 2,760 rows train as they always did), beyond it the n-gram
+columns themselves (ColumnSpace): the sparse rows restricted to the columns some row uses (a column no row uses has
+weight 0 at the optimum and changes no dot product), solved by Newton-CG, whose steps cost the matrix's non-zeros
+(about 350 a message) plus its columns (at most 2 x 2^18): linear in rows, in a handful of Newton steps (L-BFGS in
+those columns needed more steps as rows grew: 37 at 7,000, 107 at 30,000, on tweets labeled by a lexical model).
+Both reach the same L2 optimum; at these tolerances Newton-CG gets at least as close (tests/test_lexical_solver.py;
+bench/train_speed.py measures the whole recipe).
 """
 
 from __future__ import annotations
@@ -58,9 +69,59 @@ class LinearFit:
         return np.asarray(features @ self.coef_[0]).reshape(-1) + self.intercept_[0]
 
 
+DUAL_MAX_ROWS = 4000  # the most rows a training run fits in the rows' own coordinates (dual_pays)
+
+
+def dual_pays(rows: int) -> bool:
+    """The one rule that picks the lexical regression's solver, from the rows of a whole training run (every fit
+    of the run on a subset of them uses the same coordinates): the rows' own (RowSpace, L-BFGS) up to
+    DUAL_MAX_ROWS, the n-gram columns (ColumnSpace, Newton-CG) beyond. The switch sits above 2,760 rows so that the
+    shipped recipe on its 2,760 labels trains exactly as it always did (there the two cost about the same:
+    bench/train_speed.py --primal-too); the dual's n^2 Gram matrix and n^3 factor then grow past the primal's
+    linear cost (at 7,000 rows the factor alone took minutes on a loaded machine)."""
+    return rows <= DUAL_MAX_ROWS
+
+
+def lexical_space(features) -> RowSpace | ColumnSpace:
+    """The coordinates a training run's lexical regressions are fitted in, by the one rule (dual_pays)."""
+    return RowSpace(features) if dual_pays(features.shape[0]) else ColumnSpace(features)
+
+
+class ColumnSpace:
+    """The primal: the rows in the n-gram columns that any of them uses (`z`, sparse [n, used columns]), and
+    `weights(u)`, u put back in X's columns (0 elsewhere). Sliced by rows, it keeps its columns: a column no row of
+    the subset uses gets weight 0 at the subset's optimum."""
+
+    solver = "newton-cg"
+
+    def __init__(self, features=None) -> None:
+        if features is None:  # filled by __getitem__
+            return
+        rows = sp.csr_matrix(features, dtype=np.float64)
+        used = np.unique(rows.indices)
+        self._columns = used if len(used) else np.zeros(1, dtype=used.dtype)  # no n-gram at all: one empty column
+        self._width = rows.shape[1]
+        self.z = rows[:, self._columns]
+
+    def __len__(self) -> int:
+        return self.z.shape[0]
+
+    def __getitem__(self, idx) -> ColumnSpace:
+        part = ColumnSpace()
+        part.z, part._columns, part._width = self.z[idx], self._columns, self._width
+        return part
+
+    def weights(self, u: np.ndarray) -> np.ndarray:
+        w = np.zeros(self._width)
+        w[self._columns] = u
+        return w
+
+
 class RowSpace:
     """Coordinates of the rows of a sparse matrix X in an orthonormal basis of their span (see the module
     docstring): `z` [n, rank] with z z^T = X X^T, and `weights(u)`, the w in X's columns with X w = z u."""
+
+    solver = "lbfgs"
 
     def __init__(self, features=None) -> None:
         if features is None:  # filled by __getitem__
@@ -91,17 +152,18 @@ class RowSpace:
         return np.asarray(self._basis_rows.T @ sla.solve_triangular(self._triangle, u, lower=True, trans="T"))
 
 
-def lexical_regression(config: HeadConfig, features, y: np.ndarray, space: RowSpace | None = None,
+def lexical_regression(config: HeadConfig, features, y: np.ndarray, space: RowSpace | ColumnSpace | None = None,
                        out_of_fold: bool = True) -> tuple[np.ndarray | None, LinearFit]:
     """(out-of-fold logits float32 [N, 1], or None without out_of_fold; the regression fitted on all rows).
-    space: the RowSpace of these rows (of a superset's, sliced to them), else computed here."""
+    space: the coordinates of these rows (lexical_space's, of a superset's sliced to them), else chosen here."""
     from sklearn.linear_model import LogisticRegression
 
+    space = space if space is not None else lexical_space(features)
+
     def make(tol: float = 1e-4) -> LogisticRegression:
-        return LogisticRegression(C=config.lexical_c, max_iter=3000, tol=tol,
+        return LogisticRegression(C=config.lexical_c, max_iter=3000, tol=tol, solver=space.solver,
                                   class_weight="balanced" if config.class_weight else None)
 
-    space = space if space is not None else RowSpace(features)
     fit = make().fit(space.z, y)
     coef = LinearFit(space.weights(fit.coef_[0])[None, :], fit.intercept_)
     if not out_of_fold:

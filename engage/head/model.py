@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from engage.head.config import ELMO_BRANCHES, HeadConfig, Settled
 from engage.head.layers import HeadParts
-from engage.head.lexical_branch import ROW_SPACE, RowSpace
+from engage.head.lexical_branch import ROW_SPACE, lexical_space
 
 # elmo_branch -> its module engage.head.<elmo_branch> (the names are engage.head.config.ELMO_BRANCHES'), which has
 # models(config, dim), train(config, inputs, y, val, on_epoch, blend), settle(config, inputs, y) -> Settled,
@@ -59,9 +59,10 @@ def head_parts(head: keras.Model, config: HeadConfig) -> HeadParts:
 
 def share_work(config: HeadConfig, inputs: dict) -> dict:
     """inputs with what every head trained on a subset of their rows would compute from them again added once: the
-    lexical RowSpace (the Gram matrix of the n-gram rows and its factor, exact for any subset: see
-    engage.head.lexical_branch). Slicing the result by rows slices it too; predict ignores it."""
+    lexical regressions' coordinates, chosen for all these rows by engage.head.lexical_branch.dual_pays (up to a
+    few thousand rows the Gram matrix of the n-gram rows and its factor, exact for any subset; beyond, the n-gram
+    columns the rows use). Slicing the result by rows slices it too; predict ignores it."""
     if not config.lexical or ROW_SPACE in inputs:
         return inputs
     with threadpool_limits(1, user_api="blas"):
-        return inputs | {ROW_SPACE: RowSpace(inputs["lexical"])}
+        return inputs | {ROW_SPACE: lexical_space(inputs["lexical"])}

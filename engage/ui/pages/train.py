@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engage.ui import controls, state, train_panel
+from engage.ui import controls, learning_curve_panel, state, train_panel
 from engage.ui.errors import run_page, shown_errors
 
 
@@ -31,6 +31,7 @@ def page() -> None:
             ready = train_panel.enough_labels(data.messages.labels, validation)
             if train_panel.train_button(ready):
                 train_panel.train(data.messages, loaded, name, validation, adapt_s)
+            learning_curve_panel.section(data.messages, loaded)
     if (trained := st.session_state.get(train_panel.KEY_TRAINED)) is not None:
         with shown_errors():
             train_panel.compare(trained)
