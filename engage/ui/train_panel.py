@@ -17,9 +17,9 @@ from engage.encoders.base import Encoder
 from engage.head import HeadConfig
 from engage.labels import LabelStore
 from engage.reading import SUPPORTED_SUFFIXES, Messages, detect_label_column, detect_text_column, messages_from_table
-from engage.scoring import Classifier
+from engage.scoring import Classifier, load_classifier
 from engage.summary import models_frame
-from engage.ui import access_gate, controls, state
+from engage.ui import access_gate, controls, finetune_option, state
 from engage.ui.errors import shown_errors
 from engage.validation import DEFAULT_VALIDATION, HELD_OUT_SHARE, Validation
 
@@ -199,18 +199,22 @@ def _adapted(data: Messages, loaded: state.LoadedModel, name: str, budget_s: flo
 
 
 def train(data: Messages, loaded: state.LoadedModel, name: str, validation: Validation,
-          adapt_s: float | None = None) -> None:
+          adapt_s: float | None = None, finetune_s: float | None = None) -> None:
     access_gate.require(Action.TRAIN)
     started = st.session_state.pop(KEY_CLICKED, time.perf_counter())
     name = registry.check_name(name.strip() or registry.new_name())  # before it names the adapted ELMo's folder
     encoder = _adapted(data, loaded, name, adapt_s) if adapt_s else None  # its own biLM
+    on_step, tune_bar = finetune_option.progress(finetune_s) if finetune_s else (None, None)
     encoded, epoch, bars = _progress(len(data.texts), loaded.classifier.config)
+    bars = bars if tune_bar is None else (tune_bar, *bars)
     try:
         result = label_loop.retrain(data, loaded.classifier, name=name, validation=validation, progress=encoded,
-                                    on_epoch=epoch, encoder=encoder)
+                                    on_epoch=epoch, encoder=encoder, finetune_s=finetune_s, on_finetune_step=on_step)
         held = result.heldout_index
         if len(held):  # both versions on the same rows, once
-            new = Classifier(result.version, encoder or loaded.classifier.encoder, loaded.classifier.cache)
+            new = (load_classifier(result.version.name, root=result.version.path.parent, cache=loaded.classifier.cache)
+                   if finetune_s else  # its own ELMo, inside the version
+                   Classifier(result.version, encoder or loaded.classifier.encoder, loaded.classifier.cache))
             both = label_loop.side_by_side([data.texts[i] for i in held], data.labels[held],
                                            [loaded.classifier, new])
             st.session_state[KEY_SAME_ROWS] = SameRows(result.version.name, loaded.classifier.name, both)
@@ -224,6 +228,7 @@ def train(data: Messages, loaded: state.LoadedModel, name: str, validation: Vali
     on = "" if adapted is None else (f" on ELMo adapted to these messages (held-out perplexity "
                                      f"{adapted['heldout_perplexity_before']:.1f} → "
                                      f"{adapted['heldout_perplexity_after']:.1f})")
+    on += finetune_option.outcome(result.version.meta["encoder"].get("finetuned"))
     # The wait from the click (adapting, encoding, fitting, both versions on the held-out rows).
     waited = time.perf_counter() - started
     st.session_state[KEY_FLASH] = (f"Trained {result.version.name}{on} on {result.n_texts:,} messages in "
