@@ -1,7 +1,8 @@
 """Fine-tuning a tiny real biLM on labels (engage.encoders.bilm.finetune, `engage train --finetune`): the weights
 and the fingerprint change, the saved encoder reloads to the same outputs, the groups unfreeze in the schedule's
-order at their learning rates, a time limit stops cleanly with the best weights, a TF Hub ELMo is refused, and a
-fine-tuned version scores the same through the CLI as through the engine."""
+order at their learning rates, a time limit stops cleanly with the best weights, a TF Hub ELMo is refused, a
+fine-tuned version scores the same through the CLI and the app (the Train page's option trains it) as through the
+engine. On Ray: tests/test_distributed.py (test_a_finetuned_version_scores_on_ray_as_the_local_engine)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ import pytest
 import tensorflow as tf
 
 from engage import cli, registry
-from engage.distributed.bundle import pack_model, unpack_model
 from engage.encoders import load_encoder
 from engage.encoders.bilm.chars import batch_to_ids
 from engage.encoders.bilm.encoder import BilmEncoder, pooled_layer_means
@@ -122,19 +122,6 @@ def test_the_saved_encoder_reloads_to_the_same_outputs(world):
     # and a version loads with it: the fingerprint model.json recorded is the one of the saved files
     clf = load_classifier("tuned", root=world["models"], use_cache=False)
     assert clf.encoder.fingerprint == world["result"].version.meta["encoder"]["fingerprint"]
-
-
-@pytest.mark.slow
-def test_the_ray_bundle_carries_the_finetuned_encoder(world, tmp_path):
-    """What each Ray scoring actor does with a version (pack on the driver, unpack on the node, load_classifier
-    there): the fine-tuned ELMo travels inside the version and scores as the engine does here."""
-    bundle = pack_model("tuned", world["models"])
-    unpacked = unpack_model(bundle.data, bundle.sha256, tmp_path)
-    texts = world["messages"].texts[:50]
-    here = load_classifier("tuned", root=world["models"], use_cache=False).score(texts).values
-    there = load_classifier("tuned", root=unpacked, use_cache=False)
-    assert there.encoder.fingerprint == world["result"].version.meta["encoder"]["fingerprint"]
-    np.testing.assert_allclose(there.score(texts).values, here, atol=1e-6, rtol=0)
 
 
 @pytest.mark.slow
