@@ -11,9 +11,12 @@ Splits: `complaints` (../shared/data/complaints train.csv / test.csv) and `domai
 test domains never seen in training). Each seed sets the recipe's folds and the fine-tuning's shuffling, dropout
 and early-stop fold. Test ROC-AUC, F1 and accuracy (in %) for both, the lead of the fine-tuned one with a 95 %
 paired bootstrap interval over the test rows (engage.baselines.paired_lead), the ELMo branch alone before/after,
-and the wall time of each training (on this machine, as loaded as it is: say so when quoting it). Versions go to
-WORK_DIR/models (keep WORK_DIR outside the project: the data is not ours to ship); rows to
-WORK_DIR/finetune-bench.json.
+and the wall time of each training (on this machine, as loaded as it is: say so when quoting it) and its CPU time
+(all of the process's threads). Versions go to
+WORK_DIR/models (keep WORK_DIR outside the project: the data is not ours to ship). Resumable: each finished
+(split, seed) row is written at once to RESULTS/finetune-<split>-seed<N>.json (default bench/results) and a row
+already there is not run again (`--rerun` runs it anyway), so a longer run completes a shorter one's table; the
+table is printed over every row found there for the splits and seeds asked.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ def run_one(split: str, seed: int, train_path: Path, test_path: Path, work: Path
     for side in ("shipped", "finetuned"):
         name = f"{split}-{side}-s{seed}"
         shutil.rmtree(models / name, ignore_errors=True)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()  # CPU seconds too: wall time on a shared machine
         if side == "shipped":
             train_model(train, encoder, config, name=name, **common)
         else:
@@ -95,8 +98,9 @@ def run_one(split: str, seed: int, train_path: Path, test_path: Path, work: Path
                     "ft_val_before": 100 * tuned["validation"]["before"],
                     "ft_val_after": 100 * tuned["validation"]["after"], "ft_seconds": tuned["seconds"]}
         row[f"{side}_train_s"] = time.perf_counter() - started
+        row[f"{side}_train_cpu_s"] = time.process_time() - cpu
         clf = load_classifier(name, root=models)
-        scores = clf.score(test.texts)
+        scores = clf.score(test.texts).values
         table = metric_table(test.labels, scores, clf.threshold)
         row |= {f"{side}_{k}": 100 * table[k] for k in ("roc_auc", "f1", "accuracy")}
         row[f"{side}_elmo_alone"] = elmo_alone(clf.encoder, train, test, seed)
@@ -116,19 +120,35 @@ def main() -> None:
     parser.add_argument("--finetune-epochs", type=int, default=4)
     parser.add_argument("--learning-rate", type=float, default=1e-4, help="the fine-tuning head's (lower groups: "
                                                                        "/ 2.6 each)")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results",
+                        help="one finetune-<split>-seed<N>.json per finished row (default bench/results)")
+    parser.add_argument("--rerun", action="store_true", help="run rows already in --results again")
     args = parser.parse_args()
     work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    out = work / "finetune-bench.json"
-    rows = json.loads(out.read_text()) if out.is_file() else []
-    for split in args.splits:
-        train, test = split_files(split, work)
-        for seed in args.seeds:
-            rows = [r for r in rows if (r["split"], r["seed"]) != (split, seed)]
-            rows.append(run_one(split, seed, train, test, work, args))
-            print(json.dumps(rows[-1]), flush=True)
-            out.write_text(json.dumps(rows, indent=1))
+    args.results.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for seed in args.seeds:  # seed-major: a cut-short run still covers both splits
+        for split in args.splits:
+            out = args.results / f"finetune-{split}-seed{seed}.json"
+            if out.is_file() and not args.rerun:
+                rows.append(read_row(out))
+                print(f"{split} seed {seed}: kept from {out}", file=sys.stderr, flush=True)
+                continue
+            train, test = split_files(split, work)
+            row = run_one(split, seed, train, test, work, args)
+            row["settings"] = {"time_limit_s": args.time_limit, "finetune_epochs": args.finetune_epochs,
+                               "learning_rate": args.learning_rate}
+            out.write_text(json.dumps(row, indent=1))  # at once: a later run resumes after it
+            rows.append(row)
+            print(json.dumps(row), flush=True)
     report(rows)
+
+
+def read_row(path: Path) -> dict:
+    """A row file: one object (or, from the first run, a list holding one)."""
+    data = json.loads(path.read_text())
+    return data[0] if isinstance(data, list) else data
 
 
 def report(rows: list[dict]) -> None:

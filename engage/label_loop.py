@@ -157,15 +157,37 @@ def validation_of(clf: Classifier) -> Validation:
 
 def retrain(messages: Messages, clf: Classifier, *, name: str | None = None, validation: Validation | None = None,
             root=None, progress: Progress | None = None, on_epoch=None,
-            encoder: Encoder | None = None, on_fit=None) -> TrainResult:
+            encoder: Encoder | None = None, on_fit=None, finetune_s: float | None = None,
+            on_finetune_step: Callable[[int, int, float], None] | None = None) -> TrainResult:
     """A new version (not activated) on the classifier's encoder (or `encoder`, e.g. adapt_encoder's), head config
     and threshold rule; validated as given, else as the version was (validation_of: the shipped model's 5-fold
-    cross-validation lets every label train the final head, where a held-out share never trains on its rows)."""
+    cross-validation lets every label train the final head, where a held-out share never trains on its rows).
+    With finetune_s, that ELMo is first fine-tuned on the labels for at most so many seconds (finetune_model, its
+    default schedule); a fine-tuned version's own ELMo is not tuned again: its base is (as `engage train --like`)."""
     rule = clf.version.meta["threshold"]
-    return train_model(messages, encoder or clf.encoder, clf.config, name=name or None,
-                       validation=validation or validation_of(clf),
-                       threshold_method=rule.get("method") or DEFAULT_METHOD, threshold_value=rule.get("target"),
-                       cache=clf.cache, root=root, progress=progress, on_epoch=on_epoch, on_fit=on_fit)
+    fit, extra = train_model, {"on_epoch": on_epoch, "on_fit": on_fit}
+    if finetune_s is not None:  # progress is reported per fine-tuning step (not per head epoch)
+        from engage.encoders.bilm.finetune import FinetuneSettings, finetune_model
+
+        fit, extra = finetune_model, {"settings": FinetuneSettings(time_limit_s=finetune_s),
+                                      "on_step": on_finetune_step, "log": lambda _: None,
+                                      "on_fit": on_fit}
+        encoder = encoder or finetune_base(clf)
+    return fit(messages, encoder or clf.encoder, clf.config, name=name or None,
+               validation=validation or validation_of(clf),
+               threshold_method=rule.get("method") or DEFAULT_METHOD, threshold_value=rule.get("target"),
+               cache=clf.cache, root=root, progress=progress, **extra)
+
+
+def finetune_base(clf: Classifier) -> Encoder:
+    """The ELMo fine-tuning starts from: a fine-tuned version's base (engage.recipe.recipe_of), else its own."""
+    from engage.encoders import load_encoder
+    from engage.recipe import recipe_of
+
+    if not clf.version.meta["encoder"].get("finetuned"):
+        return clf.encoder
+    recipe = recipe_of(clf.name, clf.version.path.parent)
+    return load_encoder(recipe.encoder, max_tokens=recipe.max_tokens)
 
 
 def side_by_side(texts: list[str], labels: np.ndarray, classifiers: Sequence[Classifier]) -> pd.DataFrame:

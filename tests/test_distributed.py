@@ -385,6 +385,35 @@ def test_the_scoring_history_is_the_same_from_ray_the_cli_and_the_app(cluster, m
 
 
 @pytest.mark.slow
+def test_a_finetuned_version_scores_on_ray_as_the_local_engine(cluster, tmp_path, monkeypatch):
+    """Issue 25: a version carrying its own fine-tuned ELMo (encoder/ inside its folder) reaches the Ray actors in
+    its bundle and scores there as the local engine scores it."""
+    from engage.encoders import load_encoder
+    from engage.encoders.bilm.finetune import FinetuneSettings, finetune_model
+    from engage.encoders.bilm.weights import random_bilm, save_bilm
+    from engage.reading import read_messages
+    from engage.scoring import load_classifier
+    from engage.validation import Validation
+    from tests.test_bilm_encoder import OPTIONS
+    from tests.test_finetune import FAST, RECIPE, _rows
+
+    save_bilm(random_bilm(OPTIONS, seed=5), tmp_path / "elmo", OPTIONS)
+    _rows(300, 0).to_csv(tmp_path / "labels.csv", index=False)
+    messages = read_messages(str(tmp_path / "labels.csv"), label_col="engage")
+    models = tmp_path / "models"
+    monkeypatch.setenv("ENGAGE_MODELS_DIR", str(models))
+    base = load_encoder(str(tmp_path / "elmo"))
+    result = finetune_model(messages, base, RECIPE, name="tuned", settings=FinetuneSettings(epochs=3, **FAST),
+                            validation=Validation.cross(3), root=models, cache=None, log=lambda _: None)
+    assert result.version.meta["encoder"]["fingerprint"] != base.fingerprint  # its weights are its own
+    out = tmp_path / "out"
+    assert run(["score", str(tmp_path / "labels.csv"), "--out", str(out), "--engine", "ray", "--workers", "1",
+                "--model", "tuned"]) == 0
+    local = load_classifier("tuned", root=models, use_cache=False).score(messages.texts).values
+    np.testing.assert_allclose(_shards(out)["engage_score"].astype(float), local, atol=1e-6, rtol=0)
+
+
+@pytest.mark.slow
 def test_a_node_lost_mid_job_still_gives_every_row_exactly_once(cluster, models, tmp_path):
     import ray
 

@@ -1,7 +1,8 @@
 """Fine-tuning a tiny real biLM on labels (engage.encoders.bilm.finetune, `engage train --finetune`): the weights
 and the fingerprint change, the saved encoder reloads to the same outputs, the groups unfreeze in the schedule's
-order at their learning rates, a time limit stops cleanly with the best weights, a TF Hub ELMo is refused, and a
-fine-tuned version scores the same through the CLI as through the engine."""
+order at their learning rates, a time limit stops cleanly with the best weights, a TF Hub ELMo is refused, a
+fine-tuned version scores the same through the CLI and the app (the Train page's option trains it) as through the
+engine. On Ray: tests/test_distributed.py (test_a_finetuned_version_scores_on_ray_as_the_local_engine)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -21,7 +23,6 @@ import pytest
 import tensorflow as tf
 
 from engage import cli, registry
-from engage.distributed.bundle import pack_model, unpack_model
 from engage.encoders import load_encoder
 from engage.encoders.bilm.chars import batch_to_ids
 from engage.encoders.bilm.encoder import BilmEncoder, pooled_layer_means
@@ -124,19 +125,6 @@ def test_the_saved_encoder_reloads_to_the_same_outputs(world):
 
 
 @pytest.mark.slow
-def test_the_ray_bundle_carries_the_finetuned_encoder(world, tmp_path):
-    """What each Ray scoring actor does with a version (pack on the driver, unpack on the node, load_classifier
-    there): the fine-tuned ELMo travels inside the version and scores as the engine does here."""
-    bundle = pack_model("tuned", world["models"])
-    unpacked = unpack_model(bundle.data, bundle.sha256, tmp_path)
-    texts = world["messages"].texts[:50]
-    here = load_classifier("tuned", root=world["models"], use_cache=False).score(texts).values
-    there = load_classifier("tuned", root=unpacked, use_cache=False)
-    assert there.encoder.fingerprint == world["result"].version.meta["encoder"]["fingerprint"]
-    np.testing.assert_allclose(there.score(texts).values, here, atol=1e-6, rtol=0)
-
-
-@pytest.mark.slow
 def test_groups_unfreeze_in_order_at_their_learning_rates(tmp_path):
     """Checked on the variables: after each epoch exactly the groups the schedule names have moved, and each
     group's optimizer runs at learning_rate / 2.6 ** depth."""
@@ -236,3 +224,52 @@ def test_the_cli_trains_a_finetuned_version_and_scores_it_as_the_engine_does(wor
     engine = load_classifier("cli-tuned", root=models, use_cache=False).score(world["messages"].texts).values
     np.testing.assert_allclose(pd.read_csv(out)["engage_score"].to_numpy(), engine, atol=1e-6, rtol=0)
     assert registry.read_model("cli-tuned", models).meta["encoder"]["handle"] == "cli-tuned/encoder"
+
+
+@pytest.mark.slow
+def test_the_train_page_finetunes_within_its_budget_and_the_app_scores_it_as_the_engine_does(world, tmp_path,
+                                                                                                monkeypatch):
+    """The Train page's option (off by default) fine-tunes the active version's base ELMo within the budget chosen
+    there, with a progress bar, into a version that carries its own ELMo; promoted, the Score page scores it as
+    the engine does."""
+    from streamlit.testing.v1 import AppTest
+
+    models = tmp_path / "models"
+    shutil.copytree(world["models"], models)  # "tuned" (fine-tuned) is the active version
+    registry.activate("tuned", models)
+    for key, value in {"ENGAGE_MODELS_DIR": str(models), "ENGAGE_CACHE_DIR": str(tmp_path / "cache"),
+                       "ENGAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'labels.sqlite'}"}.items():
+        monkeypatch.setenv(key, value)
+    data = (world["root"] / "labels.csv").read_bytes()
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=600)
+    at.run()
+    at.switch_page("engage/ui/pages/train.py").run()
+    at.file_uploader(key="train_file").upload("labels.csv", data, "text/csv").run()
+    assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
+    assert at.checkbox(key="finetune_on").value is False and not at.checkbox(key="finetune_on").disabled
+    at.checkbox(key="finetune_on").check()
+    at.slider(key="finetune_minutes").set_value(2)
+    at.radio(key="train_validation").set_value("A held-out share")
+    at.text_input(key="train_name").input("app-tuned")
+    at.button(key="train_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
+    assert any(s.value.startswith("Trained app-tuned on ELMo fine-tuned on these labels") for s in at.success)
+    meta = registry.read_model("app-tuned", models).meta
+    record = meta["encoder"]["finetuned"]
+    assert record["settings"]["time_limit_s"] == 120.0
+    assert record["early_stop_rows"]["method"] == "held-out split"
+    # the active version's base ELMo was tuned, not its tuned copy; the new one carries its own
+    assert record["base"]["fingerprint"] == world["base"].fingerprint and meta["encoder"]["handle"] == \
+        "app-tuned/encoder"
+    same = next(d.value for d in at.dataframe if "rows" in d.value.columns)  # both on the held-out rows
+    assert same.loc[1, "roc_auc"] == pytest.approx(meta["heldout_metrics"]["roc_auc"])
+
+    at.button(key="train_promote").click().run()
+    assert registry.active_name(models) == "app-tuned"
+    at.switch_page("engage/ui/pages/score.py").run()
+    at.file_uploader(key="score_file").upload("labels.csv", data, "text/csv").run()
+    at.button(key="score_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
+    table = next(d.value for d in at.dataframe if "engage_score" in d.value.columns)
+    engine = load_classifier("app-tuned", root=models, use_cache=False).score(world["messages"].texts).values
+    np.testing.assert_allclose(table["engage_score"].to_numpy(), engine, atol=1e-6, rtol=0)

@@ -16,7 +16,17 @@ from engage.head import HeadConfig
 from engage.labels import LabelStore
 from engage.reading import SUPPORTED_SUFFIXES, Messages, detect_label_column, detect_text_column, messages_from_table
 from engage.summary import models_frame
-from engage.ui import access_gate, compare_panel, controls, fit_panel, label_column, plain_csv, review_panel, state
+from engage.ui import (
+    access_gate,
+    compare_panel,
+    controls,
+    finetune_option,
+    fit_panel,
+    label_column,
+    plain_csv,
+    review_panel,
+    state,
+)
 from engage.ui.errors import shown_errors
 from engage.validation import DEFAULT_VALIDATION, HELD_OUT_SHARE, Validation
 
@@ -201,15 +211,18 @@ def _adapted(data: Messages, loaded: state.LoadedModel, name: str, budget_s: flo
 
 
 def train(data: Messages, loaded: state.LoadedModel, name: str, validation: Validation,
-          adapt_s: float | None = None) -> None:
+          adapt_s: float | None = None, finetune_s: float | None = None) -> None:
     access_gate.require(Action.TRAIN)
     started = st.session_state.pop(KEY_CLICKED, time.perf_counter())
     name = registry.check_name(name.strip() or registry.new_name())  # before it names the adapted ELMo's folder
     encoder = _adapted(data, loaded, name, adapt_s) if adapt_s else None  # its own biLM
+    on_step, tune_bar = finetune_option.progress(finetune_s) if finetune_s else (None, None)
     encoded, epoch, bars = _progress(len(data.texts), loaded.classifier.config)
+    bars = bars if tune_bar is None else (tune_bar, *bars)
     try:
         result = label_loop.retrain(data, loaded.classifier, name=name, validation=validation, progress=encoded,
-                                    on_epoch=epoch, encoder=encoder, on_fit=fit_panel.on_fit(bars[1]))
+                                    on_epoch=epoch, encoder=encoder, on_fit=fit_panel.on_fit(bars[1]),
+                                    finetune_s=finetune_s, on_finetune_step=on_step)
         # both versions on the same messages, once
         st.session_state[KEY_SAME_ROWS] = promotion.compare_on_same_messages(result, data, loaded.classifier)
         if result.oof_scores is not None:  # the Label page's "Review" queue of suspected label errors
@@ -224,6 +237,7 @@ def train(data: Messages, loaded: state.LoadedModel, name: str, validation: Vali
     on = "" if adapted is None else (f" on ELMo adapted to these messages (held-out perplexity "
                                      f"{adapted['heldout_perplexity_before']:.1f} → "
                                      f"{adapted['heldout_perplexity_after']:.1f})")
+    on += finetune_option.outcome(result.version.meta["encoder"].get("finetuned"))
     # The wait from the click (adapting, encoding, fitting, both versions on the held-out rows).
     waited = time.perf_counter() - started
     st.session_state[KEY_FLASH] = (f"Trained {result.version.name}{on} on {result.n_texts:,} messages in "

@@ -70,6 +70,7 @@ from engage.train import BundledEncoder, TrainResult, _check_labels, _split, dat
 from engage.validation import DEFAULT_VALIDATION, Validation
 
 ENCODER_SUBDIR = "encoder"
+StepProgress = Callable[[int, int, float], None]
 EVAL_BATCH_TOKENS = 4096
 HUB_REFUSAL = ("cannot fine-tune {handle}: it is a TensorFlow Hub ELMo. google/elmo/3 is a TF1 module whose only "
                "trainable variables are its scalar mix (three layer weights and a scale), which the head already "
@@ -228,9 +229,11 @@ class Finetuner:
 
     def run(self, train: list[list[str]], y_train: np.ndarray, val: list[list[str]], y_val: np.ndarray,
             log: Callable[[str], None] = print,
-            on_epoch: Callable[[int, Finetuner], None] | None = None) -> dict[str, Any]:
+            on_epoch: Callable[[int, Finetuner], None] | None = None,
+            on_step: StepProgress | None = None) -> dict[str, Any]:
         """Epochs 1.. of the plan with early stop and the time limit; the best weights end up in self.bilm.
-        on_epoch(epoch, self) runs after every evaluated epoch, 0 included (tests read the variables there)."""
+        on_epoch(epoch, self) runs after every evaluated epoch, 0 included (tests read the variables there);
+        on_step(step, at most this many steps, seconds so far) after every training step (a progress bar)."""
         s, started = self.settings, time.monotonic()
         keep = [i for i, t in enumerate(train) if t]  # token-free rows teach nothing
         train, y_train = [train[i] for i in keep], y_train[keep].astype(np.float32)
@@ -243,6 +246,7 @@ class Finetuner:
         rng = np.random.default_rng(self.seed)
         lengths = np.array([len(t) for t in train])
         step_no = 0
+        most = s.epochs * len(_batches(lengths, s.batch_size, np.random.default_rng(0)))  # early stop may end sooner
         for epoch in range(1, s.epochs + 1):
             step = self._step_function(self.trainable(epoch))
             losses = []
@@ -256,6 +260,8 @@ class Finetuner:
                                                                                        tf.int32))
                 losses.append(float(loss))
                 step_no += 1
+                if on_step is not None:
+                    on_step(step_no, most, time.monotonic() - started)
             if not losses:  # the time limit came before this epoch's first step: nothing new to judge
                 break
             history.append(self._evaluate(epoch, val, y_val, len(losses), float(np.mean(losses)), started))
@@ -328,10 +334,10 @@ def finetune_model(messages: Messages, encoder: Encoder, config: HeadConfig | No
                    validation: Validation = DEFAULT_VALIDATION, cache: EmbeddingCache | None = None,
                    root: str | Path | None = None,
                    log: Callable[[str], None] = print, on_epoch: Callable[[int, Finetuner], None] | None = None,
-                   **train_kwargs: Any) -> TrainResult:
+                   on_step: StepProgress | None = None, **train_kwargs: Any) -> TrainResult:
     """Fine-tune the encoder's biLM on the labels, then train_model (the recipe in `config`, the same validation)
     on the fine-tuned encoder, saved inside the new version. Same arguments and result as train_model, plus the
-    fine-tuning settings; `log` gets one line per epoch."""
+    fine-tuning settings; `log` gets one line per epoch, `on_step` (Finetuner.run) each training step."""
     config = config or HeadConfig()
     settings = settings or FinetuneSettings()
     settings.check()
@@ -351,7 +357,7 @@ def finetune_model(messages: Messages, encoder: Encoder, config: HeadConfig | No
         f"({'fold 1 of ' + str(cv_folds) if cv_folds else 'the held-out share'}); at most {settings.epochs} epochs"
         + (f", time limit {settings.time_limit_s:.0f} s" if settings.time_limit_s is not None else ""))
     ran = tuner.run([tokens[i] for i in fit_idx], y[fit_idx], [tokens[i] for i in held_idx], y[held_idx], log,
-                    on_epoch)
+                    on_epoch, on_step)
     base = Path(encoder.handle)
     final = _models_root(root) / name / ENCODER_SUBDIR
     record = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engage.ui import controls, learning_curve_panel, state, train_panel
+from engage.ui import controls, finetune_option, learning_curve_panel, state, train_panel
 from engage.ui.errors import run_page, shown_errors
 
 
@@ -28,9 +28,10 @@ def page() -> None:
             name = train_panel.version_name(left)
             validation = train_panel.validation_choice(right, loaded)
             adapt_s = train_panel.adapt_option()
+            finetune_s = finetune_option.option(loaded.classifier)
             ready = train_panel.enough_labels(data.messages.labels, validation)
             if train_panel.train_button(ready):
-                train_panel.train(data.messages, loaded, name, validation, adapt_s)
+                train_panel.train(data.messages, loaded, name, validation, adapt_s, finetune_s)
             learning_curve_panel.section(data.messages, loaded)
     if (trained := st.session_state.get(train_panel.KEY_TRAINED)) is not None:
         with shown_errors():
