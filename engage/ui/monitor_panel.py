@@ -4,6 +4,7 @@ session key KEY_RECORDED."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import streamlit as st
 
@@ -18,6 +19,14 @@ from engage.ui import access_gate
 from engage.ui.errors import log_bug
 
 KEY_RECORDED = "engage_monitor_recorded"  # what record_messages said about this session's last scoring
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What the history said of the session's last scoring (a frozen value: session state holds no dict)."""
+    history: str
+    time_col: str | None
+    time_notes: tuple[str, ...]
 
 
 @st.cache_resource
@@ -38,7 +47,7 @@ def record_scoring(messages: Messages, scores, threshold: float, model: str, sha
         incident, _ = log_bug()
         outcome = {"history": f"not recorded (an internal error, incident {incident})", "time_col": None,
                    "time_notes": []}
-    st.session_state[KEY_RECORDED] = outcome
+    st.session_state[KEY_RECORDED] = Recorded(outcome["history"], outcome["time_col"], tuple(outcome["time_notes"]))
     if outcome["history"] == "off":
         return
     when = (f"under each message's time from '{outcome['time_col']}'" if outcome["time_col"]
