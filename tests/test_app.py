@@ -111,7 +111,9 @@ def test_score_page_upload_detect_score_and_threshold(app_env, engine_scores):
     assert len(shown) == int((engine_scores >= expected).sum()) and shown["engageable"].all()
     assert [b.label for b in at.get("download_button")] == [
         f"These {len(shown)} rows (CSV)", f"These {len(shown)} rows (Excel)", "Flagged rows (CSV)",
-        "Flagged rows (Excel)", "All rows with scores (CSV)", "All rows with scores (Excel)"]
+        "Flagged rows (Excel)", "All rows with scores (CSV)", "All rows with scores (Excel)",
+        "Flagged rows: CSV for other programs (texts exactly as in the file)",
+        "All rows with scores: CSV for other programs (texts exactly as in the file)"]
 
 
 def test_scoring_again_comes_from_the_score_cache(app_env):
