@@ -11,7 +11,9 @@ starting = st.empty()
 if sys.modules.get("engage.ui.state") is None:
     starting.caption(":material/hourglass_top: Starting engage: loading TensorFlow and the model code, a few "
                      "seconds on the first visit after a start…")
-from engage.ui import access_gate, monitor_panel, state  # noqa: E402, F401  (state imports TensorFlow)
+from engage.ui import access_gate, keras_session, monitor_panel, state  # noqa: E402, F401  (TensorFlow)
+
+keras_session.keep_keras_session()  # no forced full garbage collection after every run (engage/ui/keras_session.py)
 
 starting.empty()
 page = st.navigation(access_gate.allowed_pages([

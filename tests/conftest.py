@@ -13,8 +13,26 @@ from tests.fixtures.labels_db import BACKENDS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# The longest test files by measured time (clean-clone CI, two workers), heaviest first. pytest-xdist hands whole
+# files to its workers in collection order (--dist loadfile); starting the long ones first keeps one long file from
+# being the last to start and holding the run after every other worker is done (longest-processing-time-first).
+# Files not named keep their usual order after these. Times drift as tests change: an outdated list only costs time.
+HEAVY_FIRST = (
+    "test_distributed.py", "e2e/test_label_browser.py", "test_app_label.py", "e2e/test_auth_browser.py",
+    "test_app_label_search.py", "test_cli.py", "test_app_labeling_ux.py", "test_pages_stubbed.py",
+    "test_finetune.py", "test_serve_ray.py", "test_bilm_adapt.py", "test_app_ux.py", "test_app_ui_state.py",
+    "test_app_access.py", "test_app.py", "test_app_review.py", "test_app_monitor.py",
+    "e2e/test_label_search_browser.py", "test_monitor_time_columns.py", "e2e/test_explain_browser.py",
+)
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 COMPLAINTS = SHARED / "data" / "complaints"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    tests = Path(__file__).resolve().parent
+    rank = {tests / name: i for i, name in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda item: rank.get(Path(item.fspath), len(rank)))  # stable: the rest keep their order
 
 
 @pytest.fixture(autouse=True)

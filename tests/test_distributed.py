@@ -4,7 +4,8 @@ bad input in one of several files, Ctrl-C, a node lost mid-job, and joining a Ra
 Every Ray here stays on loopback (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0, see ../shared/docs/ray-facts.md), runs
 without dashboard or usage stats, on at most 2 CPUs, with its own auth token file (never ~/.ray). The tests that
 start a Ray of their own come first: the others share one cluster for the module, and the one that takes a node
-away from it comes last.
+away from it comes last. Ray runs its workers at nice 15 by default; here they run at 0, as the test process does,
+so that on two cores shared with the other test workers the Ray side is not starved.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def ray_env(tmp_path_factory):
     token.write_text(secrets.token_hex(32))
     env = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",
            "RAY_AUTH_TOKEN_PATH": str(token), "ENGAGE_CACHE_DIR": str(base / "node-cache"),
-           "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+           "RAY_worker_niceness": "0", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
             mp.setenv(key, value)

@@ -249,3 +249,14 @@ def test_after_a_model_change_the_score_page_offers_to_score_the_kept_file_again
     _ok(at)
     assert len(engine[OTHER].calls) == 1
     assert any(f"with model {OTHER}" in c.value for c in at.caption)
+
+
+def test_a_page_run_leaves_the_keras_session_alone(engine):
+    """Streamlit would clear Keras's session after every run, a forced full garbage collection on each key press
+    (engage/ui/keras_session.py)."""
+    import keras
+
+    with patch.object(keras.backend, "clear_session") as cleared:
+        at = _app().switch_page(MODELS).run()
+    _ok(at)
+    assert cleared.call_count == 0

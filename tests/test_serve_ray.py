@@ -34,6 +34,7 @@ def test_ray_engine_same_answers_and_survives_a_killed_replica(world, tmp_path):
     env = os.environ | world.env() | {
         "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",
         "RAY_AUTH_TOKEN_PATH": str(token), "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT),
+        "RAY_worker_niceness": "0",  # Ray's workers at the tests' priority (its default, 15, starves them here)
         "ENGAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'labels.sqlite'}"}
     script = f"ip link set lo up && exec {sys.executable} {ROOT / 'tests' / 'serve_ray_scenario.py'} " \
              f"{tmp_path / 'in.json'} {tmp_path / 'out.json'}"

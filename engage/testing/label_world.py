@@ -59,6 +59,9 @@ def open_label_page(page, url: str, annotator: str) -> None:
     # A key pressed within a few tens of ms of the page's first run ending can reach the document yet send nothing
     # (Streamlit's frontend is still binding shortcuts); nothing is recorded then, so wait as a person would.
     page.wait_for_timeout(500)
+    # The answer guard (engage/ui/label_card.py) is installed by the page's first run; on a loaded machine it can
+    # come after the card, and a double answer sent before it would not be the guard's to stop.
+    page.wait_for_function("() => window.__engageAnswerGuard === true")
     page.evaluate(_WATCH)
 
 
