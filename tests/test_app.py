@@ -75,6 +75,9 @@ def _scored(world: AppWorld) -> AppTest:
 
 
 def test_score_page_upload_detect_score_and_threshold(app_env, engine_scores):
+    from engage.ui import state
+
+    state._score_store.clear()  # the process's score cache: another test of this worker may have scored this file
     at = _upload(_app(), "labeled.csv", app_env.csv.read_bytes())
     _no_crash(at)
     assert at.dataframe[0].value.shape == (100, 4)  # the preview: the first 100 rows
