@@ -73,14 +73,14 @@ class EmbeddingCache:
 
     def get_array(self, fingerprint: str, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(found [N] bool, vectors [found.sum(), *shape] float32 in the texts' order) for these texts, checked as
-        get_many checks them. An encoder's entries share one shape; an entry of another shape counts as corrupt."""
+        get_many checks them. An encoder's entries share one shape: an entry of another than the most common one
+        counts as corrupt."""
         keys = [text_key(t) for t in texts]
-        blobs: dict[str, bytes] = {}
-        shape: tuple[int, ...] | None = None
+        by_shape: dict[tuple[int, ...], dict[str, bytes]] = {}
         for key, dims, blob in self._entries(fingerprint, sorted(set(keys))):
-            shape = dims if shape is None else shape
-            if dims == shape:
-                blobs[key] = blob
+            by_shape.setdefault(dims, {})[key] = blob
+        shape = max(by_shape, key=lambda dims: len(by_shape[dims]), default=None)
+        blobs = by_shape.get(shape, {})
         found = np.fromiter((k in blobs for k in keys), dtype=bool, count=len(keys))
         joined = b"".join(blobs[k] for k, f in zip(keys, found, strict=True) if f)
         return found, np.frombuffer(joined, dtype=np.float32).reshape(int(found.sum()), *(shape or (0,)))

@@ -89,14 +89,15 @@ def set_texts(conn: Connection, set_id: int) -> pd.DataFrame:
 
 
 def set_state(conn: Connection, set_id: int, annotator: str | None = None) -> pd.DataFrame:
-    """Per message of the set that has a score or an active label: score, threshold, model; labels (annotators
+    """Per message of the set that has a score or an active label: score, threshold; labels (annotators
     whose active answer is a label), engageable (of them, how many said engageable), bulk (of them, bulk ones);
     yours (the annotator's active label, <NA> if none). Indexed by message_id."""
     # In message_id order: SQLite then walks the primary key, whose order is the table's, instead of the score
-    # index, whose order sends each of 100,000 row reads to a random page (0.1 s against 1.5 s).
-    stored = _frame(conn, select(scores.c.message_id, scores.c.score, scores.c.threshold, scores.c.model)
+    # index, whose order sends each of 100,000 row reads to a random page (0.1 s against 1.5 s). Not the model's
+    # name: nothing searched shows it, and 100,000 strings cost ~40 ms per search.
+    stored = _frame(conn, select(scores.c.message_id, scores.c.score, scores.c.threshold)
                     .where(scores.c.set_id == set_id).order_by(scores.c.message_id),
-                    ["message_id", "score", "threshold", "model"]).set_index("message_id")
+                    ["message_id", "score", "threshold"]).set_index("message_id")
     stored["score"] = stored["score"].astype(float)
     stored["threshold"] = stored["threshold"].astype(float)
     in_set = and_(set_messages.c.set_id == set_id, set_messages.c.message_id == labels.c.message_id)
@@ -163,14 +164,16 @@ def _regex_mask(compiled: regex.Pattern, texts: np.ndarray, positions: np.ndarra
     # clock shows _RECHECK_S gone: this thread's CPU time never outruns the wall clock, so the budget holds to
     # within _RECHECK_S. Every search still gets a timeout: one runaway row cannot hold the server.
     out = np.zeros(len(texts), dtype=bool)
-    cpu_start, left, checked = time.thread_time(), budget_s, time.perf_counter()
+    search, wall = compiled.search, time.perf_counter
+    cpu_start, left, checked = time.thread_time(), budget_s, wall()
     for i, text in enumerate(texts):
-        if time.perf_counter() - checked > _RECHECK_S:
-            left, checked = budget_s - (time.thread_time() - cpu_start), time.perf_counter()
+        if wall() - checked > _RECHECK_S:
+            left, checked = budget_s - (time.thread_time() - cpu_start), wall()
         try:
             if left <= 0:
                 raise TimeoutError
-            out[i] = compiled.search(text, timeout=left) is not None
+            if search(text, timeout=left) is not None:
+                out[i] = True
         except TimeoutError:
             raise InputError(f"the regular expression took more than {budget_s:g} s of CPU over this set's messages "
                              f"(stopped at row {int(positions[i]) + 1}): it backtracks too much; nested "
@@ -188,10 +191,10 @@ def _status(n: np.ndarray, yes: np.ndarray) -> np.ndarray:
     return np.where(n == 0, 0, np.where((yes > 0) & (yes < n), 2, 1)).astype(np.int8)
 
 
-def _aligned(state: pd.DataFrame, ids: np.ndarray, name: str, fill: float) -> np.ndarray:
-    """A numeric column of the state for each message id (`fill` where the state has no row or a missing value)."""
-    values = np.append(state[name].to_numpy(dtype=float, na_value=fill), fill)
-    return values[state.index.get_indexer(ids)]  # -1 (no row) takes the appended fill
+def _aligned(state: pd.DataFrame, where: np.ndarray, name: str, fill: float) -> np.ndarray:
+    """A numeric column of the state at rows `where` (state.index.get_indexer of the set's ids): `fill` where the
+    state has no row (-1, which takes the appended fill) or a missing value."""
+    return np.append(state[name].to_numpy(dtype=float, na_value=fill), fill)[where]
 
 
 def _check_choices(query: SearchQuery, columns: pd.DataFrame | None) -> None:
@@ -217,9 +220,10 @@ def run(texts: pd.DataFrame, state: pd.DataFrame, query: SearchQuery,
     must, must_not = parse_words(query.words)
     compiled = compile_pattern(query.pattern) if query.pattern else None
     ids = texts["message_id"].to_numpy()
-    score, threshold = _aligned(state, ids, "score", np.nan), _aligned(state, ids, "threshold", np.nan)
+    where = state.index.get_indexer(ids)
+    score, threshold = _aligned(state, where, "score", np.nan), _aligned(state, where, "threshold", np.nan)
     predicted = _predicted(score, threshold)
-    status = _status(_aligned(state, ids, "labels", 0), _aligned(state, ids, "engageable", 0))
+    status = _status(_aligned(state, where, "labels", 0), _aligned(state, where, "engageable", 0))
     keep = _in(predicted, query.predicted, PREDICTED) & _in(status, query.status, STATUSES)
     if query.score_min is not None:
         keep &= score >= query.score_min  # NaN (no score) compares False: left out
