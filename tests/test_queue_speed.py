@@ -121,3 +121,11 @@ def test_the_one_array_read_checks_each_entry_as_get_many_does(tmp_path):
     np.testing.assert_array_equal(array, vecs[[0, 2, 3, 0]])
     many = cache.get_many("g" * 64, texts)
     assert sorted(many) == sorted(text_key(t) for t in ("a", "c", "d"))
+
+
+def test_only_a_pattern_without_choices_runs_untimed():
+    from engage.labels.search import without_choices
+
+    assert all(map(without_choices, [r"order \d{5}", r"\d{3}", r"^my\b", r"[]a-z] x{2}"]))
+    assert not any(map(without_choices, [r"a.*b", "x{100}", r"#?\d{5,}", "(a|aa)+$", r"\p{L}", "a{e<=1}",
+                                          "[[:alpha:]]", "(?i)x", "a|b", r"x\1", "a\\", "[abc", "a{1,3}", "a?"]))

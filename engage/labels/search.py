@@ -35,6 +35,9 @@ PREDICTED = ("engageable", "not engageable", "no score")
 MAX_PATTERN_CHARS = 300
 REGEX_BUDGET_S = 2.0  # CPU seconds for the whole set: 100,000 tweets take ~0.1 s with a sane pattern
 _RECHECK_S = 0.02     # wall seconds between reads of the CPU clock while a regular expression runs
+_QUICK_TEXT_CHARS = 1_000  # a pattern without choices runs untimed on texts up to this long
+_FIXED_REPEAT = regex.compile(r"\{\d{1,2}\}")  # {m}: one count, no choice
+_UNSURE_ESCAPES = set("pPNgkxuU0123456789")        # properties, names, codes, back references: not judged
 _TERMS = re.compile(r'(-?)"([^"]*)"|(-?)(\S+)')
 
 
@@ -95,11 +98,11 @@ def set_state(conn: Connection, set_id: int, annotator: str | None = None) -> pd
     # In message_id order: SQLite then walks the primary key, whose order is the table's, instead of the score
     # index, whose order sends each of 100,000 row reads to a random page (0.1 s against 1.5 s). Not the model's
     # name: nothing searched shows it, and 100,000 strings cost ~40 ms per search.
-    stored = _frame(conn, select(scores.c.message_id, scores.c.score, scores.c.threshold)
-                    .where(scores.c.set_id == set_id).order_by(scores.c.message_id),
-                    ["message_id", "score", "threshold"]).set_index("message_id")
-    stored["score"] = stored["score"].astype(float)
-    stored["threshold"] = stored["threshold"].astype(float)
+    rows = conn.execute(select(scores.c.message_id, scores.c.score, scores.c.threshold)
+                        .where(scores.c.set_id == set_id).order_by(scores.c.message_id)).cursor.fetchall()
+    numbers = np.array(rows, dtype=float).reshape(-1, 3)  # all numbers: one array, no frame of tuples
+    stored = pd.DataFrame({"score": numbers[:, 1], "threshold": numbers[:, 2]},
+                          index=pd.Index(numbers[:, 0].astype(np.int64), name="message_id"))
     in_set = and_(set_messages.c.set_id == set_id, set_messages.c.message_id == labels.c.message_id)
     answers = _frame(conn, select(labels.c.message_id, labels.c.annotator, labels.c.kind, labels.c.value,
                                   labels.c.batch_id)
@@ -152,6 +155,46 @@ def compile_pattern(pattern: str) -> regex.Pattern:
         raise InputError(f"not a valid regular expression: {exc.msg}{where}") from None
 
 
+def _class_end(pattern: str, i: int) -> int | None:
+    """The index after the character class opening at `i`, or None if it holds a nested or POSIX set."""
+    j = i + 1 + (pattern[i + 1:i + 2] == "^")
+    j += pattern[j:j + 1] == "]"  # a leading ] is a literal
+    while j < len(pattern) and pattern[j] != "]":
+        if pattern[j] == "[":
+            return None
+        j += 2 if pattern[j] == "\\" else 1
+    return j + 1 if j < len(pattern) else None
+
+
+def without_choices(pattern: str) -> bool:
+    """True when the pattern has no group, no alternation and no repeat but of one fixed count ({m}, m < 100): it
+    then matches at each position of a text in one pass, never backtracking, at most its written-out length in
+    steps (300 characters x 99), so a text of n characters costs at most n times that. What this does not
+    recognise counts as a choice."""
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            if pattern[i + 1:i + 2] in _UNSURE_ESCAPES or pattern[i + 1:i + 2] == "":
+                return False
+            i += 2
+        elif char == "[":
+            end = _class_end(pattern, i)
+            if end is None:
+                return False
+            i = end
+        elif char == "{":
+            fixed = _FIXED_REPEAT.match(pattern, i)
+            if fixed is None:
+                return False
+            i = fixed.end()
+        elif char in "()|*+?":
+            return False
+        else:
+            i += 1
+    return True
+
+
 def _contains(pattern: str, texts: np.ndarray) -> np.ndarray:
     search = re.compile(pattern).search
     return np.fromiter((search(t) is not None for t in texts), dtype=bool, count=len(texts))
@@ -162,9 +205,10 @@ def _regex_mask(compiled: regex.Pattern, texts: np.ndarray, positions: np.ndarra
     # CPU time of this thread, not the wall clock: on a busy server a sane pattern is not refused for waiting. That
     # clock costs a system call (a third of a sane search per row), so it is read again only once the cheap wall
     # clock shows _RECHECK_S gone: this thread's CPU time never outruns the wall clock, so the budget holds to
-    # within _RECHECK_S. Every search still gets a timeout: one runaway row cannot hold the server.
+    # within _RECHECK_S. A search gets a timeout (two more reads of that clock inside `regex`, triple the cost of
+    # a sane search) unless the pattern has no choices and the text is short: then no row can run away.
     out = np.zeros(len(texts), dtype=bool)
-    search, wall = compiled.search, time.perf_counter
+    search, wall, quick = compiled.search, time.perf_counter, without_choices(compiled.pattern)
     cpu_start, left, checked = time.thread_time(), budget_s, wall()
     for i, text in enumerate(texts):
         if wall() - checked > _RECHECK_S:
@@ -172,7 +216,7 @@ def _regex_mask(compiled: regex.Pattern, texts: np.ndarray, positions: np.ndarra
         try:
             if left <= 0:
                 raise TimeoutError
-            if search(text, timeout=left) is not None:
+            if (search(text) if quick and len(text) <= _QUICK_TEXT_CHARS else search(text, timeout=left)) is not None:
                 out[i] = True
         except TimeoutError:
             raise InputError(f"the regular expression took more than {budget_s:g} s of CPU over this set's messages "
