@@ -2,11 +2,17 @@
 
 One SQLite file per encoder fingerprint: SQLite gives safe concurrent readers (WAL) and atomic writes for free.
 Every entry carries a digest of its bytes, so a corrupt entry is noticed and recomputed instead of served.
+
+Reading many entries (a labeling set's 100,000 for "more like this": 300 MB at 256 dimensions) is bound by SQLite's
+page reads and the digests: readers map the file into memory (no system call per page), and `get_array` checks
+each entry and copies its bytes once into one array instead of making 100,000 small ones.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import math
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +25,7 @@ from engage.encoders.base import Encoder, Progress
 _SCHEMA = "CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, shape TEXT NOT NULL, blob BLOB NOT NULL, " \
           "digest TEXT NOT NULL)"
 _QUERY_CHUNK = 500  # stays under SQLite's limit on bound parameters
+_MMAP_BYTES = 1 << 30  # readers map up to 1 GiB of the file: pages come without a read() each
 
 
 def text_key(text: str) -> str:
@@ -37,13 +44,13 @@ class EmbeddingCache:
         self.root.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.root / f"{fingerprint[:40]}.sqlite", timeout=30)
         con.execute("PRAGMA journal_mode=WAL")
+        con.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
         con.execute(_SCHEMA)
         return con
 
-    def get_many(self, fingerprint: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """Vectors found for these texts, by text key; corrupt entries are left out (and so recomputed)."""
-        keys = sorted({text_key(t) for t in texts})
-        found: dict[str, np.ndarray] = {}
+    def _entries(self, fingerprint: str, keys: Sequence[str]):
+        """(key, shape, blob) of each sound entry among these keys (in no particular order); corrupt ones are left
+        out (and so recomputed)."""
         con = self._connect(fingerprint)
         try:
             for start in range(0, len(keys), _QUERY_CHUNK):
@@ -52,12 +59,31 @@ class EmbeddingCache:
                     f"SELECT key, shape, blob, digest FROM vectors WHERE key IN ({','.join('?' * len(chunk))})",
                     chunk).fetchall()
                 for key, shape, blob, digest in rows:
-                    vec = _decode(shape, blob, digest)
-                    if vec is not None:
-                        found[key] = vec
+                    dims = _sound(shape, blob, digest)
+                    if dims is not None:
+                        yield key, dims, blob
         finally:
             con.close()
-        return found
+
+    def get_many(self, fingerprint: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Vectors found for these texts, by text key; corrupt entries are left out (and so recomputed)."""
+        keys = sorted({text_key(t) for t in texts})
+        return {key: np.frombuffer(blob, dtype=np.float32).reshape(dims)
+                for key, dims, blob in self._entries(fingerprint, keys)}
+
+    def get_array(self, fingerprint: str, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(found [N] bool, vectors [found.sum(), *shape] float32 in the texts' order) for these texts, checked as
+        get_many checks them. An encoder's entries share one shape: an entry of another than the most common one
+        counts as corrupt."""
+        keys = [text_key(t) for t in texts]
+        by_shape: dict[tuple[int, ...], dict[str, bytes]] = {}
+        for key, dims, blob in self._entries(fingerprint, sorted(set(keys))):
+            by_shape.setdefault(dims, {})[key] = blob
+        shape = max(by_shape, key=lambda dims: len(by_shape[dims]), default=None)
+        blobs = by_shape.get(shape, {})
+        found = np.fromiter((k in blobs for k in keys), dtype=bool, count=len(keys))
+        joined = b"".join(blobs[k] for k, f in zip(keys, found, strict=True) if f)
+        return found, np.frombuffer(joined, dtype=np.float32).reshape(int(found.sum()), *(shape or (0,)))
 
     def put_many(self, fingerprint: str, texts: Sequence[str], vectors: np.ndarray) -> None:
         rows = []
@@ -72,14 +98,21 @@ class EmbeddingCache:
             con.close()
 
 
-def _decode(shape: str, blob: bytes, digest: str) -> np.ndarray | None:
+@functools.lru_cache(maxsize=64)
+def _dims(shape: str) -> tuple[int, ...] | None:
+    """"3x256" -> (3, 256); an encoder's entries share a handful of shapes, so each is parsed once."""
     try:
-        dims = tuple(int(d) for d in shape.split("x"))
-        if _digest(blob) != digest or len(blob) != 4 * int(np.prod(dims)):
-            return None
-        return np.frombuffer(blob, dtype=np.float32).reshape(dims)
-    except (ValueError, TypeError):
+        return tuple(int(d) for d in shape.split("x"))
+    except (ValueError, AttributeError):
         return None
+
+
+def _sound(shape: str, blob: bytes, digest: str) -> tuple[int, ...] | None:
+    """The entry's dimensions if its bytes are whole and match their digest, else None."""
+    dims = _dims(shape) if isinstance(shape, str) else None
+    if dims is None or not isinstance(blob, bytes) or len(blob) != 4 * math.prod(dims) or _digest(blob) != digest:
+        return None
+    return dims
 
 
 def cached_layer_means(encoder: Encoder, texts: Sequence[str], cache: EmbeddingCache | None = None,
