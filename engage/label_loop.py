@@ -190,18 +190,6 @@ def finetune_base(clf: Classifier) -> Encoder:
     return load_encoder(recipe.encoder, max_tokens=recipe.max_tokens)
 
 
-def side_by_side(texts: list[str], labels: np.ndarray, classifiers: Sequence[Classifier]) -> pd.DataFrame:
-    """Each classifier's metrics at its own threshold on the same labeled rows: one row per classifier."""
-    from engage.metrics import METRICS, metric_table
-
-    rows = []
-    for clf in classifiers:
-        m = metric_table(labels, clf.score(texts).values, clf.threshold)
-        rows.append({"name": clf.name, "rows": len(texts), "threshold": clf.threshold,
-                     **{k: m[k] for k in METRICS}})
-    return pd.DataFrame(rows)
-
-
 def record_suspects(store: LabelStore, messages: Messages, oof_scores: np.ndarray, model: str) -> int:
     """Ranks the stored labels among `messages` (training rows, in order, e.g. training_data's) by how likely each is
     wrong, from the training's out-of-fold scores (engage.suspects), and stores the ranking for the review queue,

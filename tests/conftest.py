@@ -14,7 +14,8 @@ from tests.fixtures.labels_db import BACKENDS
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # The longest test files by measured time (clean-clone CI, two workers), heaviest first. pytest-xdist hands whole
-# files to its workers in collection order (--dist loadfile); starting the long ones first keeps one long file from
+# files to its workers in collection order (scripts/test: --dist loadfile --no-loadscope-reorder); starting the long
+# ones first keeps one long file from
 # being the last to start and holding the run after every other worker is done (longest-processing-time-first).
 # Files not named keep their usual order after these. Times drift as tests change: an outdated list only costs time.
 HEAVY_FIRST = (

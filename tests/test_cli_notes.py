@@ -13,13 +13,6 @@ from engage.testing.app_world import labeled_frame
 
 
 @pytest.fixture
-def env(world, monkeypatch):
-    for key, value in world.env().items():
-        monkeypatch.setenv(key, value)
-    return world
-
-
-@pytest.fixture
 def notes_file(tmp_path):
     """No column named like message text: the longest texts are the agent's notes."""
     frame = labeled_frame(30)
@@ -34,21 +27,22 @@ GUESSED = "note: no column is named like message text (text, message, tweet, bod
 
 
 def test_score_evaluate_and_train_say_when_the_text_column_was_guessed(env, notes_file, tmp_path, capsys):
+    world = env[0]  # its models are this test's copy: training adds a version
     assert run(["score", str(notes_file), "--out", str(tmp_path / "out.csv"), "--json"]) == 0
     said = capsys.readouterr()
     assert GUESSED in said.err and "pass --text-col" in said.err
     assert json.loads(said.out.splitlines()[-1])["text_col"] == "Agent Notes"
     assert run(["evaluate", str(notes_file), "--label-col", "engage"]) == 0
     assert GUESSED in capsys.readouterr().err
-    assert run(["train", str(notes_file), "--label-col", "engage", "--encoder", str(env.encoder), "--epochs", "1",
+    assert run(["train", str(notes_file), "--label-col", "engage", "--encoder", str(world.encoder), "--epochs", "1",
                 "--val-split", "0.3", "--cv-folds", "0", "--name", "guessed"]) == 0
     assert GUESSED in capsys.readouterr().err
     assert run(["score", str(notes_file), "--out", str(tmp_path / "out2.csv"), "--text-col", "Remark"]) == 0
     assert GUESSED not in capsys.readouterr().err  # (the scoring-history note on time may remain)
 
 
-def test_evaluate_prints_undefined_metrics_as_undefined(env, capsys):
-    assert run(["evaluate", str(env.csv), "--label-col", "engage", "--threshold", "1.0", "--json"]) == 0
+def test_evaluate_prints_undefined_metrics_as_undefined(app_env, capsys):
+    assert run(["evaluate", str(app_env.csv), "--label-col", "engage", "--threshold", "1.0", "--json"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "  precision undefined" in out and "  f1        undefined" in out
     assert "  note: precision is undefined: no message is flagged at this threshold" in out

@@ -19,13 +19,6 @@ pytestmark = pytest.mark.slow  # the app world trains two versions first
 FORMATS = (".csv", ".tsv", ".jsonl", ".parquet", ".xlsx")
 
 
-@pytest.fixture
-def env(world, monkeypatch):
-    for key, value in world.env().items():
-        monkeypatch.setenv(key, value)
-    return world
-
-
 def _read(path: Path) -> pd.DataFrame:
     suffix = path.suffix
     if suffix == ".csv":
@@ -55,7 +48,7 @@ def late_keys(tmp_path) -> Path:
 
 
 @pytest.mark.parametrize("suffix", FORMATS)
-def test_a_key_that_appears_late_gets_its_column_for_the_whole_file(env, tmp_path, late_keys, suffix):
+def test_a_key_that_appears_late_gets_its_column_for_the_whole_file(app_env, tmp_path, late_keys, suffix):
     out = tmp_path / f"scored{suffix}"
     assert run(["score", str(late_keys), "--out", str(out), "--chunk-size", "2"]) == 0
     back = _read(out)
@@ -79,7 +72,7 @@ def empty_at_first(tmp_path) -> Path:
 
 
 @pytest.mark.parametrize("suffix", FORMATS)
-def test_a_column_empty_in_the_first_chunk_keeps_its_place_and_type(env, tmp_path, empty_at_first, suffix):
+def test_a_column_empty_in_the_first_chunk_keeps_its_place_and_type(app_env, tmp_path, empty_at_first, suffix):
     out = tmp_path / f"scored{suffix}"
     assert run(["score", str(empty_at_first), "--out", str(out), "--chunk-size", "2"]) == 0
     back = _read(out)
@@ -92,14 +85,14 @@ def test_a_column_empty_in_the_first_chunk_keeps_its_place_and_type(env, tmp_pat
         assert str(schema.field("n").type) == "double"
 
 
-def test_chunks_and_whole_file_give_the_same_output(env, tmp_path, empty_at_first):
+def test_chunks_and_whole_file_give_the_same_output(app_env, tmp_path, empty_at_first):
     chunked, whole = tmp_path / "chunked.parquet", tmp_path / "whole.parquet"
     assert run(["score", str(empty_at_first), "--out", str(chunked), "--chunk-size", "1"]) == 0
     assert run(["score", str(empty_at_first), "--out", str(whole)]) == 0
     pd.testing.assert_frame_equal(pd.read_parquet(chunked), pd.read_parquet(whole))
 
 
-def test_chunk_size_zero_is_a_clear_error_and_writes_nothing(env, tmp_path, empty_at_first, capsys):
+def test_chunk_size_zero_is_a_clear_error_and_writes_nothing(app_env, tmp_path, empty_at_first, capsys):
     out = tmp_path / "scored.csv"
     assert run(["score", str(empty_at_first), "--out", str(out), "--chunk-size", "0"]) == 1
     assert "the chunk size (rows read at a time) must be at least 1" in capsys.readouterr().err
@@ -114,7 +107,7 @@ def bad_label(tmp_path) -> Path:
     return path
 
 
-def test_score_passes_a_label_column_through_without_reading_it(env, tmp_path, bad_label, capsys):
+def test_score_passes_a_label_column_through_without_reading_it(app_env, tmp_path, bad_label, capsys):
     out = tmp_path / "scored.csv"
     assert run(["score", str(bad_label), "--out", str(out), "--chunk-size", "2", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -123,7 +116,7 @@ def test_score_passes_a_label_column_through_without_reading_it(env, tmp_path, b
     assert back["label"].tolist() == ["1", "0", "1", "n/a", "0"]
 
 
-def test_label_col_checks_labels_and_a_bad_value_writes_nothing(env, tmp_path, bad_label, capsys):
+def test_label_col_checks_labels_and_a_bad_value_writes_nothing(app_env, tmp_path, bad_label, capsys):
     out = tmp_path / "scored.csv"
     out.write_text("the previous result\n", encoding="utf-8")
     assert run(["score", str(bad_label), "--out", str(out), "--chunk-size", "2", "--label-col", "label"]) == 1
@@ -133,7 +126,7 @@ def test_label_col_checks_labels_and_a_bad_value_writes_nothing(env, tmp_path, b
     assert _leftovers(tmp_path) == []
 
 
-def test_label_col_counts_the_labels(env, tmp_path, capsys):
+def test_label_col_counts_the_labels(app_env, tmp_path, capsys):
     good = tmp_path / "good.csv"
     good.write_text("text,label\nwhere is my refund,yes\nlove it,no\nmy order is late,yes\n", encoding="utf-8")
     assert run(["score", str(good), "--out", str(tmp_path / "s.csv"), "--label-col", "label", "--json"]) == 0
@@ -143,7 +136,7 @@ def test_label_col_counts_the_labels(env, tmp_path, capsys):
 
 @pytest.mark.parametrize("suffix", FORMATS)
 @pytest.mark.parametrize("failure", [RuntimeError("disk on fire"), KeyboardInterrupt()])
-def test_a_failure_mid_file_leaves_the_previous_output_and_no_half_file(env, tmp_path, empty_at_first, monkeypatch,
+def test_a_failure_mid_file_leaves_the_previous_output_and_no_half_file(app_env, tmp_path, empty_at_first, monkeypatch,
                                                                         suffix, failure):
     out = tmp_path / f"scored{suffix}"
     assert run(["score", str(empty_at_first), "--out", str(out)]) == 0
@@ -168,7 +161,7 @@ def test_a_failure_mid_file_leaves_the_previous_output_and_no_half_file(env, tmp
     assert not fresh.exists() and _leftovers(tmp_path) == []
 
 
-def test_excel_output_keeps_formula_like_text_as_text(env, tmp_path):
+def test_excel_output_keeps_formula_like_text_as_text(app_env, tmp_path):
     src = tmp_path / "f.csv"
     src.write_text('text\n"=HYPERLINK(""x"")"\nfine\n', encoding="utf-8")
     out = tmp_path / "scored.xlsx"
@@ -177,7 +170,7 @@ def test_excel_output_keeps_formula_like_text_as_text(env, tmp_path):
     assert cell.value == '=HYPERLINK("x")' and cell.data_type == "s"
 
 
-def test_the_scores_are_the_classifiers(env, tmp_path, empty_at_first):
+def test_the_scores_are_the_classifiers(app_env, tmp_path, empty_at_first):
     out = tmp_path / "scored.parquet"
     assert run(["score", str(empty_at_first), "--out", str(out), "--chunk-size", "3"]) == 0
     clf = load_classifier(use_cache=False)
@@ -185,7 +178,7 @@ def test_the_scores_are_the_classifiers(env, tmp_path, empty_at_first):
     assert pd.read_parquet(out)["engage_score"].to_numpy() == pytest.approx(clf.score(texts).values, abs=1e-6)
 
 
-def test_scoring_an_engage_csv_export_gives_the_scores_of_the_original(env, tmp_path):
+def test_scoring_an_engage_csv_export_gives_the_scores_of_the_original(app_env, tmp_path):
     """Tweets begin with '@': the formula guard's quote must not reach the model when the export is scored again."""
     from engage.reading import read_messages
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 import engage.scoring as scoring
@@ -14,14 +13,7 @@ from engage.cli import run
 from tests.test_pages_stubbed import APP
 
 
-@pytest.fixture
-def env(world, monkeypatch):
-    for key, value in world.env().items():
-        monkeypatch.setenv(key, value)
-    return world
-
-
-def test_engage_score_says_what_it_is_doing_before_each_slow_step(env, tmp_path, capsys, monkeypatch):
+def test_engage_score_says_what_it_is_doing_before_each_slow_step(app_env, tmp_path, capsys, monkeypatch):
     said_before: dict = {"chunks": []}
     real_load, real_score = scoring.load_classifier, scoring.score_messages
 
@@ -35,7 +27,8 @@ def test_engage_score_says_what_it_is_doing_before_each_slow_step(env, tmp_path,
 
     monkeypatch.setattr(scoring, "load_classifier", load)
     monkeypatch.setattr(scoring, "score_messages", score)
-    assert run(["score", str(env.csv), "--out", str(tmp_path / "out.csv"), "--chunk-size", "50", "--no-record"]) == 0
+    out = tmp_path / "out.csv"
+    assert run(["score", str(app_env.csv), "--out", str(out), "--chunk-size", "50", "--no-record"]) == 0
     assert "loading model the active one (TensorFlow and the ELMo encoder)…" in said_before["load"]
     first, second, third = said_before["chunks"]
     assert "loaded model fixture-a (encoder on " in first
