@@ -19,11 +19,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # being the last to start and holding the run after every other worker is done (longest-processing-time-first).
 # Files not named keep their usual order after these. Times drift as tests change: an outdated list only costs time.
 HEAVY_FIRST = (
-    "test_distributed.py", "e2e/test_label_browser.py", "test_app_label.py", "e2e/test_auth_browser.py",
-    "test_app_label_search.py", "test_cli.py", "test_app_labeling_ux.py", "test_pages_stubbed.py",
-    "test_finetune.py", "test_serve_ray.py", "test_bilm_adapt.py", "test_app_ux.py", "test_app_ui_state.py",
-    "test_app_access.py", "test_app.py", "test_app_review.py", "test_app_monitor.py",
-    "e2e/test_label_search_browser.py", "test_monitor_time_columns.py", "e2e/test_explain_browser.py",
+    "test_distributed.py", "test_cli.py", "test_serve_ray.py", "test_finetune.py", "e2e/test_label_browser.py",
+    "e2e/test_auth_browser.py", "test_shipped_model.py", "test_bilm_adapt.py", "e2e/test_app_browser.py",
+    "test_train.py", "test_head.py", "test_bilm_pretrain.py", "e2e/test_explain_browser.py", "test_message_bound.py",
+    "e2e/test_monitor_browser.py", "test_serve.py", "test_explain.py", "test_cli_startup.py",
+    "test_app_labeling_ux.py", "test_app_access.py",
 )
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
