@@ -10,15 +10,18 @@ import importlib
 import pkgutil
 from pathlib import Path
 
+import psycopg
 import pytest
+import sqlalchemy.exc
 from markdown_it import MarkdownIt
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from streamlit.testing.v1 import AppTest
 
 import engage.ui
 import engage.ui.pages
 from engage.labels import LabelStore
-from engage.ui import label_card, state
+from engage.ui import errors, label_card, state
 from tests.fixtures.labels_db import postgres_schema_url
 from tests.fixtures.tcp_cut import tcp_cut
 
@@ -207,3 +210,28 @@ def test_markdown_in_annotator_file_and_set_names_is_shown_as_text(tmp_path, mon
         assert "<img" not in html and "<a " not in html, markdown
         assert "http\\:" in markdown, markdown  # no autolink either
         assert "![x](http://host.invalid/img.png)" in html, html  # the name, as the text it is
+
+
+def _wrapped(error: Exception, during: Exception | None = None) -> DBAPIError:
+    """`error` as SQLAlchemy hands it on; raised while handling `during` when given, as psycopg does."""
+    try:
+        if during is None:
+            raise error
+        try:
+            raise during
+        except type(during):
+            raise error  # noqa: B904 (the driver's own chaining is what is under test)
+    except psycopg.Error as orig:
+        return DBAPIError.instance(None, None, orig, psycopg.Error)
+
+
+def test_a_pre_ping_on_a_socket_that_just_closed_says_unreachable_not_bug():
+    # Seen in CI: the pool's ping met a closed socket (OperationalError), then psycopg refused to reset autocommit on
+    # the dead connection, so SQLAlchemy raised a ProgrammingError whose context is the real cause.
+    ping = _wrapped(psycopg.ProgrammingError("can't change 'autocommit' now: connection in transaction status ACTIVE"),
+                    during=psycopg.OperationalError("connection socket closed"))
+    assert isinstance(ping, sqlalchemy.exc.ProgrammingError) and not ping.connection_invalidated
+    assert errors.database_unreachable(ping)
+    # A ProgrammingError of its own (a mistake in SQL) is still a bug.
+    assert not errors.database_unreachable(_wrapped(psycopg.ProgrammingError('syntax error at or near "SELEC"')))
+    assert errors.database_unreachable(_wrapped(psycopg.OperationalError("connection refused")))

@@ -28,11 +28,26 @@ def database_unreachable(exc: BaseException) -> bool:
         return False
     if exc.connection_invalidated:
         return True
-    if not isinstance(exc, (OperationalError, InterfaceError)):
-        return False
-    if type(exc.orig).__module__.startswith("psycopg"):  # psycopg's OperationalError: the server or the network
-        return True
-    return any(said in str(exc.orig).lower() for said in _SQLITE_DOWN)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        if _is_psycopg_down(exc.orig):  # psycopg's OperationalError: the server or the network
+            return True
+        return any(said in str(exc.orig).lower() for said in _SQLITE_DOWN)
+    # SQLAlchemy's pre-ping on a socket that just closed: psycopg raises OperationalError, then refuses to reset
+    # autocommit on the dead connection (a ProgrammingError), and only the second reaches us. Its context is the cause.
+    return any(_is_psycopg_down(e) for e in _contexts(exc.orig))
+
+
+def _is_psycopg_down(exc: BaseException | None) -> bool:
+    return type(exc).__module__.startswith("psycopg") and type(exc).__name__ in ("OperationalError", "InterfaceError")
+
+
+def _contexts(exc: BaseException | None) -> Iterator[BaseException]:
+    """The exceptions `exc` was raised while handling, nearest first (bounded: a chain can loop)."""
+    for _ in range(8):
+        exc = exc.__context__ if exc is not None else None
+        if exc is None:
+            return
+        yield exc
 
 
 def log_bug() -> tuple[str, Path]:
