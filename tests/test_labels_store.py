@@ -178,9 +178,11 @@ def test_v1_database_is_upgraded_with_its_labels(db_url):
 
 
 def _score_indexes(engine) -> set[str]:
-    # SQLAlchemy's inspector leaves out SQLite's expression indexes: ask the catalogs.
+    # SQLAlchemy's inspector leaves out SQLite's expression indexes: ask the catalogs (PostgreSQL: this test's own
+    # schema only; the other test worker's schemas hold the same table names).
     query = ("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'scores'"
-             if engine.dialect.name == "sqlite" else "SELECT indexname FROM pg_indexes WHERE tablename = 'scores'")
+             if engine.dialect.name == "sqlite" else
+             "SELECT indexname FROM pg_indexes WHERE tablename = 'scores' AND schemaname = current_schema()")
     with engine.connect() as conn:
         return set(conn.execute(text(query)).scalars())
 
