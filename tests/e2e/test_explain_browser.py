@@ -18,16 +18,23 @@ XSS = ["<img src=x onerror=alert(1)>", "<script>alert(1)</script> my refund neve
 def _choose(page, option: str) -> None:
     box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Why this score")
     wanted = page.get_by_role("option", name=option, exact=True)
-    for _ in range(5):  # a click that lands while the page reruns closes the list again: open it anew (bounded)
-        box.locator('input[role="combobox"]').click()
+    chosen = box.locator('input[role="combobox"]')
+    # A click that lands while the page reruns closes the list again, or is dropped with it: open the list anew
+    # until the box shows the choice (bounded).
+    for _ in range(5):
+        chosen.click()
         try:
             wanted.wait_for(timeout=10_000)
-            break
+            wanted.click()
         except PlaywrightTimeout:
             page.keyboard.press("Escape")
-            _settled(page)
-    wanted.click()
-    _settled(page)
+        _settled(page)
+        try:
+            expect(chosen).to_have_value(option, timeout=5_000)
+            return
+        except AssertionError:
+            pass
+    raise AssertionError(f"the explanation's box never showed {option!r}: {chosen.input_value()!r}")
 
 
 def test_markup_messages_are_explained_as_text_and_run_nothing(page, app_url, tmp_path):
