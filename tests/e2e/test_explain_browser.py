@@ -16,24 +16,23 @@ XSS = ["<img src=x onerror=alert(1)>", "<script>alert(1)</script> my refund neve
 
 
 def _choose(page, option: str) -> None:
+    """Choose `option` in the "Why this score" box by keyboard: a mouse click on the open list that lands while the
+    page reruns falls through to the table below and selects a row there, which replaces the box."""
     box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Why this score")
     wanted = page.get_by_role("option", name=option, exact=True)
     chosen = box.locator('input[role="combobox"]')
-    # A click that lands while the page reruns closes the list again, or is dropped with it: open the list anew
-    # until the box shows the choice (bounded).
-    for _ in range(5):
-        chosen.click()
+    for _ in range(5):  # bounded: a rerun may close the list before Enter
+        chosen.focus()
+        page.keyboard.type(option.split(":")[0] + ":")
         try:
             wanted.wait_for(timeout=10_000)
-            wanted.click()
-        except PlaywrightTimeout:
-            page.keyboard.press("Escape")
-        _settled(page)
-        try:
+            page.keyboard.press("Enter")
             expect(chosen).to_have_value(option, timeout=5_000)
+            _settled(page)
             return
-        except AssertionError:
-            pass
+        except (PlaywrightTimeout, AssertionError):
+            page.keyboard.press("Escape")
+            _settled(page)
     raise AssertionError(f"the explanation's box never showed {option!r}: {chosen.input_value()!r}")
 
 
