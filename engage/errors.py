@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 
 class InputError(Exception):
     """A problem with the user's input (file, column, option). The CLI exits 1; the UI shows st.error."""
@@ -23,3 +25,17 @@ class InputError(Exception):
         if self.column is not None:
             where.append(f"column '{self.column}'")
         return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+def chain_of(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and every exception behind it (its cause, the one it was raised while handling, and the `cause` that
+    Ray's errors carry), each once: a chain can loop."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        stack += [getattr(current, "cause", None), current.__cause__, current.__context__]

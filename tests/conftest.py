@@ -15,8 +15,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # The longest test files by measured time (clean-clone CI, two workers), heaviest first. pytest-xdist hands whole
 # files to its workers in collection order (scripts/test: --dist loadfile --no-loadscope-reorder); starting the long
-# ones first keeps one long file from
-# being the last to start and holding the run after every other worker is done (longest-processing-time-first).
+# ones first keeps one long file from being the last to start and holding the run after every other worker is done
+# (longest-processing-time-first).
 # Files not named keep their usual order after these. Times drift as tests change: an outdated list only costs time.
 HEAVY_FIRST = (
     "test_distributed.py", "test_cli.py", "test_serve_ray.py", "test_finetune.py", "e2e/test_label_browser.py",

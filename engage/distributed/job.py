@@ -16,7 +16,7 @@ from pathlib import Path
 
 from engage.distributed.bundle import ModelBundle, pack_model
 from engage.distributed.plan import ReadingPlan, locate_problem, make_plan, problem_file
-from engage.errors import InputError
+from engage.errors import InputError, chain_of
 from engage.thresholds import threshold_in_force
 
 Progress = Callable[[int, float], None]  # rows done, rows per second
@@ -279,23 +279,11 @@ def _sink(plan: ReadingPlan, job: RayJob, fmt: str, history=None):
 
 # ---------------------------------------- errors
 
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    stack = [exc]
-    while stack:
-        current = stack.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        stack += [getattr(current, "cause", None), current.__cause__, current.__context__]
-
-
 def _input_error(plan: ReadingPlan, exc: BaseException) -> InputError | None:
     """The user's bad input behind a failed job, as the project's message; None for anything else (a bug)."""
     from engage.distributed.scorer import RowProblem
 
-    causes = list(_causes(exc))
+    causes = list(chain_of(exc))
     problem = next((c for c in causes if isinstance(c, RowProblem)), None)
     path = problem.path if problem else problem_file(plan, "\n".join(str(c) for c in causes))
     if path is None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from engage.errors import InputError
+from engage.errors import InputError, chain_of
 from engage.trace_log import log_trace
 
 DATABASE_DOWN = ("The label database cannot be reached (it may be restarting): nothing saved is lost, and engage "
@@ -33,21 +33,13 @@ def database_unreachable(exc: BaseException) -> bool:
             return True
         return any(said in str(exc.orig).lower() for said in _SQLITE_DOWN)
     # SQLAlchemy's pre-ping on a socket that just closed: psycopg raises OperationalError, then refuses to reset
-    # autocommit on the dead connection (a ProgrammingError), and only the second reaches us. Its context is the cause.
-    return any(_is_psycopg_down(e) for e in _contexts(exc.orig))
+    # autocommit on the dead connection (a ProgrammingError), and only the second reaches us, raised while handling
+    # the first.
+    return any(_is_psycopg_down(e) for e in chain_of(exc.orig))
 
 
 def _is_psycopg_down(exc: BaseException | None) -> bool:
     return type(exc).__module__.startswith("psycopg") and type(exc).__name__ in ("OperationalError", "InterfaceError")
-
-
-def _contexts(exc: BaseException | None) -> Iterator[BaseException]:
-    """The exceptions `exc` was raised while handling, nearest first (bounded: a chain can loop)."""
-    for _ in range(8):
-        exc = exc.__context__ if exc is not None else None
-        if exc is None:
-            return
-        yield exc
 
 
 def log_bug() -> tuple[str, Path]:
