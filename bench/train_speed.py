@@ -129,7 +129,7 @@ def scaling(args, handle: str, work: Path) -> None:
         kept = lexical_branch.DUAL_MAX_ROWS
         lexical_branch.DUAL_MAX_ROWS = kept if switch is None else switch
         try:
-            solver = "dual (L-BFGS)" if lexical_branch.dual_pays(size) else "primal (Newton-CG)"
+            solver = "dual (L-BFGS)" if lexical_branch.dual_pays(size) else "primal (SAG)"
             start, cpu = time.perf_counter(), time.process_time()
             result = train_model(messages, encoder, shipped, name=f"scale-{size}-{len(rows)}", cache=cache,
                                  root=work / "models", **shipped_args)

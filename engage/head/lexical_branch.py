@@ -20,15 +20,24 @@ thousand rows it is most of a training run (7,151 labels took 211 s, 14,638 took
 `dual_pays` (the rows of the whole run against DUAL_MAX_ROWS), picks the coordinates: up to it the rows' own
 (RowSpace, L-BFGS, exactly as before: the shipped model's 2,760 rows train as they always did), beyond it the n-gram
 columns themselves (ColumnSpace): the sparse rows restricted to the columns some row uses (a column no row uses has
-weight 0 at the optimum and changes no dot product), solved by Newton-CG, whose steps cost the matrix's non-zeros
-(about 350 a message) plus its columns (at most 2 x 2^18): linear in rows, in a handful of Newton steps (L-BFGS in
-those columns needed more steps as rows grew: 37 at 7,000, 107 at 30,000, on tweets labeled by a lexical model).
-Both reach the same L2 optimum; at these tolerances Newton-CG gets at least as close (tests/test_lexical_solver.py;
-bench/train_speed.py measures the whole recipe).
+weight 0 at the optimum and changes no dot product), solved by SAG (stochastic average gradient), whose epochs cost
+the matrix's non-zeros (about 350 a message) and whose epochs to converge fall as rows grow (79 at 7,000 rows, 46 at
+30,000, on the tweets of bench/train_speed.py): linear in rows. Newton-CG, tried first, needed more conjugate-gradient
+steps per Newton step as rows grew (the problem's conditioning worsens with n at a fixed C: 6x the time for 4.3x the
+rows); it is faster below about 30,000 rows (a 7,000-label run took 16 s with it, 21 s with SAG), slower beyond
+(30,000: 82 s, 57 s), and the rule keeps one solver per coordinates. Both coordinates reach the
+same L2 optimum; at these tolerances SAG gets at least as close (tests/test_lexical_solver.py; bench/train_speed.py
+measures the whole recipe).
+
+A training run fits the same rows more than once: settle_choices' out-of-fold folds are the cross-validation heads'
+folds (same seed, same stratified split) and its fit on all rows is the final head's. Each coordinates object keeps
+the fits made on its rows (SharedFits), so a repeat is looked up, not refitted: same rows, labels and settings give
+the same fit (the solvers are deterministic; SAG is seeded by config.seed).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import keras
@@ -87,12 +96,39 @@ def lexical_space(features) -> RowSpace | ColumnSpace:
     return RowSpace(features) if dual_pays(features.shape[0]) else ColumnSpace(features)
 
 
-class ColumnSpace:
+class SharedFits:
+    """The fits a training run made on its rows, shared by every subset of them (module docstring): `fit` looks a
+    fit up by the rows (their positions in the run), the labels and the estimator's settings, and fits only what
+    is not there. A coordinates class calls _share on the run's rows and _slice for a subset."""
+
+    z: np.ndarray | sp.csr_matrix
+
+    def _share(self, n: int) -> None:
+        self._rows, self._fits = np.arange(n), {}
+
+    def _slice(self, part: SharedFits, idx) -> None:
+        part._rows, part._fits = self._rows[idx], self._fits
+
+    def fit(self, estimator, y: np.ndarray):
+        """estimator fitted on these rows and labels y, or the same fit made before in this run."""
+        key = (hashlib.sha1(self._rows.tobytes()).hexdigest(),
+               hashlib.sha1(np.ascontiguousarray(y, dtype=np.int64).tobytes()).hexdigest(),
+               repr(sorted(estimator.get_params().items())))
+        if key not in self._fits:  # the out-of-fold threads fit different folds: no two ask for one key at once
+            self._fits[key] = estimator.fit(self.z, y)
+        return self._fits[key]
+
+
+class ColumnSpace(SharedFits):
     """The primal: the rows in the n-gram columns that any of them uses (`z`, sparse [n, used columns]), and
     `weights(u)`, u put back in X's columns (0 elsewhere). Sliced by rows, it keeps its columns: a column no row of
     the subset uses gets weight 0 at the subset's optimum."""
 
-    solver = "newton-cg"
+    # One tolerance for every fit (on all rows, and each fold's) so that the cross-validation heads' fits are the
+    # out-of-fold ones (SharedFits); SAG keeps no memory of its gradients across a warm start, so folds start cold.
+    # At 1e-4 its logits are within 0.01 of the optimum on the tweets of bench/train_speed.py at 7,000, 15,000 and
+    # 30,000 rows (Newton-CG at 1e-4 was within 0.10, 0.17 and 0.19; SAG at 1e-3 within 0.10 at 30,000).
+    solver, tol, fold_tol, warm_folds = "sag", 1e-4, 1e-4, False
 
     def __init__(self, features=None) -> None:
         if features is None:  # filled by __getitem__
@@ -102,6 +138,7 @@ class ColumnSpace:
         self._columns = used if len(used) else np.zeros(1, dtype=used.dtype)  # no n-gram at all: one empty column
         self._width = rows.shape[1]
         self.z = rows[:, self._columns]
+        self._share(rows.shape[0])
 
     def __len__(self) -> int:
         return self.z.shape[0]
@@ -109,6 +146,7 @@ class ColumnSpace:
     def __getitem__(self, idx) -> ColumnSpace:
         part = ColumnSpace()
         part.z, part._columns, part._width = self.z[idx], self._columns, self._width
+        self._slice(part, idx)
         return part
 
     def weights(self, u: np.ndarray) -> np.ndarray:
@@ -117,16 +155,17 @@ class ColumnSpace:
         return w
 
 
-class RowSpace:
+class RowSpace(SharedFits):
     """Coordinates of the rows of a sparse matrix X in an orthonormal basis of their span (see the module
     docstring): `z` [n, rank] with z z^T = X X^T, and `weights(u)`, the w in X's columns with X w = z u."""
 
-    solver = "lbfgs"
+    solver, tol, fold_tol, warm_folds = "lbfgs", 1e-4, 1e-5, True  # lexical_regression says why
 
     def __init__(self, features=None) -> None:
         if features is None:  # filled by __getitem__
             return
         rows = sp.csr_matrix(features, dtype=np.float64)
+        self._share(rows.shape[0])
         gram = (rows @ rows.T).toarray()
         # Pivoted Cholesky stops at the numerical rank: repeated messages give repeated rows.
         factor, pivots, rank, _ = sla.lapack.dpstrf(gram, lower=1)
@@ -146,6 +185,7 @@ class RowSpace:
         """The coordinates of some of the rows, in the same basis (a subset's L2 optimum lies in it too)."""
         part = RowSpace()
         part.z, part._basis_rows, part._triangle = self.z[idx], self._basis_rows, self._triangle
+        self._slice(part, idx)
         return part
 
     def weights(self, u: np.ndarray) -> np.ndarray:
@@ -160,16 +200,20 @@ def lexical_regression(config: HeadConfig, features, y: np.ndarray, space: RowSp
 
     space = space if space is not None else lexical_space(features)
 
-    def make(tol: float = 1e-4) -> LogisticRegression:
+    def make(tol: float) -> LogisticRegression:
         return LogisticRegression(C=config.lexical_c, max_iter=3000, tol=tol, solver=space.solver,
-                                  class_weight="balanced" if config.class_weight else None)
+                                  random_state=config.seed, class_weight="balanced" if config.class_weight else None)
 
-    fit = make().fit(space.z, y)
+    fit = space.fit(make(space.tol), y)
     coef = LinearFit(space.weights(fit.coef_[0])[None, :], fit.intercept_)
     if not out_of_fold:
         return None, coef
-    # The folds' fits start from `fit` (engage.head.stacking). L-BFGS stopped at the default gradient tolerance
-    # from there ends too close to where it started (logits up to 0.85 off the optimum on the complaints data, cold
-    # fits 0.3); at 1e-5 they are within 0.03 of it, in fewer steps than cold fits at 1e-4.
-    oof = out_of_fold_logits(config, make(tol=1e-5), space.z, y, start=fit)
+    if space.warm_folds:
+        # RowSpace: the folds' fits start from `fit` (engage.head.stacking). L-BFGS stopped at the default gradient
+        # tolerance from there ends too close to where it started (logits up to 0.85 off the optimum on the
+        # complaints data, cold fits 0.3); at 1e-5 they are within 0.03 of it, in fewer steps than cold fits at 1e-4.
+        oof = out_of_fold_logits(config, make(space.fold_tol), space.z, y, start=fit)
+    else:  # cold, so each fold's fit is the one a cross-validation head on those rows asks for (SharedFits)
+        oof = out_of_fold_logits(config, None, space.z, y,
+                                 fit_rows=lambda idx: space[idx].fit(make(space.fold_tol), y[idx]))
     return oof.astype("float32")[:, None], coef

@@ -8,15 +8,17 @@ out-of-fold logits: each row scored by a fit that never saw it. Serving uses the
 The folds are stratified, seeded by config.seed: the same data give the same folds, so the same model.
 
 Each fold's fit starts from the fit on all rows (`start`): the same strictly convex problem on 4/5 of the rows has its
-optimum close by, so Newton and L-BFGS reach the same optimum (to their tolerance) in fewer steps. The folds' fits are
-independent, so they run side by side on threads, one per core (at most two, what this is sized for): each is
-single-BLAS-threaded (engage.head.model) and spends its time in BLAS and LAPACK, which release the GIL, and each is
-deterministic on its own, so the order they finish in changes nothing.
+optimum close by, so Newton and L-BFGS reach the same optimum (to their tolerance) in fewer steps. (The lexical
+branch's SAG fits start cold and are looked up when asked again: engage.head.lexical_branch.SharedFits.)
+The folds' fits are independent, so they run side by side on threads, one per core (at most two, what this is sized
+for): each is single-BLAS-threaded (engage.head.model) and spends its time in BLAS, LAPACK or SAG's loop, which
+release the GIL, and each is deterministic on its own, so the order they finish in changes nothing.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -39,13 +41,17 @@ def folds(config: HeadConfig, y: np.ndarray):
 WORKERS = max(1, min(2, len(os.sched_getaffinity(0))))
 
 
-def out_of_fold_logits(config: HeadConfig, estimator, features, y: np.ndarray, start=None) -> np.ndarray:
+def out_of_fold_logits(config: HeadConfig, estimator, features, y: np.ndarray, start=None,
+                       fit_rows: Callable[[np.ndarray], object] | None = None) -> np.ndarray:
     """Every row's logit from a clone of estimator fitted on the folds without it, float64 [N]. start: a fit of
-    the same estimator on all rows, each fold's fit starting from its coefficients."""
+    the same estimator on all rows, each fold's fit starting from its coefficients. fit_rows: fits the fold's rows
+    (given their indices) in place of the clone (engage.head.lexical_branch shares its fits this way)."""
     from sklearn.base import clone
 
     def fold(split: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         fit_idx, held_idx = split
+        if fit_rows is not None:
+            return held_idx, fit_rows(fit_idx).decision_function(features[held_idx])
         fitted = clone(estimator)
         if start is not None:
             fitted.set_params(warm_start=True)
