@@ -5,13 +5,15 @@ once (SharedFits).
 
 The tolerance: both stop at a tolerance, so neither is the exact optimum. The dual at today's tolerance is the
 yardstick (it is what the shipped recipe accepts): the primal's logits must be no farther from the exact optimum
-(Newton-CG in all the n-gram columns to a gradient tolerance of 1e-10) than the dual's are, give or take 1e-3, and
-the two within the sum of their distances. That is checked where the rule uses the primal (above the real
-DUAL_MAX_ROWS): SAG's tolerance is on the change of the weights over an epoch, and an epoch of a few hundred rows
-moves them little, so it stops farther from the optimum on a toy set than on the thousands of rows it is used for.
+(Newton-CG in all the n-gram columns to a gradient tolerance of 1e-10) than the dual's are. That is checked where the
+rule uses the primal (above the real DUAL_MAX_ROWS): SAG's tolerance is on the change of the weights over an epoch,
+and an epoch of a few hundred rows moves them little, so it stops farther from the optimum on a toy set than on the
+thousands of rows it is used for.
 The scaling itself is measured in bench/train_speed.py, not here."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
@@ -21,6 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from engage.head import HeadConfig, head_inputs, share_work
 from engage.head import lexical_branch as lb
 from engage.head.lexical_branch import ROW_SPACE, ColumnSpace, RowSpace, lexical_regression, lexical_space
+from engage.head.stacking import folds
 from engage.lexical import lexical_features
 from engage.testing.app_world import labeled_frame
 from engage.train import cross_validated_scores
@@ -53,7 +56,9 @@ def switch(monkeypatch):
 
 def _exact(features, y) -> np.ndarray:
     """The weights of the exact optimum: Newton-CG in all the n-gram columns to a gradient tolerance of 1e-10."""
-    fit = LogisticRegression(C=CONFIG.lexical_c, tol=1e-10, max_iter=20000, solver="newton-cg").fit(features, y)
+    with warnings.catch_warnings():  # so near the optimum the line search has nothing left to gain, and says so
+        warnings.filterwarnings("ignore", message="Line Search failed")
+        fit = LogisticRegression(C=CONFIG.lexical_c, tol=1e-10, max_iter=20000, solver="newton-cg").fit(features, y)
     return np.append(fit.coef_[0], fit.intercept_[0])
 
 
@@ -80,24 +85,26 @@ def test_below_the_switch_nothing_changed_it_is_the_dual_bit_for_bit(data, switc
     assert np.array_equal(oof, oof_dual) and np.array_equal(fit.coef_, fit_dual.coef_)
 
 
-def test_above_the_switch_the_primal_predicts_as_the_dual_does(big):
+def test_above_the_switch_the_primal_reaches_the_optimum_as_closely_as_the_dual(big):
+    """At a size the real rule fits in the primal (the dual is compared on this set once, in the numbers below: it
+    costs more than the rest of this file)."""
     features, y = big
-    train, held, y = features[:BIG], features[BIG:], y[:BIG]
-    assert isinstance(lexical_space(train), ColumnSpace)  # the real rule, at a size it uses the primal for
+    train, y = features[:BIG], y[:BIG]
+    assert isinstance(lexical_space(train), ColumnSpace)
     oof, primal = lexical_regression(CONFIG, train, y)
-    oof_dual, dual = lexical_regression(CONFIG, train, y, RowSpace(train))
     exact = _exact(train, y)
-    best = features @ exact[:-1] + exact[-1]  # the training rows and the held-out ones
-    off_primal = np.abs(_logits(primal, features) - best).max()
-    off_dual = np.abs(_logits(dual, features) - best).max()
-    assert off_primal <= off_dual + 1e-3, (off_primal, off_dual)
-    assert np.abs(_logits(primal, held) - _logits(dual, held)).max() <= off_primal + off_dual
-    # The out-of-fold logits (the dual's folds started from its fit on all rows at 1e-5, the primal's cold at
-    # SAG's tolerance) agree on the rows: on a few rows of this toy set (near-copies told apart by one n-gram of
-    # their own, whose weight SAG is still moving when it stops) SAG is up to 0.2 off, which moves their
-    # probability by less than 0.05; on the tweets of bench/train_speed.py its folds are within 0.01.
-    assert np.abs(oof - oof_dual).mean() <= 0.01, np.abs(oof - oof_dual).mean()
-    assert np.abs(expit(oof) - expit(oof_dual)).max() <= 0.05, np.abs(expit(oof) - expit(oof_dual)).max()
+    off = np.abs(_logits(primal, features) - (features @ exact[:-1] + exact[-1])).max()  # training and held-out rows
+    assert off <= 0.25, off  # SAG 0.17 here; the dual at the shipped tolerance 1.04 (L-BFGS, 1e-4)
+    # The out-of-fold logits against each fold's exact optimum: SAG is closer on the whole (mean 0.001, the dual's
+    # folds 0.003), farther on a few rows of this toy set (near-copies told apart by one n-gram of their own, whose
+    # weight SAG is still moving when it stops: up to 0.21, the dual 0.04), which moves their probability by at most
+    # 0.053 (the dual 0.011). On the tweets of bench/train_speed.py its folds are within 0.01 everywhere.
+    best = np.empty(len(y))
+    for fit_idx, held_idx in folds(CONFIG, y).split(np.zeros(len(y)), y):
+        w = _exact(train[fit_idx], y[fit_idx])
+        best[held_idx] = train[held_idx] @ w[:-1] + w[-1]
+    assert np.abs(oof[:, 0] - best).mean() <= 0.003, np.abs(oof[:, 0] - best).mean()
+    assert np.abs(expit(oof[:, 0]) - expit(best)).max() <= 0.06, np.abs(expit(oof[:, 0]) - expit(best)).max()
     # The weights live in the n-gram columns: a column no training row uses has none.
     unused = np.setdiff1d(np.arange(train.shape[1]), np.unique(train.indices))
     assert np.all(primal.coef_[0][unused] == 0) and np.abs(primal.coef_[0]).sum() > 0
