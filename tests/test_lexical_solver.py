@@ -56,8 +56,8 @@ def switch(monkeypatch):
 
 def _exact(features, y) -> np.ndarray:
     """The weights of the exact optimum: Newton-CG in all the n-gram columns to a gradient tolerance of 1e-10."""
-    with warnings.catch_warnings():  # so near the optimum the line search has nothing left to gain, and says so
-        warnings.filterwarnings("ignore", message="Line Search failed")
+    with warnings.catch_warnings():  # so near the optimum the line searches have nothing left to gain, and say so
+        warnings.simplefilter("ignore")
         fit = LogisticRegression(C=CONFIG.lexical_c, tol=1e-10, max_iter=20000, solver="newton-cg").fit(features, y)
     return np.append(fit.coef_[0], fit.intercept_[0])
 
