@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engage import thresholds
 from engage.cache import text_key
 from engage.errors import InputError
 from engage.head import HeadParts, head_parts
@@ -77,7 +78,7 @@ class Explanation:
 
     @property
     def flagged(self) -> bool:
-        return self.score >= self.threshold
+        return bool(thresholds.flagged(self.score, self.threshold))
 
     def top(self, k: int = 5, sign: int = 0) -> list[tuple[str, float]]:
         """The k tokens with the largest |contribution| (sign 0), or the largest for (+1) / against (-1)."""

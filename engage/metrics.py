@@ -6,13 +6,16 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from engage.thresholds import flagged
+
 # The figures of a metric table, in the order every table shows them; the seed notebook reported the first four.
 SEED_METRICS = ("accuracy", "precision", "recall", "f1")
 METRICS = (*SEED_METRICS, "roc_auc", "pr_auc")
 
 
 def decide(scores: np.ndarray, threshold: float) -> np.ndarray:
-    return (np.asarray(scores) >= threshold).astype(np.int8)
+    """The decisions as 0/1 labels (engage.thresholds.flagged), to compare with the true ones."""
+    return flagged(scores, threshold).astype(np.int8)
 
 
 def confusion(y_true: np.ndarray, scores: np.ndarray, threshold: float) -> list[list[int]]:

@@ -13,6 +13,12 @@ NEEDS_LABELS = {"best_f1", "target_precision", "target_recall"}
 DEFAULT_METHOD = "best_f1"  # how a new version picks its threshold unless told: the CLI, recipes, retraining
 
 
+def flagged(scores, threshold) -> np.ndarray:
+    """The one rule that turns scores into decisions: engageable (True) at or above the threshold. A missing score
+    (NaN) is never flagged."""
+    return np.asarray(scores, dtype=float) >= threshold
+
+
 def choose_threshold(y_true: np.ndarray | None, scores: np.ndarray, method: str = "fixed",
                      value: float | None = None, weights: np.ndarray | None = None) -> float:
     """The threshold a method picks. A message is engageable when its score >= the threshold.

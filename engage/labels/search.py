@@ -29,6 +29,7 @@ from sqlalchemy import Connection, and_, select
 
 from engage.errors import InputError
 from engage.labels.schema import labels, messages, scores, set_messages
+from engage.thresholds import flagged
 
 STATUSES = ("unlabeled", "labeled", "disputed")
 PREDICTED = ("engageable", "not engageable", "no score")
@@ -227,7 +228,7 @@ def _regex_mask(compiled: regex.Pattern, texts: np.ndarray, positions: np.ndarra
 
 def _predicted(score: np.ndarray, threshold: np.ndarray) -> np.ndarray:
     """Codes into PREDICTED: engageable at or above the threshold; no score where there is none (NaN)."""
-    return np.where(np.isnan(score), 2, np.where(score >= threshold, 0, 1)).astype(np.int8)
+    return np.where(np.isnan(score), 2, np.where(flagged(score, threshold), 0, 1)).astype(np.int8)
 
 
 def _status(n: np.ndarray, yes: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from engage.monitor.history import HistoryWriter
 from engage.monitor.summary import DaySummary, file_batch_key, merge_all, split_candidates, summarize
 from engage.reading import Messages
 from engage.reading.times import TimeReader, detect_time_column
+from engage.thresholds import flagged
 
 SCORING_TIME = ""  # as a time_col: no time column, the scoring time dates every message (None: detect one by name)
 
@@ -75,7 +76,7 @@ def record_messages(history: HistoryWriter, messages: Messages, scores, threshol
         return {"history": "off", "time_col": None, "time_notes": []}
     recorder = FileRecorder(history, source, model, time_col)
     scores = np.asarray(scores, dtype=float)
-    recorder.add(messages, pd.DataFrame({SCORE_COL: scores, FLAG_COL: scores >= threshold}))
+    recorder.add(messages, pd.DataFrame({SCORE_COL: scores, FLAG_COL: flagged(scores, threshold)}))
     return recorder.finish(sha256)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from engage.errors import InputError
 from engage.monitor.summary import length_histogram, score_histogram
+from engage.thresholds import flagged
 
 REFERENCE_FILE = "reference.json"
 SAMPLE_TEXTS = 1000
@@ -47,7 +48,7 @@ def make_reference(model: str, threshold: float, scores: np.ndarray, labels: np.
     return {"format": FORMAT, "model": model, "threshold": float(threshold),
             "scores": [round(float(s), 6) for s in scores], "labels": [int(v) for v in labels],
             "score_hist": score_histogram(scores).tolist(), "length_hist": length_histogram(filled).tolist(),
-            "flagged_share": float(np.mean(scores >= threshold)) if len(scores) else 0.0,
+            "flagged_share": float(np.mean(flagged(scores, threshold))) if len(scores) else 0.0,
             "texts": [filled[i] for i in pick]}
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from engage import registry
+from engage import registry, thresholds
 from engage.errors import InputError
 from engage.monitor import alerts as alert_rules
 from engage.monitor.drift import PSI_EPSILON, TEXT_SAMPLE, ks, psi, text_drift, text_drift_by_group
@@ -58,7 +58,7 @@ def reference_of(model: str, root=None) -> tuple[Reference | None, str | None]:
 
 
 def _reference_f1(ref: Reference) -> float:
-    flagged = ref.scores >= ref.threshold
+    flagged = thresholds.flagged(ref.scores, ref.threshold)
     tp = int((flagged & (ref.labels == 1)).sum())
     fp, fn = int((flagged & (ref.labels == 0)).sum()), int((~flagged & (ref.labels == 1)).sum())
     return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")

@@ -25,13 +25,13 @@ from starlette.exceptions import HTTPException
 from engage import registry
 from engage.contract import ScoredBatch
 from engage.errors import InputError
-from engage.metrics import decide
 from engage.serve.engine import notes
 from engage.serve.history import HistoryFeed
 from engage.serve.keys import KeyChecker
 from engage.serve.limits import PROBLEM_TYPE, BodyLimit, Problem, RateLimiter, problem_body, retry_after
 from engage.serve.metrics import ServeMetrics
 from engage.serve.settings import ServeSettings
+from engage.thresholds import flagged
 
 log = logging.getLogger("engage.serve")
 OPEN_MODE = "open mode"
@@ -140,7 +140,7 @@ def create_app(settings: ServeSettings, service, *, keys: KeyChecker | None, met
         texts = _checked_texts(body.messages, settings)
         model, engine = await _timed(service.score(texts), settings)
         values = np.asarray(engine.values, dtype=float)
-        flags = decide(values, engine.threshold).astype(bool)
+        flags = flagged(values, engine.threshold)
         metrics.scored.inc(len(texts))
         metrics.flagged.inc(int(flags.sum()))
         results = [{"id": m.id, "score": float(s), "engageable": bool(f), "notes": n}
