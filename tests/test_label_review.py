@@ -4,6 +4,8 @@ putting deliberately flipped labels first."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -50,6 +52,26 @@ def test_a_decision_is_the_gold_label_training_uses_and_keeps_what_it_overrules(
     every = store.decisions(set_id, latest=False)
     assert every["review_id"].tolist()[0] == first and len(every) == 3
     assert every["before"].iloc[2]["label"] == 0  # the label training had: the first decision's
+
+
+def test_the_labels_export_keeps_what_review_settled_and_which_labels_were_bulk(store):
+    set_id, ids = _labeled(store, ["a b", "c d", "e f"], {"ana": [1, 0, None], "bo": [1, 1, None]})
+    store.bulk_label(set_id, [ids[2]], "cy", 0)
+    store.decide(ids[1], "lead@brand.example", 0, source="dispute", set_id=set_id)
+    for fmt in ("csv", "jsonl"):
+        data = store.export(set_id, fmt=fmt)
+        rows = (pd.read_csv(io.BytesIO(data), dtype={"reviewed_by": object}) if fmt == "csv"
+                else pd.read_json(io.BytesIO(data), lines=True))
+        by = {(r.message_id, r.annotator): r for r in rows.itertuples()}
+        assert len(by) == 5
+        # The annotators' own labels stay as given; the training label is the decision, with its reviewer.
+        assert [by[(ids[1], who)].label for who in ("ana", "bo")] == [0, 1]
+        assert {by[(ids[1], who)].training_label for who in ("ana", "bo")} == {0}
+        assert {by[(ids[1], who)].reviewed_by for who in ("ana", "bo")} == {"lead@brand.example"}
+        # Undecided: the majority (a tie goes to the latest label), no reviewer.
+        assert by[(ids[0], "ana")].training_label == 1 and pd.isna(by[(ids[0], "ana")].reviewed_by)
+        assert bool(by[(ids[2], "cy")].bulk) and not bool(by[(ids[0], "ana")].bulk)
+        assert by[(ids[2], "cy")].training_label == 0
 
 
 def test_agreement_before_and_after_review(store):

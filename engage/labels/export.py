@@ -12,7 +12,8 @@ from engage.errors import InputError
 from engage.outputs import to_csv_bytes
 
 FORMATS = ("csv", "jsonl")
-_LABEL_COLUMNS = ["message_id", "text", "annotator", "label", "labeled_at", "score", "model", "set_id", "label_id"]
+_LABEL_COLUMNS = ["message_id", "text", "annotator", "label", "labeled_at", "score", "model", "set_id", "label_id",
+                  "bulk", "training_label", "reviewed_by"]
 
 
 def _iso(times: pd.Series) -> pd.Series:
@@ -20,10 +21,18 @@ def _iso(times: pd.Series) -> pd.Series:
     return pd.to_datetime(times).dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").astype(object).where(times.notna(), None)
 
 
-def label_rows(active_labels: pd.DataFrame) -> pd.DataFrame:
-    """One row per annotator and message: their active label."""
+def label_rows(active_labels: pd.DataFrame, gold: pd.DataFrame, decided: pd.DataFrame) -> pd.DataFrame:
+    """One row per annotator and message: their active label; whether it was given in bulk (engage/labels/bulk.py);
+    and the message's training label with the reviewer who decided it, if one did (gold: engage.labels.review.gold
+    of these labels and the decisions `decided`), so that an export keeps what review settled."""
     out = active_labels.rename(columns={"value": "label", "created_at": "labeled_at"})
     out["labeled_at"] = _iso(out["labeled_at"])
+    out["bulk"] = out["batch_id"].notna()
+    training = gold.set_index("message_id")["label"]
+    reviewer = decided.set_index("message_id")["reviewer"]
+    out["training_label"] = out["message_id"].map(training).astype("Int8")
+    out["reviewed_by"] = out["message_id"].map(reviewer).astype(object).where(out["message_id"].isin(reviewer.index),
+                                                                               None)
     return out[_LABEL_COLUMNS]
 
 

@@ -462,18 +462,22 @@ class LabelStore:
 
     def export(self, set_id: int | None = None, fmt: str = "csv", path: str | Path | None = None,
                history: bool = False, spreadsheet_safe: bool = True) -> bytes:
-        """Each annotator's active label per message (or, with history=True, every answer including skips and
-        undone ones) as CSV or JSON Lines bytes; also written to `path` if given. Each row says where its message
-        came from (export.with_source: source_row, source_id). CSV is formula-guarded unless spreadsheet_safe is
-        False (engage.formula_guard.PLAIN_CSV)."""
+        """Each annotator's active label per message, with whether it was given in bulk, the message's training
+        label and the reviewer who decided it (or, with history=True, every answer including skips and undone ones)
+        as CSV or JSON Lines bytes; also written to `path` if given. Each row says where its message came from
+        (export.with_source: source_row, source_id). CSV is formula-guarded unless spreadsheet_safe is False
+        (engage.formula_guard.PLAIN_CSV)."""
         set_id = _ident(set_id)
         if fmt not in export.FORMATS:
             raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(export.FORMATS)}")
         with snapshot(self.engine) as conn:
             if set_id is not None:
                 self._check_set(conn, set_id)
-            rows = (export.history_rows(answers.answer_history(conn, set_id)) if history
-                    else export.label_rows(answers.active_labels(conn, set_id)))
+            if history:
+                rows = export.history_rows(answers.answer_history(conn, set_id))
+            else:
+                active, decided = answers.active_labels(conn, set_id), review.decisions(conn, set_id)
+                rows = export.label_rows(active, review.gold(active, decided), decided)
             rows = export.with_source(rows, self._sources(conn, set_id))
         data = export.to_bytes(rows, fmt, spreadsheet_safe)
         if path is not None:
