@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from engage import tf_startup
-from engage.errors import InputError
+from engage.errors import InputError, terminal_text
 from engage.formula_guard import PLAIN_CSV, PLAIN_CSV_RISK
 from engage.trace_log import log_trace
 
@@ -36,7 +36,7 @@ def _progress(total: int, desc: str):
 
 def _emit(args: argparse.Namespace, lines: list[str], payload: dict) -> None:
     for line in lines:
-        print(line)
+        print(terminal_text(line))
     if args.json:
         print(json.dumps(payload, default=_jsonable))
 
@@ -62,14 +62,18 @@ def _read(args: argparse.Namespace, require_labels: bool):
         _guessed_note(messages.text_col)
     if messages.empty_rows:
         rows = ", ".join(map(str, messages.empty_rows[:10])) + (" ..." if len(messages.empty_rows) > 10 else "")
-        print(f"note: {len(messages.empty_rows)} empty messages (rows {rows}); they score 0", file=sys.stderr)
+        _note(f"{len(messages.empty_rows)} empty messages (rows {rows}); they score 0")
     return messages
 
 
 def _guessed_note(column: str) -> None:
     from engage.reading import guessed_column_note
 
-    print(f"note: {guessed_column_note(column)}; if not, pass --text-col", file=sys.stderr)
+    _note(f"{guessed_column_note(column)}; if not, pass --text-col")
+
+
+def _note(text: str) -> None:
+    print(f"note: {terminal_text(text)}", file=sys.stderr)
 
 
 def _figure(value: float | None) -> str:
@@ -220,7 +224,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 def _say(line: str) -> None:
     """What the command is doing, as it starts it, on stderr (stdout stays the result; --json's last line)."""
-    print(f"{line}…", file=sys.stderr, flush=True)
+    print(f"{terminal_text(line)}…", file=sys.stderr, flush=True)
 
 
 def _loaded(args: argparse.Namespace):
@@ -258,7 +262,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     if summary.get("text_col_guessed"):
         _guessed_note(summary["text_col"])
     for note in summary.get("time_notes", []):
-        print(f"note: {note}", file=sys.stderr)
+        _note(note)
     lines = [f"scored {summary['rows']} messages with {clf.name}: {summary['flagged']} engageable at threshold "
              f"{summary['threshold']:.3f}; wrote {summary['output']}"]
     if "history" in summary:
@@ -295,7 +299,7 @@ def cmd_score_ray(args: argparse.Namespace) -> None:
         when = f"the messages' times from '{manifest['time_col']}'" if manifest["time_col"] else "the scoring time"
         lines.append(f"scoring history: {manifest['history']}, under {when}")
         for note in manifest["time_notes"]:
-            print(f"note: {note}", file=sys.stderr)
+            _note(note)
     _emit(args, lines, summary)
 
 
@@ -822,14 +826,14 @@ def run(argv: list[str] | None, handler: Callable[[argparse.Namespace], None] | 
         code = (handler or args.func)(args)  # a command may answer another code (engage monitor check: 1)
         return code if isinstance(code, int) else EXIT_OK
     except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {terminal_text(str(exc))}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERNAL
     except Exception as exc:  # anything else is a bug: say so, keep the trace in the log
         log = log_trace("engage.cli")
-        print(f"internal error: {type(exc).__name__}: {exc} (trace in {log})", file=sys.stderr)
+        print(f"internal error: {type(exc).__name__}: {terminal_text(str(exc))} (trace in {log})", file=sys.stderr)
         return EXIT_INTERNAL
 
 

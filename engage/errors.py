@@ -27,6 +27,14 @@ class InputError(Exception):
         return f"{', '.join(where)}: {self.message}" if where else self.message
 
 
+def terminal_text(text: str) -> str:
+    """text as a terminal may show it: every character that is not printable (control characters such as ESC,
+    which start the terminal's escape sequences, carriage returns and newlines that forge lines, bidirectional
+    overrides that reorder what follows) written as its Python escape. File names, column names and option values
+    come from the user and reach the CLI's messages."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def chain_of(exc: BaseException) -> Iterator[BaseException]:
     """`exc` and every exception behind it (its cause, the one it was raised while handling, and the `cause` that
     Ray's errors carry), each once: a chain can loop."""

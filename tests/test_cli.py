@@ -106,6 +106,17 @@ def test_bad_input_exits_1_with_a_one_line_message(capsys, tmp_path, hub_fixture
     assert run(["models", "show", "nope"]) == 1
 
 
+def test_messages_show_control_characters_from_the_input_as_escapes(capsys, tmp_path, hub_fixture):
+    """A file name and a cell can carry a terminal's escape sequences (retitle the window, clear the screen), a
+    carriage return or a bidirectional override: the message names them, escaped, and the terminal runs none."""
+    bad = tmp_path / "evil\x1b]0;owned\x07\r.csv"
+    bad.write_text("text,engage\nhello,\x1b[2Jmaybe\u202e\nbye,1\n", encoding="utf-8")
+    assert run(["train", str(bad), "--label-col", "engage", "--encoder", str(hub_fixture)]) == 1
+    err = capsys.readouterr().err
+    assert all(ch.isprintable() or ch == "\n" for ch in err), repr(err)
+    assert "evil\\x1b]0;owned\\x07\\r.csv" in err and "\\x1b[2Jmaybe\\u202e" in err and "row 2" in err
+
+
 @pytest.mark.slow
 def test_console_script_help_and_exit_codes(capsys, tmp_path, small_labeled, hub_fixture):
     engage = Path(sys.executable).with_name("engage")
