@@ -125,7 +125,7 @@ def _fit(args: argparse.Namespace, recipe):
 
     epochs = {} if args.finetune_epochs is None else {"epochs": args.finetune_epochs}
     return partial(finetune_model, settings=FinetuneSettings(**epochs, time_limit_s=args.time_limit),
-                   log=lambda line: print(line, file=sys.stderr, flush=True))
+                   log=_log)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -225,6 +225,11 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 def _say(line: str) -> None:
     """What the command is doing, as it starts it, on stderr (stdout stays the result; --json's last line)."""
     print(f"{terminal_text(line)}…", file=sys.stderr, flush=True)
+
+
+def _log(line: str) -> None:
+    """A long job's own progress line (pretrain, adapt, fine-tune), on stderr as it comes."""
+    print(terminal_text(line), file=sys.stderr, flush=True)
 
 
 def _loaded(args: argparse.Namespace):
@@ -451,7 +456,7 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
                        time_limit_s=args.time_limit, max_sentences=args.max_sentences,
                        heldout_fraction=args.heldout_fraction, n_negative=args.n_negative, min_count=args.min_count,
                        dropout=args.dropout, learning_rate=args.learning_rate, clip_norm=args.clip_norm,
-                       log=lambda line: print(line, file=sys.stderr, flush=True))
+                       log=_log)
     _emit(args, [f"wrote {args.out}"], summary)
 
 
@@ -462,7 +467,7 @@ def cmd_adapt(args: argparse.Namespace) -> None:
                     batch_size=args.batch_size, max_tokens=args.max_tokens, heldout_fraction=args.heldout_fraction,
                     min_count=args.min_count, eval_every=args.eval_every, patience=args.patience, seed=args.seed,
                     resume=not args.no_resume, time_limit_s=args.time_limit, learning_rate=args.learning_rate,
-                    log=lambda line: print(line, file=sys.stderr, flush=True))
+                    log=_log)
     lines = [f"held-out perplexity {summary['heldout_perplexity_before']:.1f} before, "
              f"{summary['heldout_perplexity_after']:.1f} after; wrote {args.out} "
              f"(train on it: engage train DATA --encoder {args.out})"]
