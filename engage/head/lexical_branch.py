@@ -37,7 +37,6 @@ the same fit (the solvers are deterministic; SAG is seeded by config.seed).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import keras
@@ -111,8 +110,7 @@ class SharedFits:
 
     def fit(self, estimator, y: np.ndarray):
         """estimator fitted on these rows and labels y, or the same fit made before in this run."""
-        key = (hashlib.sha1(self._rows.tobytes()).hexdigest(),
-               hashlib.sha1(np.ascontiguousarray(y, dtype=np.int64).tobytes()).hexdigest(),
+        key = (self._rows.tobytes(), np.ascontiguousarray(y, dtype=np.int64).tobytes(),
                repr(sorted(estimator.get_params().items())))
         if key not in self._fits:  # the out-of-fold threads fit different folds: no two ask for one key at once
             self._fits[key] = estimator.fit(self.z, y)
@@ -124,11 +122,12 @@ class ColumnSpace(SharedFits):
     `weights(u)`, u put back in X's columns (0 elsewhere). Sliced by rows, it keeps its columns: a column no row of
     the subset uses gets weight 0 at the subset's optimum."""
 
-    # One tolerance for every fit (on all rows, and each fold's) so that the cross-validation heads' fits are the
-    # out-of-fold ones (SharedFits); SAG keeps no memory of its gradients across a warm start, so folds start cold.
+    # One tolerance for every fit (on all rows, and each fold's: lexical_regression) so that the cross-validation
+    # heads' fits are the out-of-fold ones (SharedFits); SAG keeps no memory of its gradients across a warm start,
+    # so folds start cold.
     # At 1e-4 its logits are within 0.01 of the optimum on the tweets of bench/train_speed.py at 7,000, 15,000 and
     # 30,000 rows (Newton-CG at 1e-4 was within 0.10, 0.17 and 0.19; SAG at 1e-3 within 0.10 at 30,000).
-    solver, tol, fold_tol, warm_folds = "sag", 1e-4, 1e-4, False
+    solver, tol, warm_folds = "sag", 1e-4, False
 
     def __init__(self, features=None) -> None:
         if features is None:  # filled by __getitem__
@@ -159,7 +158,7 @@ class RowSpace(SharedFits):
     """Coordinates of the rows of a sparse matrix X in an orthonormal basis of their span (see the module
     docstring): `z` [n, rank] with z z^T = X X^T, and `weights(u)`, the w in X's columns with X w = z u."""
 
-    solver, tol, fold_tol, warm_folds = "lbfgs", 1e-4, 1e-5, True  # lexical_regression says why
+    solver, tol, warm_folds, fold_tol = "lbfgs", 1e-4, True, 1e-5  # lexical_regression says why
 
     def __init__(self, features=None) -> None:
         if features is None:  # filled by __getitem__
@@ -213,7 +212,6 @@ def lexical_regression(config: HeadConfig, features, y: np.ndarray, space: RowSp
         # tolerance from there ends too close to where it started (logits up to 0.85 off the optimum on the
         # complaints data, cold fits 0.3); at 1e-5 they are within 0.03 of it, in fewer steps than cold fits at 1e-4.
         oof = out_of_fold_logits(config, make(space.fold_tol), space.z, y, start=fit)
-    else:  # cold, so each fold's fit is the one a cross-validation head on those rows asks for (SharedFits)
-        oof = out_of_fold_logits(config, None, space.z, y,
-                                 fit_rows=lambda idx: space[idx].fit(make(space.fold_tol), y[idx]))
+    else:  # cold and at space.tol, so each fold's fit is the one a cross-validation head on those rows asks for
+        oof = out_of_fold_logits(config, None, space.z, y, fit_rows=lambda idx: space[idx].fit(make(space.tol), y[idx]))
     return oof.astype("float32")[:, None], coef
