@@ -3,6 +3,7 @@ and the shipped recipe warm as labels grow (issue 23 item 8).
 
     .venv/bin/python bench/train_speed.py [--encoder HANDLE] [--epochs 5]
     nice -n 19 .venv/bin/python bench/train_speed.py --scaling-only --cache DIR [--sizes 2760,7000,15000,30000]
+    .venv/bin/python bench/train_speed.py --solvers --cache DIR --sizes 7000,15000,30000
 
 Three runs in one process, on the same data and encoder:
 - seed head, cold: the encoder runs on every message (the embedding cache starts empty);
@@ -129,7 +130,8 @@ def scaling(args, handle: str, work: Path) -> None:
         kept = lexical_branch.DUAL_MAX_ROWS
         lexical_branch.DUAL_MAX_ROWS = kept if switch is None else switch
         try:
-            solver = "dual (L-BFGS)" if lexical_branch.dual_pays(size) else "primal (SAG)"
+            primal = f"primal ({lexical_branch.ColumnSpace.solver})"
+            solver = "dual (L-BFGS)" if lexical_branch.dual_pays(size) else primal
             start, cpu = time.perf_counter(), time.process_time()
             result = train_model(messages, encoder, shipped, name=f"scale-{size}-{len(rows)}", cache=cache,
                                  root=work / "models", **shipped_args)
@@ -163,6 +165,64 @@ def scaling(args, handle: str, work: Path) -> None:
                       f"{'met' if cpu / base[3] <= size / 7000 else 'NOT met'})")
 
 
+def solvers(args) -> None:
+    """The lexical primal alone (engage/head/lexical_branch.py says which solver and why): on each set of --sizes, one
+    fit on all its rows in the n-gram columns by Newton-CG at 1e-4 and 1e-5 and by SAG at 1e-4 (each timed once more
+    after a warm-up, one BLAS thread), their steps (Newton steps and Hessian products; SAG's epochs) and how far
+    their logits are from the exact optimum (Newton-CG to 1e-8)."""
+    import warnings
+
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression, _linear_loss
+    from threadpoolctl import threadpool_limits
+
+    from engage.cache import EmbeddingCache
+    from engage.head.lexical_branch import ColumnSpace
+    from engage.lexical import lexical_features
+    from engage.reading import read_messages
+    from engage.scoring import load_classifier
+
+    products = [0]  # Hessian-vector products of Newton-CG's inner conjugate gradient
+    real = _linear_loss.LinearModelLoss.gradient_hessian_product
+
+    def counted(self, *a, **k):
+        gradient, product = real(self, *a, **k)
+
+        def count(v):
+            products[0] += 1
+            return product(v)
+        return gradient, count
+
+    cache = EmbeddingCache(Path(args.cache) if args.cache else None)
+    train, test = read_messages(TRAIN, label_col="engage"), read_messages(TEST, label_col="engage")
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    sets = labeled_sets(train, test, sizes, load_classifier(root=ROOT / "models", cache=cache))
+    c = shipped_recipe()[0].lexical_c
+    print("| labels | n-gram columns used | solver | seconds | steps | max logit off the optimum |")
+    print("|---|---|---|---|---|---|")
+    _linear_loss.LinearModelLoss.gradient_hessian_product = counted
+    try:
+        for size in sizes:
+            z, y = ColumnSpace(lexical_features(sets[size].texts)).z, sets[size].labels
+            with threadpool_limits(1, user_api="blas"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the reference's line search near the optimum says it gains nothing
+                best = LogisticRegression(C=c, solver="newton-cg", tol=1e-8, max_iter=3000).fit(z, y)
+                for solver, tol in (("newton-cg", 1e-4), ("newton-cg", 1e-5), ("sag", 1e-4)):
+                    settings = {"C": c, "solver": solver, "tol": tol, "max_iter": 3000, "random_state": 0}
+                    LogisticRegression(**settings).fit(z, y)  # warm-up
+                    products[0] = 0
+                    start = time.perf_counter()
+                    fit = LogisticRegression(**settings).fit(z, y)
+                    seconds = time.perf_counter() - start
+                    steps = (f"{fit.n_iter_[0]} Newton, {products[0]} Hessian products" if solver == "newton-cg"
+                             else f"{fit.n_iter_[0]} epochs")
+                    off = np.abs(fit.decision_function(z) - best.decision_function(z)).max()
+                    print(f"| {size:,} | {z.shape[1]:,} | {solver} at {tol:g} | {seconds:.2f} | {steps} | {off:.4f} |",
+                          flush=True)
+    finally:
+        _linear_loss.LinearModelLoss.gradient_hessian_product = real
+
+
 def default_encoder(workdir: Path) -> str:
     if SHIPPED_ELMO.is_dir():
         return str(SHIPPED_ELMO)
@@ -191,7 +251,12 @@ def main() -> None:
     parser.add_argument("--scaling-only", action="store_true", help="skip the seed head's runs")
     parser.add_argument("--no-scaling", action="store_true", help="only the seed head's and the recipe's runs")
     parser.add_argument("--primal-too", action="store_true", help="also the 2,760 set with the primal forced")
+    parser.add_argument("--solvers", action="store_true",
+                        help="only the lexical primal's fits: Newton-CG and SAG on each size (solvers' docstring)")
     args = parser.parse_args()
+    if args.solvers:
+        solvers(args)
+        return
     work = Path(tempfile.mkdtemp(prefix="engage-bench-"))
     handle = args.encoder or default_encoder(work)
     if not args.no_scaling:

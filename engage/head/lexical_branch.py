@@ -20,19 +20,18 @@ thousand rows it is most of a training run (7,151 labels took 211 s, 14,638 took
 `dual_pays` (the rows of the whole run against DUAL_MAX_ROWS), picks the coordinates: up to it the rows' own
 (RowSpace, L-BFGS, exactly as before: the shipped model's 2,760 rows train as they always did), beyond it the n-gram
 columns themselves (ColumnSpace): the sparse rows restricted to the columns some row uses (a column no row uses has
-weight 0 at the optimum and changes no dot product), solved by SAG (stochastic average gradient), whose epochs cost
-the matrix's non-zeros (about 350 a message) and whose epochs to converge fall as rows grow (79 at 7,000 rows, 46 at
-30,000, on the tweets of bench/train_speed.py): linear in rows. Newton-CG, tried first, needed more conjugate-gradient
-steps per Newton step as rows grew (the problem's conditioning worsens with n at a fixed C: 6x the time for 4.3x the
-rows); it is faster below about 30,000 rows (a 7,000-label run took 16 s with it, 21 s with SAG), slower beyond
-(30,000: 82 s, 57 s), and the rule keeps one solver per coordinates. Both coordinates reach the
-same L2 optimum; at these tolerances SAG gets at least as close (tests/test_lexical_solver.py; bench/train_speed.py
-measures the whole recipe).
+weight 0 at the optimum and changes no dot product), solved by Newton-CG, whose steps cost the matrix's non-zeros
+(about 350 a message) plus its columns: 7 Newton steps at every size at its tolerance (1e-5), though their
+conjugate-gradient steps grow slowly with the rows (at a fixed C the problem's conditioning worsens with n: 51, 70
+and 94 Hessian products at 7,000, 15,000 and 30,000 rows; `bench/train_speed.py --solvers`). SAG, tried as well,
+needs fewer epochs as rows grow but each epoch costs more: it was slower a fit at every size measured (2.7x at 7,000
+rows, 1.2x at 30,000). Both coordinates reach the same L2 optimum; at these tolerances the primal gets at least as
+close (tests/test_lexical_solver.py; bench/train_speed.py measures the whole recipe).
 
 A training run fits the same rows more than once: settle_choices' out-of-fold folds are the cross-validation heads'
 folds (same seed, same stratified split) and its fit on all rows is the final head's. Each coordinates object keeps
 the fits made on its rows (SharedFits), so a repeat is looked up, not refitted: same rows, labels and settings give
-the same fit (the solvers are deterministic; SAG is seeded by config.seed).
+the same fit (the solvers are deterministic).
 """
 
 from __future__ import annotations
@@ -122,12 +121,10 @@ class ColumnSpace(SharedFits):
     `weights(u)`, u put back in X's columns (0 elsewhere). Sliced by rows, it keeps its columns: a column no row of
     the subset uses gets weight 0 at the subset's optimum."""
 
-    # One tolerance for every fit (on all rows, and each fold's: lexical_regression) so that the cross-validation
-    # heads' fits are the out-of-fold ones (SharedFits); SAG keeps no memory of its gradients across a warm start,
-    # so folds start cold.
-    # At 1e-4 its logits are within 0.01 of the optimum on the tweets of bench/train_speed.py at 7,000, 15,000 and
-    # 30,000 rows (Newton-CG at 1e-4 was within 0.10, 0.17 and 0.19; SAG at 1e-3 within 0.10 at 30,000).
-    solver, tol, warm_folds = "sag", 1e-4, False
+    # One tolerance for every fit, each cold (on all rows, and each fold's: lexical_regression), so that the
+    # cross-validation heads' fits are the out-of-fold ones (SharedFits). At 1e-5 its logits are within 0.02 of the
+    # optimum on the tweets of bench/train_speed.py (at 1e-4 up to 0.19: `bench/train_speed.py --solvers`).
+    solver, tol, warm_folds = "newton-cg", 1e-5, False
 
     def __init__(self, features=None) -> None:
         if features is None:  # filled by __getitem__

@@ -9,9 +9,9 @@ The folds are stratified, seeded by config.seed: the same data give the same fol
 
 Each fold's fit starts from the fit on all rows (`start`): the same strictly convex problem on 4/5 of the rows has its
 optimum close by, so Newton and L-BFGS reach the same optimum (to their tolerance) in fewer steps. (The lexical
-branch's SAG fits start cold and are looked up when asked again: engage.head.lexical_branch.SharedFits.)
+branch's primal fits start cold and are looked up when asked again: engage.head.lexical_branch.SharedFits.)
 The folds' fits are independent, so they run side by side on threads, one per core (at most two, what this is sized
-for): each is single-BLAS-threaded (engage.head.model) and spends its time in BLAS, LAPACK or SAG's loop, which
+for): each is single-BLAS-threaded (engage.head.model) and spends its time in BLAS, LAPACK or sparse products, which
 release the GIL, and each is deterministic on its own, so the order they finish in changes nothing.
 """
 
