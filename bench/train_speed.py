@@ -226,7 +226,8 @@ def solvers(args) -> None:
     _linear_loss.LinearModelLoss.gradient_hessian_product = counted
     try:
         for size in sizes:
-            z, y = ColumnSpace(lexical_features(sets[size].texts)).z, sets[size].labels
+            features, y = lexical_features(sets[size].texts), sets[size].labels
+            z = ColumnSpace(features).z
             with threadpool_limits(1, user_api="blas"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the reference's line search near the optimum says it gains nothing
                 best = LogisticRegression(C=c, solver="newton-cg", tol=1e-8, max_iter=3000).fit(z, y)
@@ -246,13 +247,11 @@ def solvers(args) -> None:
                 exact = LogisticRegression(C=c, solver="newton-cg", tol=1e-8, max_iter=3000).fit(z[fit_idx], y[fit_idx])
                 full = LogisticRegression(C=c, solver="newton-cg", tol=1e-5, max_iter=3000).fit(z, y)
                 for how, start in (("cold", None), ("started from the fit on all rows", full)):
-                    fold = LogisticRegression(C=c, solver="newton-cg", tol=1e-5, max_iter=3000)
-                    if start is not None:
-                        fold.set_params(warm_start=True)
-                        fold.coef_, fold.intercept_ = start.coef_.copy(), start.intercept_.copy()
+                    part = ColumnSpace(features)[fit_idx]  # a new one each time: its fits are not shared
                     products[0] = 0
                     begin = time.perf_counter()
-                    fold.fit(z[fit_idx], y[fit_idx])
+                    fold = part.fit(LogisticRegression(C=c, solver="newton-cg", tol=1e-5, max_iter=3000), y[fit_idx],
+                                    start=start)
                     seconds = time.perf_counter() - begin
                     off = np.abs(fold.decision_function(z) - exact.decision_function(z)).max()
                     print(f"| {size:,}, a fold's {len(fit_idx):,} | {z.shape[1]:,} | newton-cg at 1e-05, {how} | "
@@ -295,6 +294,8 @@ def main() -> None:
     parser.add_argument("--solvers", action="store_true",
                         help="only the lexical primal's fits: Newton-CG and SAG on each size (solvers' docstring)")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats: at least 1 run of each size, got {args.repeats}")
     if args.solvers:
         solvers(args)
         return
