@@ -109,7 +109,9 @@ def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
     p = successes / trials
     centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
     half = z * np.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
-    return float(centre - half), float(centre + half)
+    # The interval always holds p and lies in [0, 1]; at 0 or all successes rounding can put a bound a hair past p
+    # (0 of 12: a lower bound of 5.6e-17 above a precision of 0).
+    return float(min(max(centre - half, 0.0), p)), float(max(min(centre + half, 1.0), p))
 
 
 @dataclass
