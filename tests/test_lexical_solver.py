@@ -92,10 +92,13 @@ def test_above_the_switch_the_primal_reaches_the_optimum_as_closely_as_the_dual(
     oof, primal = lexical_regression(CONFIG, train, y)
     exact = _exact(train, y)
     off = np.abs(_logits(primal, features) - (features @ exact[:-1] + exact[-1])).max()  # training and held-out rows
-    assert off <= 0.01, off  # Newton-CG 0.0009 here; the dual at the shipped tolerance 1.04 (L-BFGS, 1e-4)
+    # No farther than the dual's folds are (below). Newton-CG at 1e-5 stops after 7 or 8 steps as the CPU's rounding
+    # falls: 0.017 or 0.0009 here (at 1e-4: 0.23); the dual's fit at the shipped tolerance 1.04 (L-BFGS, 1e-4).
+    assert off <= 0.043, off
     # The out-of-fold logits against each fold's exact optimum, no farther than the dual's (its folds started from its
     # fit on all rows at 1e-5) are on this set: at most 0.043 apart, 0.003 on average, 0.011 in probability
-    # (Newton-CG, the folds started from the fit on all rows: 0.012, 0.0009, 0.0021).
+    # (Newton-CG, the folds started from the fit on all rows: 0.012, 0.0009, 0.0021 on one CPU, 0.028, 0.0015, 0.0069
+    # on another, where the fit on all rows stopped a step earlier).
     best = np.empty(len(y))
     for fit_idx, held_idx in folds(CONFIG, y).split(np.zeros(len(y)), y):
         w = _exact(train[fit_idx], y[fit_idx])
