@@ -48,7 +48,7 @@ import scipy.sparse as sp
 
 from engage.head.config import HeadConfig
 from engage.head.layers import layer_weights
-from engage.head.stacking import out_of_fold_logits
+from engage.head.stacking import out_of_fold_logits, warm_started
 
 ROW_SPACE = "lexical_rows"  # the inputs' key for the RowSpace of the lexical features' rows (never served)
 
@@ -117,11 +117,14 @@ class SharedFits:
         key = (self._rows.tobytes(), np.ascontiguousarray(y, dtype=np.int64).tobytes(),
                repr(sorted(estimator.get_params().items())))
         if key not in self._fits:  # the out-of-fold threads fit different folds: no two ask for one key at once
-            if start is not None:
-                estimator.set_params(warm_start=True)
-                estimator.coef_, estimator.intercept_ = start.coef_.copy(), start.intercept_.copy()
-            self._fits[key] = estimator.fit(self.z, y)
+            self._fits[key] = warm_started(estimator, start).fit(self.z, y)
         return self._fits[key]
+
+    @property
+    def fold_tol(self) -> float:
+        """The folds' tolerance: the space's own (RowSpace says otherwise), so that a fold's fit is the one a
+        cross-validation head on those rows asks for."""
+        return self.tol
 
 
 class ColumnSpace(SharedFits):
@@ -134,7 +137,6 @@ class ColumnSpace(SharedFits):
     # fit on all rows (3 Newton steps instead of 7, about as close to their optimum) at the same tolerance, so they
     # are the fits the cross-validation heads ask for on those rows (SharedFits).
     solver, tol = "newton-cg", 1e-5
-    fold_tol = tol
 
     def __init__(self, features=None) -> None:
         if features is None:  # filled by __getitem__

@@ -8,8 +8,9 @@ out-of-fold logits: each row scored by a fit that never saw it. Serving uses the
 The folds are stratified, seeded by config.seed: the same data give the same folds, so the same model.
 
 Each fold's fit starts from the fit on all rows (`start`): the same strictly convex problem on 4/5 of the rows has its
-optimum close by, so Newton and L-BFGS reach the same optimum (to their tolerance) in fewer steps. (The lexical
-branch's primal fits start cold and are looked up when asked again: engage.head.lexical_branch.SharedFits.)
+optimum close by, so Newton and L-BFGS reach the same optimum (to their tolerance) in fewer steps (`warm_started`).
+(The lexical branch's fits start there too, and are kept to be looked up when asked again:
+engage.head.lexical_branch.SharedFits.)
 The folds' fits are independent, so they run side by side on threads, one per core (at most two, what this is sized
 for): each is single-BLAS-threaded (engage.head.model) and spends its time in BLAS, LAPACK or sparse products, which
 release the GIL, and each is deterministic on its own, so the order they finish in changes nothing.
@@ -41,6 +42,15 @@ def folds(config: HeadConfig, y: np.ndarray):
 WORKERS = max(1, min(2, len(os.sched_getaffinity(0))))
 
 
+def warm_started(estimator, start):
+    """estimator set to begin its next fit at `start`'s coefficients (a fit of the same estimator on more rows);
+    as it is when start is None."""
+    if start is not None:
+        estimator.set_params(warm_start=True)
+        estimator.coef_, estimator.intercept_ = start.coef_.copy(), start.intercept_.copy()
+    return estimator
+
+
 def out_of_fold_logits(config: HeadConfig, estimator, features, y: np.ndarray, start=None,
                        fit_rows: Callable[[np.ndarray], object] | None = None) -> np.ndarray:
     """Every row's logit from a clone of estimator fitted on the folds without it, float64 [N]. start: a fit of
@@ -52,10 +62,7 @@ def out_of_fold_logits(config: HeadConfig, estimator, features, y: np.ndarray, s
         fit_idx, held_idx = split
         if fit_rows is not None:
             return held_idx, fit_rows(fit_idx).decision_function(features[held_idx])
-        fitted = clone(estimator)
-        if start is not None:
-            fitted.set_params(warm_start=True)
-            fitted.coef_, fitted.intercept_ = start.coef_.copy(), start.intercept_.copy()
+        fitted = warm_started(clone(estimator), start)
         fitted.fit(features[fit_idx], y[fit_idx])
         return held_idx, fitted.decision_function(features[held_idx])
 
