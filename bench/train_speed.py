@@ -231,12 +231,13 @@ def solvers(args) -> None:
             with threadpool_limits(1, user_api="blas"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the reference's line search near the optimum says it gains nothing
                 best = LogisticRegression(C=c, solver="newton-cg", tol=1e-8, max_iter=3000).fit(z, y)
+                fits = {}
                 for solver, tol in (("newton-cg", 1e-4), ("newton-cg", 1e-5), ("sag", 1e-4)):
                     settings = {"C": c, "solver": solver, "tol": tol, "max_iter": 3000, "random_state": 0}
                     LogisticRegression(**settings).fit(z, y)  # warm-up
                     products[0] = 0
                     start = time.perf_counter()
-                    fit = LogisticRegression(**settings).fit(z, y)
+                    fit = fits[(solver, tol)] = LogisticRegression(**settings).fit(z, y)
                     seconds = time.perf_counter() - start
                     steps = (f"{fit.n_iter_[0]} Newton, {products[0]} Hessian products" if solver == "newton-cg"
                              else f"{fit.n_iter_[0]} epochs")
@@ -245,16 +246,16 @@ def solvers(args) -> None:
                           flush=True)
                 fit_idx = next(folds(shipped, y).split(np.zeros(len(y)), y))[0]
                 exact = LogisticRegression(C=c, solver="newton-cg", tol=1e-8, max_iter=3000).fit(z[fit_idx], y[fit_idx])
-                full = LogisticRegression(C=c, solver="newton-cg", tol=1e-5, max_iter=3000).fit(z, y)
-                for how, start in (("cold", None), ("started from the fit on all rows", full)):
+                used = (ColumnSpace.solver, ColumnSpace.tol)  # the fit on all rows the folds start from: above
+                for how, start in (("cold", None), ("started from the fit on all rows", fits[used])):
                     part = ColumnSpace(features)[fit_idx]  # a new one each time: its fits are not shared
                     products[0] = 0
                     begin = time.perf_counter()
-                    fold = part.fit(LogisticRegression(C=c, solver="newton-cg", tol=1e-5, max_iter=3000), y[fit_idx],
+                    fold = part.fit(LogisticRegression(C=c, solver=used[0], tol=used[1], max_iter=3000), y[fit_idx],
                                     start=start)
                     seconds = time.perf_counter() - begin
                     off = np.abs(fold.decision_function(z) - exact.decision_function(z)).max()
-                    print(f"| {size:,}, a fold's {len(fit_idx):,} | {z.shape[1]:,} | newton-cg at 1e-05, {how} | "
+                    print(f"| {size:,}, a fold's {len(fit_idx):,} | {z.shape[1]:,} | {used[0]} at {used[1]:g}, {how} | "
                           f"{seconds:.2f} | {fold.n_iter_[0]} Newton, {products[0]} Hessian products | {off:.4f} |",
                           flush=True)
     finally:
