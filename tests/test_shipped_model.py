@@ -56,11 +56,14 @@ def test_split_scores(shipped, complaints):
 def test_its_scores_on_the_test_split_are_those_recorded_before_any_refactoring(test_split_scores):
     # tests/fixtures/shipped_scores_test.csv: the scores of the shipped model on the complaints test split, written
     # once (repr of each float64, so exact) by the code before issue 20's restructuring. A change to the engine
-    # that moves a shipped score by more than float noise is a change of the model, not a refactoring.
+    # that moves a shipped score by more than float noise is a change of the model, not a refactoring. Float noise:
+    # the float32 encoder's kernels differ between CPUs (oneDNN with AVX-512 or without), up to 6e-7 apart on this
+    # split; the tolerance is the one a message alone and in a batch are held to (above), far below what any change
+    # of the model or of the reading moves a score by.
     test, scores = test_split_scores
     recorded = pd.read_csv(REFERENCE_SCORES)
     assert recorded["row"].tolist() == list(range(len(test.texts)))
-    assert np.abs(np.asarray(scores, dtype=float) - recorded["engage_score"].to_numpy()).max() <= 1e-7
+    assert np.abs(np.asarray(scores, dtype=float) - recorded["engage_score"].to_numpy()).max() <= 1e-5
 
 
 def test_quality_on_the_fixed_test_split_has_not_regressed(shipped, test_split_scores):
