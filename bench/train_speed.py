@@ -286,7 +286,9 @@ def main() -> None:
     parser.add_argument("--encoder")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--sizes", default="2760,7000,15000,30000", help="label counts for the scaling runs")
-    parser.add_argument("--cache", help="embedding cache folder kept between runs (default: a new one)")
+    parser.add_argument("--cache", help="embedding cache folder kept between runs (default: a new one): the folder "
+                        "of the vectors themselves; the app's is <ENGAGE_CACHE_DIR>/embeddings, pass that to "
+                        "share them with engage train")
     parser.add_argument("--scaling-only", action="store_true", help="skip the seed head's runs")
     parser.add_argument("--no-scaling", action="store_true", help="only the seed head's and the recipe's runs")
     parser.add_argument("--primal-too", action="store_true", help="also the 2,760 set with the primal forced")
