@@ -57,8 +57,8 @@ def test_its_scores_on_the_test_split_are_those_recorded_before_any_refactoring(
     # tests/fixtures/shipped_scores_test.csv: the scores of the shipped model on the complaints test split, written
     # once (repr of each float64, so exact) by the code before issue 20's restructuring. A change to the engine
     # that moves a shipped score by more than float noise is a change of the model, not a refactoring. Float noise:
-    # the float32 encoder's kernels differ between CPUs (oneDNN with AVX-512 or without), up to 6e-7 apart on this
-    # split; the tolerance is the one a message alone and in a batch are held to (above), far below what any change
+    # the float32 encoder's kernels differ between CPUs (oneDNN picks them by the instruction set), up to 6e-7 apart
+    # on this split between two machines; the tolerance is the one a message alone and in a batch are held to (above), far below what any change
     # of the model or of the reading moves a score by.
     test, scores = test_split_scores
     recorded = pd.read_csv(REFERENCE_SCORES)
