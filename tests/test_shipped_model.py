@@ -58,8 +58,8 @@ def test_its_scores_on_the_test_split_are_those_recorded_before_any_refactoring(
     # once (repr of each float64, so exact) by the code before issue 20's restructuring. A change to the engine
     # that moves a shipped score by more than float noise is a change of the model, not a refactoring. Float noise:
     # the float32 encoder's kernels differ between CPUs (oneDNN picks them by the instruction set), up to 6e-7 apart
-    # on this split between two machines; the tolerance is the one a message alone and in a batch are held to (above), far below what any change
-    # of the model or of the reading moves a score by.
+    # on this split between two machines; the tolerance is the one a message alone and in a batch are held to
+    # (above), far below what any change of the model or of the reading moves a score by.
     test, scores = test_split_scores
     recorded = pd.read_csv(REFERENCE_SCORES)
     assert recorded["row"].tolist() == list(range(len(test.texts)))
