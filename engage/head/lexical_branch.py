@@ -134,8 +134,8 @@ class ColumnSpace(SharedFits):
 
     # One tolerance for every fit (at 1e-5 its logits are within 0.02 of the optimum on the tweets of
     # bench/train_speed.py, at 1e-4 up to 0.19: `bench/train_speed.py --solvers`). The folds' fits start from the
-    # fit on all rows (3 Newton steps instead of 7, about as close to their optimum) at the same tolerance, so they
-    # are the fits the cross-validation heads ask for on those rows (SharedFits).
+    # fit on all rows (the module docstring says what that saves) at the same tolerance, so they are the fits the
+    # cross-validation heads ask for on those rows (SharedFits).
     solver, tol = "newton-cg", 1e-5
 
     def __init__(self, features=None) -> None:
