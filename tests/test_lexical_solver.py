@@ -75,6 +75,21 @@ def test_the_rule_picks_the_dual_up_to_the_switch_and_the_primal_beyond_for_a_wh
     assert isinstance(inputs[ROW_SPACE], ColumnSpace) and isinstance(part, ColumnSpace)
 
 
+def test_the_primal_coordinates_are_the_rows_in_the_columns_they_use(data):
+    features, y = data
+    space = ColumnSpace(features)
+    used = np.unique(features.indices)
+    assert (space.z != features[:, used]).nnz == 0 and space.z.dtype == np.float64 and space.z.has_sorted_indices
+    u = np.random.default_rng(0).normal(size=len(used))
+    w = space.weights(u)
+    assert np.array_equal(w[used], u) and not np.delete(w, used).any()
+    assert np.allclose(features @ w, space.z @ u)
+    part = space[np.arange(0, ROWS, 3)]  # a subset keeps the run's columns
+    assert (part.z != features[np.arange(0, ROWS, 3)][:, used]).nnz == 0
+    nothing = ColumnSpace(lexical_features([""] * 5, CONFIG.lexical_features))
+    assert nothing.z.shape == (5, 1) and nothing.z.nnz == 0 and not nothing.weights(np.ones(1))[1:].any()
+
+
 def test_below_the_switch_nothing_changed_it_is_the_dual_bit_for_bit(data, switch):
     features, y = data
     below = slice(0, 160)

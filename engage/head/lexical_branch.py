@@ -141,11 +141,16 @@ class ColumnSpace(SharedFits):
     def __init__(self, features=None) -> None:
         if features is None:  # filled by __getitem__
             return
-        rows = sp.csr_matrix(features, dtype=np.float64)
-        used = np.unique(rows.indices)
-        self._columns = used if len(used) else np.zeros(1, dtype=used.dtype)  # no n-gram at all: one empty column
-        self._width = rows.shape[1]
-        self.z = rows[:, self._columns]
+        rows = sp.csr_matrix(features)
+        used = np.zeros(rows.shape[1], dtype=bool)
+        used[rows.indices] = True
+        used[0] |= not used.any()  # no n-gram at all: one empty column
+        # Each non-zero renumbered to its column's place among the used ones: linear in the non-zeros (np.unique
+        # and scipy's column slicing sort them: 1.1 s of a 30,000-label run against 0.06), the same matrix.
+        place = np.cumsum(used, dtype=rows.indices.dtype) - 1
+        self._columns, self._width = np.flatnonzero(used), rows.shape[1]
+        self.z = sp.csr_matrix((rows.data.astype(np.float64), place[rows.indices], rows.indptr.copy()),
+                               shape=(rows.shape[0], len(self._columns)))
         self._share(rows.shape[0])
 
     def __len__(self) -> int:
