@@ -108,19 +108,19 @@ def test_above_the_switch_the_primal_reaches_the_optimum_as_closely_as_the_dual(
     exact = _exact(train, y)
     off = np.abs(_logits(primal, features) - (features @ exact[:-1] + exact[-1])).max()  # training and held-out rows
     # No farther than the dual's folds are (below). Newton-CG at 1e-5 stops after 7 or 8 steps as the CPU's rounding
-    # falls: 0.017 or 0.0009 here (at 1e-4: 0.23); the dual's fit at the shipped tolerance 1.04 (L-BFGS, 1e-4).
-    assert off <= 0.043, off
+    # falls: 0.0035 here on 3,400 rows (0.017 or 0.0009 on two CPUs on 4,400 rows, the set when the switch sat at
+    # 4,000; at 1e-4: 0.27); the dual's fit at the shipped tolerance 0.13 (L-BFGS, 1e-4).
+    assert off <= 0.048, off
     # The out-of-fold logits against each fold's exact optimum, no farther than the dual's (its folds started from its
-    # fit on all rows at 1e-5) are on this set: at most 0.043 apart, 0.003 on average, 0.011 in probability
-    # (Newton-CG, the folds started from the fit on all rows: 0.012, 0.0009, 0.0021 on one CPU, 0.028, 0.0015, 0.0069
-    # on another, where the fit on all rows stopped a step earlier).
+    # fit on all rows at 1e-5) are on this set: at most 0.048 apart, 0.0021 on average, 0.0116 in probability
+    # (Newton-CG, the folds started from the fit on all rows: 0.0105, 0.0012, 0.0023).
     best = np.empty(len(y))
     for fit_idx, held_idx in folds(CONFIG, y).split(np.zeros(len(y)), y):
         w = _exact(train[fit_idx], y[fit_idx])
         best[held_idx] = train[held_idx] @ w[:-1] + w[-1]
-    assert np.abs(oof[:, 0] - best).max() <= 0.043, np.abs(oof[:, 0] - best).max()
-    assert np.abs(oof[:, 0] - best).mean() <= 0.003, np.abs(oof[:, 0] - best).mean()
-    assert np.abs(expit(oof[:, 0]) - expit(best)).max() <= 0.011, np.abs(expit(oof[:, 0]) - expit(best)).max()
+    assert np.abs(oof[:, 0] - best).max() <= 0.048, np.abs(oof[:, 0] - best).max()
+    assert np.abs(oof[:, 0] - best).mean() <= 0.0021, np.abs(oof[:, 0] - best).mean()
+    assert np.abs(expit(oof[:, 0]) - expit(best)).max() <= 0.0116, np.abs(expit(oof[:, 0]) - expit(best)).max()
     # The weights live in the n-gram columns: a column no training row uses has none.
     unused = np.setdiff1d(np.arange(train.shape[1]), np.unique(train.indices))
     assert np.all(primal.coef_[0][unused] == 0) and np.abs(primal.coef_[0]).sum() > 0

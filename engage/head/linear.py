@@ -29,7 +29,7 @@ from engage.head.lexical_branch import (
 from engage.head.stacking import WORKERS, fit_blend, folds, out_of_fold_logits
 
 ELMO_CS = (0.01, 0.03, 0.1, 0.3, 1.0)  # the grid the linear ELMo branch's C is picked from
-ONE_FOLD_ROWS = 4000  # beyond this many rows, C is picked on one of the folds, not all of them (search_folds)
+ONE_FOLD_ROWS = 3000  # beyond this many rows, C is picked on one of the folds, not all of them (search_folds)
 
 
 def describe(config: HeadConfig) -> str:
@@ -140,7 +140,7 @@ def search_folds(config: HeadConfig, y: np.ndarray):
     training run beyond a few thousand labels (half of one at 15,000: bench/train_speed.py). One fold costs a fifth.
     Why it is safe: each C is still fitted on 4/5 of the rows, as with every fold, so the C chosen does not drift
     with a smaller sample's optimum; what one fold gives up is averaging the held-out log loss over five, which
-    matters less as rows grow: beyond 4,000 rows its held-out fifth alone holds over 800 labels, and beyond 13,800
+    matters less as rows grow: beyond 3,000 rows its held-out fifth alone holds over 600 labels, and beyond 13,800
     more than the shipped model's five folds together scored. The branch is still refitted on every row."""
     splitter = folds(config, y)
     if len(y) <= ONE_FOLD_ROWS:
