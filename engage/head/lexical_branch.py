@@ -46,7 +46,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
-from engage.head.config import HeadConfig
+from engage.head.config import AS_SHIPPED_ROWS, HeadConfig
 from engage.head.layers import layer_weights
 from engage.head.stacking import out_of_fold_logits, warm_started
 
@@ -79,7 +79,7 @@ class LinearFit:
         return np.asarray(features @ self.coef_[0]).reshape(-1) + self.intercept_[0]
 
 
-DUAL_MAX_ROWS = 3000  # the most rows a training run fits in the rows' own coordinates (dual_pays)
+DUAL_MAX_ROWS = AS_SHIPPED_ROWS  # the most rows a training run fits in the rows' own coordinates (dual_pays)
 
 
 def dual_pays(rows: int) -> bool:

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 from joblib import parallel_config
 
-from engage.head.config import HeadConfig, Settled
+from engage.head.config import AS_SHIPPED_ROWS, HeadConfig, Settled
 from engage.head.layers import HeadParts, Standardize, layer_weights, set_logit, set_statistics, statistics
 from engage.head.lexical_branch import (
     LEXICAL_LOGIT,
@@ -29,7 +29,7 @@ from engage.head.lexical_branch import (
 from engage.head.stacking import WORKERS, fit_blend, folds, out_of_fold_logits
 
 ELMO_CS = (0.01, 0.03, 0.1, 0.3, 1.0)  # the grid the linear ELMo branch's C is picked from
-ONE_FOLD_ROWS = 3000  # beyond this many rows, C is picked on one of the folds, not all of them (search_folds)
+ONE_FOLD_ROWS = AS_SHIPPED_ROWS  # beyond this many rows, C is picked on one fold, not all of them (search_folds)
 
 
 def describe(config: HeadConfig) -> str:
