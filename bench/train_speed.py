@@ -44,6 +44,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,6 +107,19 @@ def labeled_sets(train, test, sizes: list[int], clf) -> dict:
         sets[size] = Messages(pd.DataFrame({"text": texts, "engage": y}), "text", "engage", texts, y, [],
                               f"complaints-train+{extra}-tweets.csv")
     return sets
+
+
+class Measured(NamedTuple):
+    """One size's median run, as the scaling table prints it."""
+
+    size: int
+    solver: str
+    wall: float
+    cpu: float
+    lexical: float  # of cpu, the lexical branch's (LexicalClock)
+    c: float
+    auc: float
+    share: float
 
 
 class LexicalClock:
@@ -195,29 +209,30 @@ def scaling(args, handle: str, work: Path) -> None:
     for run in runs:  # the median run of each size (of --repeats)
         wall, cpu, lexical = sorted(timings[run], key=lambda t: t[1])[len(timings[run]) // 2]
         solver, c, auc, share = results[run]
-        rows.append((run[0], solver, wall, cpu, c, auc, share, lexical))
+        rows.append(Measured(run[0], solver, wall, cpu, lexical, c, auc, share))
     if args.repeats > 1:
         print(f"the median of {args.repeats} runs of each size (by CPU seconds):")
     print(f"load average (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("| labels | lexical solver | ELMo C | engageable | wall s | CPU s | of which lexical | CPU s per 1,000 "
           "labels | ROC-AUC, complaints test |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for size, solver, wall, cpu, c, auc, share, lexical in rows:
-        print(f"| {size:,} | {solver} | {c:g} | {share:.1%} | {wall:.1f} | {cpu:.1f} | {lexical:.1f} | "
-              f"{1000 * cpu / size:.2f} | {100 * auc:.2f} |")
-    for size, _, wall, cpu, *_ in rows[:len(sizes)]:
-        if size == 15000:
-            print(f"15,000 labels: {wall:.1f} s wall, {cpu:.1f} s CPU (goal <= {SCALE_GOAL_SECONDS:.0f} s: wall "
-                  f"{'met' if wall <= SCALE_GOAL_SECONDS else 'NOT met'}, CPU "
-                  f"{'met' if cpu <= SCALE_GOAL_SECONDS else 'NOT met'})")
-    base = next(r for r in rows if r[0] == 7000) if any(r[0] == 7000 for r in rows) else None
+    for r in rows:
+        print(f"| {r.size:,} | {r.solver} | {r.c:g} | {r.share:.1%} | {r.wall:.1f} | {r.cpu:.1f} | {r.lexical:.1f} | "
+              f"{1000 * r.cpu / r.size:.2f} | {100 * r.auc:.2f} |")
+    for r in rows[:len(sizes)]:
+        if r.size == 15000:
+            print(f"15,000 labels: {r.wall:.1f} s wall, {r.cpu:.1f} s CPU (goal <= {SCALE_GOAL_SECONDS:.0f} s: wall "
+                  f"{'met' if r.wall <= SCALE_GOAL_SECONDS else 'NOT met'}, CPU "
+                  f"{'met' if r.cpu <= SCALE_GOAL_SECONDS else 'NOT met'})")
+    base = next((r for r in rows if r.size == 7000), None)
     if base is not None:
-        for size, _, wall, cpu, *_, lexical in rows[:len(sizes)]:
-            if size > base[0]:
-                print(f"{size:,} / 7,000 labels = {size / 7000:.2f}x: wall {wall / base[2]:.2f}x, "
-                      f"CPU {cpu / base[3]:.2f}x (goal: at most linear, CPU "
-                      f"{'met' if cpu / base[3] <= size / 7000 else 'NOT met'}; lexical "
-                      f"{lexical / base[7]:.2f}x, the rest {(cpu - lexical) / (base[3] - base[7]):.2f}x)")
+        for r in rows[:len(sizes)]:
+            if r.size > base.size:
+                print(f"{r.size:,} / 7,000 labels = {r.size / 7000:.2f}x: wall {r.wall / base.wall:.2f}x, "
+                      f"CPU {r.cpu / base.cpu:.2f}x (goal: at most linear, CPU "
+                      f"{'met' if r.cpu / base.cpu <= r.size / 7000 else 'NOT met'}; lexical "
+                      f"{r.lexical / base.lexical:.2f}x, the rest "
+                      f"{(r.cpu - r.lexical) / (base.cpu - base.lexical):.2f}x)")
 
 
 def solvers(args) -> None:
