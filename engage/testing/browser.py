@@ -65,3 +65,10 @@ def stop_app(process: subprocess.Popen) -> None:
 
 def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+
+
+def settled(page, timeout_ms: int = 60_000, pause_ms: int = 300) -> None:
+    """Wait until the script run the last action started has finished: a short pause first (the action's rerun may
+    not have shown Streamlit's status widget yet), then until that widget is gone."""
+    page.wait_for_timeout(pause_ms)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=timeout_ms)

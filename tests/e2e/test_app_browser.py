@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from engage.testing.browser import settled
 from tests.e2e.conftest import ARTIFACTS, ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -32,12 +33,6 @@ def _shot(page, name: str) -> None:
     page.wait_for_timeout(500)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     page.set_viewport_size(size)
-
-
-def _settled(page) -> None:
-    """Wait until the script run the last action started has finished."""
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=60_000)
 
 
 def _no_exception(page) -> None:
@@ -67,7 +62,7 @@ def _threshold_reaching(page, slider) -> str:
     for _ in range(300):
         found, target = _thresholds(page), float(slider.get_attribute("aria-valuetext"))
         if len(found) == 1 and abs(float(found[0]) - target) < 1e-9:
-            _settled(page)
+            settled(page)
             return _threshold(page)
         page.wait_for_timeout(100)
     raise AssertionError(f"the app's threshold never reached {target}: {_thresholds(page)}")
@@ -78,10 +73,10 @@ def _upload_and_score(page, url: str, csv: Path) -> None:
     page.get_by_text("Score messages").wait_for()
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(csv))
     page.get_by_text(f"Preview of {csv.name}").wait_for()
-    _settled(page)
+    settled(page)
     page.get_by_role("button", name="Score", exact=True).click()
     page.get_by_text("Flagged engageable").wait_for()
-    _settled(page)
+    settled(page)
 
 
 def _cli_flagged(world, threshold: str, out: Path) -> bytes:
@@ -129,7 +124,7 @@ def test_score_threshold_confusion_and_download_match_the_cli(page, app_url, e2e
 
     page.get_by_role("link", name="Evaluate").click()
     page.get_by_text("Metrics per slice").wait_for()
-    _settled(page)
+    settled(page)
     _no_exception(page)
     assert _threshold_on_evaluate(page) == pytest.approx(float(moved), abs=5e-4)  # carried over
     chart = page.locator('[data-testid="stVegaLiteChart"]').first
@@ -141,7 +136,7 @@ def test_score_threshold_confusion_and_download_match_the_cli(page, app_url, e2e
 
     page.get_by_role("link", name="Models").click()
     page.get_by_text("Active model").wait_for()
-    _settled(page)
+    settled(page)
     _no_exception(page)
     assert page.get_by_text("fixture-b").count() > 0
     _shot(page, "models")

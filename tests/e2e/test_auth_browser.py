@@ -15,7 +15,7 @@ import pytest
 from engage import registry
 from engage.labels import LabelStore
 from engage.testing.app_world import ACTIVE_VERSION, OTHER_VERSION
-from engage.testing.browser import start_app, stop_app
+from engage.testing.browser import settled, start_app, stop_app
 from tests.e2e.conftest import ARTIFACTS
 from tests.fixtures.oidc_provider import OIDCProvider
 
@@ -63,11 +63,6 @@ server_metadata_url = "{provider.metadata_url}"
         stop_app(process)
 
 
-def _settled(page) -> None:
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=WAIT_MS)
-
-
 def _sign_in(page, url: str, provider: OIDCProvider, email: str) -> None:
     page.goto(url)
     page.get_by_role("button", name="Sign in").click()
@@ -77,7 +72,7 @@ def _sign_in(page, url: str, provider: OIDCProvider, email: str) -> None:
     page.get_by_role("button", name="Sign in to the provider").click()
     page.wait_for_url(f"{url}/**", timeout=WAIT_MS)
     page.get_by_test_id("stCaptionContainer").get_by_text("Signed in as").wait_for(timeout=WAIT_MS)  # app ran
-    _settled(page)
+    settled(page, WAIT_MS)
 
 
 def _sidebar_pages(page) -> list[str]:
@@ -178,7 +173,7 @@ def test_annotator_sees_only_labeling_and_forged_activation_is_refused(team_app,
             assert ANNOTATOR in store.progress(store.sets()[0].id).by_annotator
 
         page.goto(f"{url}/models")  # typed by hand: the server runs no page the role may not open
-        _settled(page)
+        settled(page, WAIT_MS)
         assert page.get_by_role("heading", name="Models").count() == 0
         assert page.get_by_role("button", name="Activate").count() == 0
 
@@ -188,7 +183,7 @@ def test_annotator_sees_only_labeling_and_forged_activation_is_refused(team_app,
         assert "is now the active model" not in said and "Label messages" in said
         page.goto(f"{url}/monitor")  # issue 22: nor the Monitor page, typed by hand: the Label page runs instead
         page.get_by_role("heading", name="Label messages").wait_for(timeout=WAIT_MS)
-        _settled(page)
+        settled(page, WAIT_MS)
         assert page.get_by_role("heading", name="Monitor").count() == 0
         with LabelStore(db) as store:
             assert [a for a in store.audit()["actor"]] == [ADMIN, ADMIN]  # the import and the admin's forgery
@@ -208,7 +203,7 @@ def test_admin_activates_by_clicking_and_the_audit_names_them(team_app, provider
     choose.click()
     choose.fill(OTHER_VERSION)
     choose.press("Enter")
-    _settled(page)
+    settled(page, WAIT_MS)
     page.get_by_role("button", name="Activate").click()
     page.get_by_text(f"{OTHER_VERSION} is now the active model").wait_for(timeout=WAIT_MS)
     try:
@@ -233,7 +228,7 @@ def test_sign_out_ends_the_session(team_app, provider, page):
     page.get_by_role("heading", name="Sign in").wait_for(timeout=WAIT_MS)
     assert not [c for c in page.context.cookies() if c["name"].startswith("_streamlit_user")]
     page.goto(f"{url}/models")
-    _settled(page)
+    settled(page, WAIT_MS)
     page.get_by_role("heading", name="Sign in").wait_for(timeout=WAIT_MS)
     assert page.get_by_role("heading", name="Models").count() == 0
     assert not set(_sidebar_pages(page)) - {"Sign in"}
@@ -245,7 +240,7 @@ def test_an_unlisted_person_is_refused(team_app, provider, page):
     page.get_by_role("heading", name="Not allowed").wait_for(timeout=WAIT_MS)
     assert page.get_by_text(f"You are signed in as {STRANGER}, who has no role").count() == 1
     page.goto(f"{url}/score")
-    _settled(page)
+    settled(page, WAIT_MS)
     assert page.get_by_role("heading", name="Score messages").count() == 0
     assert STRANGER in provider.sign_ins
 
@@ -296,7 +291,7 @@ def test_pages_answer_their_address_and_sign_out_ends_every_tab_and_copied_cooki
         assert _sidebar_pages(analyst) == ["Score", "Evaluate", "Models", "Label", "Train", "Monitor"]
         analyst.goto(f"{url}/score")
         analyst.get_by_role("heading", name="Score messages").wait_for(timeout=WAIT_MS)
-        _settled(analyst)
+        settled(analyst, WAIT_MS)
         _no_page_not_found(analyst)
 
         tab_a = annotator_context.new_page()  # item 12: an annotator's /label opens with no dialog in the way
@@ -304,7 +299,7 @@ def test_pages_answer_their_address_and_sign_out_ends_every_tab_and_copied_cooki
         tab_b = annotator_context.new_page()
         tab_b.goto(f"{url}/label")
         tab_b.get_by_role("heading", name="Label messages").wait_for(timeout=WAIT_MS)
-        _settled(tab_b)
+        settled(tab_b, WAIT_MS)
         _no_page_not_found(tab_b)
         copied = [c for c in annotator_context.cookies() if c["name"].startswith("_streamlit_user")]
         assert copied, "no identity cookie to copy"

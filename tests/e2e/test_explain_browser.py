@@ -8,7 +8,8 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
-from tests.e2e.test_app_browser import _no_exception, _settled, _shot, _upload_and_score
+from engage.testing.browser import settled
+from tests.e2e.test_app_browser import _no_exception, _shot, _upload_and_score
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -28,11 +29,11 @@ def _choose(page, option: str) -> None:
             wanted.wait_for(timeout=10_000)
             page.keyboard.press("Enter")
             expect(chosen).to_have_value(option, timeout=5_000)
-            _settled(page)
+            settled(page)
             return
         except (PlaywrightTimeout, AssertionError):
             page.keyboard.press("Escape")
-            _settled(page)
+            settled(page)
     raise AssertionError(f"the explanation's box never showed {option!r}: {chosen.input_value()!r}")
 
 
@@ -52,7 +53,7 @@ def test_markup_messages_are_explained_as_text_and_run_nothing(page, app_url, tm
         _choose(page, f"row {row + 2}: {text}")  # rows as in the file: the header is row 1
         explained = page.locator(".engage-explained")
         expect(explained).to_have_text(text, timeout=60_000)  # the message, drawn as text (the new one)
-        _settled(page)
+        settled(page)
         assert explained.count() == 1 and explained.inner_text() == text
         assert explained.locator("img, script").count() == 0
         assert explained.locator(".engage-token").count() > 0

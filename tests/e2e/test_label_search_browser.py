@@ -11,7 +11,7 @@ import pytest
 
 from engage.labels import LabelStore
 from engage.labels.search import SearchQuery
-from engage.testing.browser import ROOT, start_app, stop_app
+from engage.testing.browser import ROOT, settled, start_app, stop_app
 from engage.testing.label_world import db_path, make_set, open_label_page
 from tests.e2e.conftest import ARTIFACTS
 
@@ -29,11 +29,6 @@ def search_server(chromium_path, e2e_world, tmp_path_factory) -> Iterator[tuple[
         yield app, url
     finally:
         stop_app(process)
-
-
-def _settled(page) -> None:
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached")
-    page.wait_for_timeout(300)
 
 
 def _rows(page) -> list[list[str]]:
@@ -78,7 +73,7 @@ def test_search_tick_three_bulk_label_by_keyboard_undo(browser, search_server, e
     box.fill(WORD)
     box.press("Enter")
     page.get_by_text(f"of {total:,} messages match").wait_for()
-    _settled(page)
+    settled(page)
     assert page.get_by_text(f"{len(expected)} of {total:,} messages match").count() == 1
     shown = _rows(page)
     assert [r[1] for r in shown] == expected["text"].tolist()[:len(shown)]  # the engine's matches, file order
@@ -93,13 +88,13 @@ def test_search_tick_three_bulk_label_by_keyboard_undo(browser, search_server, e
         page.wait_for_function("([sel, n]) => { const b = document.querySelector(sel); "
                                "return b && b.innerText.startsWith(`Label ${n} engageable`); }",
                                arg=[".st-key-lsearch_bulk_1 button", i + 1])
-        _settled(page)
+        settled(page)
     assert button.inner_text().startswith("Label 3 engageable")  # the count, before it happens
 
     page.evaluate("() => document.activeElement && document.activeElement.blur()")  # keys go to the page
     page.keyboard.press("Shift+E")
     page.get_by_text("Labeled 3 messages engageable as one bulk label").wait_for()
-    _settled(page)
+    settled(page)
     ticked = expected["text"].tolist()[:3]
     assert _mine(db_url, set_id) == [(t, 1, True) for t in ticked]
     # cells: row, message, score, predicted, labels, your label, bulk
@@ -115,7 +110,7 @@ def test_search_tick_three_bulk_label_by_keyboard_undo(browser, search_server, e
     page.evaluate("() => document.activeElement && document.activeElement.blur()")
     page.keyboard.press("u")  # the card's undo: the whole batch, one step
     page.get_by_text("Undone: your bulk label 'engageable' of 3 messages, as one step.").wait_for()
-    _settled(page)
+    settled(page)
     assert _mine(db_url, set_id) == []
     assert _labels_shown(page, [("", "0")] * 3) == [("", "0")] * 3
     page.get_by_text(f"0 of {total:,} messages labeled").wait_for()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from engage.testing import monitor_stream
+from engage.testing.browser import settled
 from tests.e2e.conftest import ROOT, start_app, stop_app
 from tests.test_monitor_stream import _record
 
@@ -36,20 +37,15 @@ def monitor_app(chromium_path, complaints, tmp_path_factory):
         stop_app(process)
 
 
-def _settled(page) -> None:
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=120_000)
-
-
 def test_monitor_page_in_chromium(monitor_app, page):
     page.goto(f"{monitor_app}/monitor")
     page.get_by_role("heading", name="Monitor").wait_for(timeout=120_000)
-    _settled(page)
+    settled(page, 120_000)
     page.locator('[data-testid="stVegaLiteChart"]').nth(4).wait_for(timeout=120_000)
     assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 5
     assert page.get_by_text("text drift", exact=False).count() > 0
     page.get_by_text("Sampled messages of the period").click()
-    _settled(page)
+    settled(page, 120_000)
     assert page.title() != "pwned" and page.locator('img[src="x"]').count() == 0
     height = page.evaluate("() => Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], "
                            "[data-testid=\"stAppViewContainer\"]')].map(e => e.scrollHeight))")

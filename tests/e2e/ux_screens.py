@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from engage.testing.app_world import build_app_world, labeled_frame
-from engage.testing.browser import ROOT, free_port, healthy, launch_chromium, stop_app
+from engage.testing.browser import ROOT, free_port, healthy, launch_chromium, settled, stop_app
 
 OUT = ROOT / "test-artifacts" / "ux"
 
@@ -45,8 +45,7 @@ def _serve(app_root: Path, env: dict[str, str], log: Path) -> tuple[subprocess.P
 
 def _settled(page) -> None:
     """The run the last action started has finished and nothing on the page is left over from the one before."""
-    page.wait_for_timeout(500)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=120_000)
+    settled(page, 120_000, pause_ms=500)
     for _ in range(240):  # at most about 2 minutes
         if page.locator('[data-stale="true"]').count() == 0:
             break
