@@ -4,7 +4,6 @@ models, and every bad input ending in a clear st.error (never a crash, never a t
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,11 +16,11 @@ from engage.reading import read_messages
 from engage.scoring import load_classifier
 from engage.testing.app_world import ACTIVE_VERSION, OTHER_VERSION, AppWorld
 from engage.thresholds import choose_threshold
+from tests.apptests import APP
 
 # The app world trains two model versions and every test runs whole pages (Streamlit AppTest).
 pytestmark = pytest.mark.slow
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 EVALUATE = "engage/ui/pages/evaluate.py"
 MODELS = "engage/ui/pages/models.py"
 SCORE = "engage/ui/pages/score.py"

@@ -16,8 +16,8 @@ from streamlit.testing.v1 import AppTest
 from engage import registry
 from engage.labels import LabelStore
 from engage.testing.app_world import ACTIVE_VERSION, OTHER_VERSION, AppWorld
+from tests.apptests import APP, SIGN_IN, ok, opened, signed_in
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 PAGES = {"score": "engage/ui/pages/score.py", "evaluate": "engage/ui/pages/evaluate.py",
          "models": "engage/ui/pages/models.py", "label": "engage/ui/pages/label.py",
          "train": "engage/ui/pages/train.py", "monitor": "engage/ui/pages/monitor.py"}
@@ -28,8 +28,6 @@ analysts = ["carl@acme.example"]
 annotators = ["@acme.example"]
 """
 # What Streamlit itself needs to turn sign-in on; AppTest never contacts the provider.
-AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "engage",
-        "client_secret": "s3cret", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
 ADMIN, ANALYST, ANNOTATOR, STRANGER = ("boss@acme.example", "carl@acme.example", "ana@acme.example",
                                        "mallory@elsewhere.example")
 
@@ -45,25 +43,14 @@ def env(env, tmp_path, monkeypatch) -> tuple[AppWorld, str, Path]:
 
 def _app(email: str | None, page: str | None = None, *, verified: bool = True) -> AppTest:
     """The app with sign-in configured, as `email` (None: nobody signed in), on `page`."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.secrets["auth"] = AUTH
-    at.user = ({"is_logged_in": False} if email is None else
-               {"is_logged_in": True, "email": email, "email_verified": verified, "name": email.split("@")[0]})
-    at.run()
-    if page is not None:
-        at.switch_page(PAGES[page]).run()
-    return at
+    at = signed_in(AppTest.from_file(APP, default_timeout=TIMEOUT), email, verified=verified)
+    return opened(at, None if page is None else PAGES[page])
 
 
 def _open(page: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
     return at.switch_page(PAGES[page]).run()
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def _header(at: AppTest) -> str:
@@ -89,7 +76,7 @@ def test_open_mode_says_so_on_every_page(env):
 
 def test_signed_in_pages_carry_no_open_mode_notice(env):
     at = _app(ADMIN, "score")
-    _ok(at)
+    ok(at)
     assert not any("Open mode" in c.value for c in at.caption)
     assert f"Signed in as **{ADMIN}** · admin" in [c.value for c in at.sidebar.caption]
 
@@ -104,7 +91,7 @@ def _unreachable(email: str | None, page: str, known: str) -> None:
 
 def test_nobody_signed_in_gets_only_the_sign_in_page(env):
     at = _app(None)
-    _ok(at)
+    ok(at)
     assert _header(at) == "Sign in"
     assert _keys(at) == {"auth_sign_in"}
     for page in ("models", "label"):
@@ -137,14 +124,14 @@ def test_an_annotator_labels_under_their_address_and_sees_nothing_else(env):
     with LabelStore(url) as store:
         set_id = store.import_messages("inbox", ["first message", "second message"], actor=ADMIN)
     at = _app(ANNOTATOR)
-    _ok(at)
+    ok(at)
     assert _header(at) == "Label messages"  # their only page, so the default one
     assert f"Labeling as **{ANNOTATOR}**" in [c.value for c in at.caption]
     assert "label_name_input" not in {t.key for t in at.text_input}  # no typed name when signed in
     assert not at.get("file_uploader") and not at.get("expander")  # neither import nor delete
     next(b for b in at.button if b.key == "label_yes").click()
     at.run()
-    _ok(at)
+    ok(at)
     with LabelStore(url) as store:
         assert store.progress(set_id).by_annotator.keys() == {ANNOTATOR}
     for page in ("models", "score", "train", "evaluate"):  # not in the navigation: the server never runs them
@@ -154,7 +141,7 @@ def test_an_annotator_labels_under_their_address_and_sees_nothing_else(env):
 def test_an_analyst_sees_the_models_but_a_forged_activation_is_refused(env):
     world, url, models = env
     at = _app(ANALYST, "models")
-    _ok(at)
+    ok(at)
     assert _header(at) == "Models"
     at.selectbox(key="models_pick").select(OTHER_VERSION).run()
     button = at.button(key="models_activate")
@@ -184,7 +171,7 @@ def _promote_directly() -> None:
 def test_the_promotion_action_itself_refuses_anyone_but_an_admin(env, email):
     world, url, models = env
     at = AppTest.from_function(_promote_directly, default_timeout=TIMEOUT)
-    at.secrets["auth"] = AUTH
+    at.secrets["auth"] = SIGN_IN
     at.user = {"is_logged_in": False} if email is None else {"is_logged_in": True, "email": email}
     at.run()
     assert not at.exception and not at.success
@@ -198,10 +185,10 @@ def test_an_admin_activates_and_the_audit_names_them(env):
     with LabelStore(url) as store:
         store.import_messages("inbox", ["first message", "second message"], actor=ANALYST)
     at = _app(ADMIN, "models")
-    _ok(at)
+    ok(at)
     at.selectbox(key="models_pick").select(OTHER_VERSION).run()
     at.button(key="models_activate").click().run()
-    _ok(at)
+    ok(at)
     assert registry.active_name(models) == OTHER_VERSION
     with LabelStore(url) as store:
         row = store.audit().iloc[0]
@@ -218,16 +205,16 @@ def test_only_an_admin_deletes_a_labeling_set_and_it_is_audited(env):
         keep = store.import_messages("keep", ["a message"], actor=ANALYST)
         doomed = store.import_messages("doomed", ["another message"], actor=ANALYST)
     at = _app(ANALYST, "label")
-    _ok(at)
+    ok(at)
     assert at.file_uploader(key="label_file") is not None  # an analyst imports
     assert "label_delete" not in _keys(at)
     at = _app(ADMIN, "label")
-    _ok(at)
+    ok(at)
     assert at.selectbox(key="label_set_pick").value == doomed
     assert at.button(key="label_delete").disabled  # until the checkbox says yes
     at.checkbox(key="label_delete_sure").check().run()
     at.button(key="label_delete").click().run()
-    _ok(at)
+    ok(at)
     assert "Deleted labeling set 'doomed'" in at.success[0].value
     with LabelStore(url) as store:
         assert [s.id for s in store.sets()] == [keep]
@@ -296,7 +283,7 @@ def test_every_role_against_every_page(env, email):
 def _tab(claims: dict) -> AppTest:
     """A browser tab carrying Streamlit's identity cookie with these ID-token claims."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.secrets["auth"] = AUTH
+    at.secrets["auth"] = SIGN_IN
     at.user = {"is_logged_in": True, **claims}
     return at.run()
 
@@ -328,7 +315,7 @@ def test_sign_out_ends_the_sign_in_in_every_tab_and_for_every_copy_of_its_cookie
     assert _keys(copied) == {"auth_sign_in"}
 
     again = _tab(_sign_in_claims(ANNOTATOR, "nonce-2"))  # a new sign-in with the provider works
-    _ok(again)
+    ok(again)
     assert _header(again) == "Label messages"
 
 

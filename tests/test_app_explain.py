@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,8 +15,8 @@ from streamlit.testing.v1 import AppTest
 from engage.explain import explain
 from engage.scoring import load_classifier
 from engage.testing.app_world import ACTIVE_VERSION
+from tests.apptests import APP
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 EVALUATE = "engage/ui/pages/evaluate.py"
 TIMEOUT = 120
 XSS = ["<img src=x onerror=alert(1)>", "<script>alert(1)</script> my refund never came"]

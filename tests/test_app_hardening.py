@@ -13,8 +13,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engage.testing.app_world import AppWorld
+from tests.apptests import APP
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 TIMEOUT = 120
 HOSTILE_FILE = "x'; touch y; echo '.csv"
 HOSTILE_COLUMN = "m'$(touch x)'"

@@ -4,8 +4,6 @@ beside the active model's, and promotion re-scoring the labeling sets."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,11 +17,11 @@ from engage.reading import read_messages
 from engage.scoring import load_classifier
 from engage.testing.app_world import ACTIVE_VERSION, AppWorld
 from engage.ui.text import plain
+from tests.apptests import APP, ok
 
 # The app world trains two model versions and every test runs whole pages (Streamlit AppTest).
 pytestmark = pytest.mark.slow
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 LABEL = "engage/ui/pages/label.py"
 TRAIN = "engage/ui/pages/train.py"
 TIMEOUT = 120
@@ -33,11 +31,6 @@ def _page(page: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
     return at.switch_page(page).run()
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def _named(at: AppTest, name: str) -> AppTest:
@@ -79,7 +72,7 @@ def _uncertain_order(world: AppWorld) -> list[str]:
 def test_label_page_name_import_label_skip_undo_progress(env):
     world, url, _ = env
     at = _page(LABEL)
-    _ok(at)
+    ok(at)
     assert not [b for b in at.button if b.label == "Engageable"]  # nothing to label before the name
     at = _named(at, "ana")
     assert any("Labeling as **ana**" in c.value for c in at.caption)
@@ -87,7 +80,7 @@ def test_label_page_name_import_label_skip_undo_progress(env):
     unlabeled = pd.read_csv(world.csv).drop(columns=["engage"]).to_csv(index=False).encode()
     at.file_uploader(key="label_file").upload("inbox.csv", unlabeled, "text/csv").run()
     at.button(key="label_import").click().run()
-    _ok(at)
+    ok(at)
     assert f"Imported 120 rows of {plain('inbox.csv')} as set 'inbox'." in [s.value for s in at.success]
     store = LabelStore(url)
     (labeling_set,) = store.sets()
@@ -96,7 +89,7 @@ def test_label_page_name_import_label_skip_undo_progress(env):
     order = _uncertain_order(world)  # the set was scored by the active model at import
     assert _shown(at) == order[0]
     at = _click(at, "Engageable")
-    _ok(at)
+    ok(at)
     assert _shown(at) == order[1]
     at = _click(at, "Skip")
     assert _shown(at) == order[2]
@@ -106,7 +99,7 @@ def test_label_page_name_import_label_skip_undo_progress(env):
     assert answers["value"].iloc[0] == 1
 
     at = _click(at, "Undo")
-    _ok(at)
+    ok(at)
     assert _shown(at) == order[1]  # the skipped message is back
     assert "Undone: your answer 'skip'. The message is back." in [i.value for i in at.info]
     at = _click(at, "Not engageable")
@@ -128,7 +121,7 @@ def test_agreement_between_two_annotators(env):
         at.selectbox(key="label_order").select("file").run()
         for answer in answers:
             at = _click(at, answer)
-            _ok(at)
+            ok(at)
         sessions[name] = at
     at = sessions["ben"]
     pairs = _table(at, "kappa")
@@ -153,15 +146,15 @@ def test_train_page_from_stored_labels_plus_a_file_then_promote(env):
         store.label(row.message_id, "ana", int(truth[row.text]), set_id=set_id)
 
     at = _page(TRAIN)
-    _ok(at)
+    ok(at)
     assert next(m.value for m in at.metric if m.label == "Labeled messages") == "60"
     at.file_uploader(key="train_file").upload("labeled.csv", world.csv.read_bytes(), "text/csv").run()
-    _ok(at)
+    ok(at)
     assert at.selectbox(key="train_label_col").value == "engage"
     assert next(m.value for m in at.metric if m.label == "Labeled messages") == "119"  # the file adds 59 new
     at.text_input(key="train_name").input("relabeled-1")
     at.button(key="train_go").click().run()
-    _ok(at)
+    ok(at)
     assert any(s.value.startswith("Trained relabeled-1 on 119 messages") for s in at.success)
     new = registry.read_model("relabeled-1", models)
     assert new.meta["training_data"]["rows"] == 119
@@ -179,7 +172,7 @@ def test_train_page_from_stored_labels_plus_a_file_then_promote(env):
         assert same.loc[1, key] == pytest.approx(new.meta["heldout_metrics"][key])
 
     at.button(key="train_promote").click().run()
-    _ok(at)
+    ok(at)
     assert registry.active_name(models) == "relabeled-1"
     assert ("relabeled-1 is now the active model; new scores stored for 1 labeling set, so the labeling queue "
             "follows it.") in [s.value for s in at.success]
@@ -195,14 +188,14 @@ def test_train_page_from_stored_labels_plus_a_file_then_promote(env):
 def test_train_page_without_labels_informs_and_trains_from_a_labeled_file_alone(env):
     world, _, models = env
     at = _page(TRAIN)
-    _ok(at)  # information, not an error: a labeled file can be added
+    ok(at)  # information, not an error: a labeled file can be added
     assert any("No labels yet in the label store" in i.value and "add a labeled file" in i.value for i in at.info)
     at.file_uploader(key="train_file").upload("labeled.csv", world.csv.read_bytes(), "text/csv").run()
-    _ok(at)
+    ok(at)
     assert next(m.value for m in at.metric if m.label == "Labeled messages") == "119"
     at.text_input(key="train_name").input("from-file")
     at.button(key="train_go").click().run()
-    _ok(at)
+    ok(at)
     new = registry.read_model("from-file", models)
     assert (new.meta["training_data"]["rows"], new.meta["training_data"]["source"]) == (119, "labeled.csv")
 
@@ -215,7 +208,7 @@ def test_score_page_sends_the_flagged_rows_to_labeling_with_their_scores(env):
     next(s for s in at.selectbox if s.label == "Show").set_value("flagged").run()
     flagged = _table(at, "engageable")
     at.button(key="label_send").click().run()
-    _ok(at)
+    ok(at)
     store = LabelStore(url)
     (sent,) = store.sets()
     assert sent.size == len(flagged) > 0
@@ -240,7 +233,7 @@ def test_activating_on_the_models_page_rescores_the_labeling_sets(env):
     at = _page("engage/ui/pages/models.py")
     at.selectbox(key="models_pick").select(OTHER_VERSION).run()
     at.button(key="models_activate").click().run()
-    _ok(at)
+    ok(at)
     assert registry.active_name(models) == OTHER_VERSION
     with LabelStore(url) as store:
         stored = pd.read_sql("SELECT DISTINCT model FROM scores", store.engine)["model"].tolist()

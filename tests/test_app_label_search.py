@@ -5,7 +5,6 @@ the card's one undo, more like this, and the role checks (an annotator searches 
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +13,9 @@ from streamlit.testing.v1 import AppTest
 from engage.cache import EmbeddingCache
 from engage.labels import LabelStore
 from engage.ui.label_search import Similar
+from tests.apptests import APP, SIGN_IN, ok, opened, signed_in
 from tests.test_pages_stubbed import engine  # noqa: F401  (the stubbed engine's fixture)
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 LABEL = "engage/ui/pages/label.py"
 TIMEOUT = 60
 TEXTS = ["Refund please, my order never came", "my refunds are late again", "hello world",
@@ -26,8 +25,6 @@ admins = ["boss@acme.example"]
 analysts = ["carl@acme.example"]
 annotators = ["@acme.example"]
 """
-AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "engage",
-        "client_secret": "s3cret", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
 
 
 @pytest.fixture
@@ -48,15 +45,8 @@ def _label_page(email: str | None = None) -> AppTest:
     if email is None:
         at.query_params["annotator"] = "ana"
     else:
-        at.secrets["auth"] = AUTH
-        at.user = {"is_logged_in": True, "email": email, "email_verified": True, "name": email.split("@")[0]}
-    at.run()
-    return at.switch_page(LABEL).run()
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+        signed_in(at, email)
+    return opened(at, LABEL)
 
 
 def _search(at: AppTest, words: str = "", pattern: str = "") -> AppTest:
@@ -81,16 +71,16 @@ def _active(url: str) -> list[tuple]:
 def test_search_tick_bulk_label_and_one_undo_on_the_card(labeling):
     url, set_id, ids = labeling
     at = _label_page()
-    _ok(at)
+    ok(at)
     assert any("Search to see the matches" in c.value for c in at.caption)
     at = _search(at, words="refund")
-    _ok(at)
+    ok(at)
     assert any(m.value.startswith("**2** of 6 messages match") for m in at.markdown)
     table = _matches(at)
     assert table.value["text"].tolist() == TEXTS[:2] and table.value["score"].tolist() == [0.9, 0.8]
     at.session_state[table.key] = {"selection": {"rows": [1], "columns": [], "cells": []}}
     at.run()
-    _ok(at)
+    ok(at)
     assert at.button(key="lsearch_focus").label == "Put row 2 on the card"
     assert at.radio(key="lsearch_scope").value == "ticked"
     assert at.button(key="lsearch_bulk_1").label == "Label 1 engageable"
@@ -98,7 +88,7 @@ def test_search_tick_bulk_label_and_one_undo_on_the_card(labeling):
     button = at.button(key="lsearch_bulk_0")
     assert button.label == "Label 2 not engageable" and "2 get this label as one batch" in button.help
     button.click().run()
-    _ok(at)
+    ok(at)
     assert _active(url) == [(TEXTS[0], "ana", 0), (TEXTS[1], "ana", 0)]
     assert "Labeled 2 messages not engageable as one bulk label" in at.success[0].value
     with LabelStore(url) as store:
@@ -106,7 +96,7 @@ def test_search_tick_bulk_label_and_one_undo_on_the_card(labeling):
     assert trail.loc[0, "action"] == "bulk_label" and trail.loc[0, "detail"]["query"] == {"words": "refund"}
     assert _matches(at).value["yours"].tolist() == ["not engageable"] * 2
     at.button(key="label_undo").click().run()  # the card's undo (key U): the whole batch
-    _ok(at)
+    ok(at)
     assert _active(url) == []
     assert any("bulk label 'not engageable' of 2 messages" in i.value for i in at.info)
     assert _matches(at).value["yours"].tolist() == ["", ""]  # the whole page reran: the table says so too
@@ -117,7 +107,7 @@ def test_the_filters_and_a_refused_pattern(labeling):
     at = _label_page()
     at.multiselect(key="lsearch_predicted").set_value(["engageable"])
     at = _search(at, pattern=r"late\b")
-    _ok(at)
+    ok(at)
     assert _matches(at).value["text"].tolist() == [TEXTS[1], TEXTS[3]]
     at = _search(at, pattern="(late")
     assert not at.exception
@@ -132,7 +122,7 @@ def test_putting_a_match_on_the_card_and_more_like_this(labeling, engine, tmp_pa
     at.session_state[table.key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     at.run()
     at.button(key="lsearch_focus").click().run()
-    _ok(at)
+    ok(at)
     assert at.text[0].value == TEXTS[4]  # on the card now: E labels it
     at.button(key="label_yes").click().run()
     assert _active(url) == [(TEXTS[4], "ana", 1)]
@@ -145,7 +135,7 @@ def test_putting_a_match_on_the_card_and_more_like_this(labeling, engine, tmp_pa
     clf.cache.put_many(clf.encoder.fingerprint, TEXTS, vectors)
     at.session_state["lsearch_similar"] = Similar(set_id, ids[4], 5)
     at.run()
-    _ok(at)
+    ok(at)
     near = _matches(at).value
     assert near["text"].tolist()[0] == TEXTS[5] and len(near) == len(TEXTS) - 1
     assert near["similarity"].iloc[0] > 0.99 and near["similarity"].is_monotonic_decreasing
@@ -177,12 +167,12 @@ def _forged_bulk() -> None:
 def test_an_annotator_searches_but_may_not_bulk_label(roles):
     url, set_id, ids = roles
     at = _search(_label_page("ana@acme.example"), words="late")
-    _ok(at)
+    ok(at)
     assert len(_matches(at).value) == 2
     assert not any(b.key.startswith("lsearch_bulk") for b in at.button if b.key)
     assert any("Bulk labels are given by analysts and admins" in c.value for c in at.caption)
     forged = AppTest.from_function(_forged_bulk, default_timeout=TIMEOUT)
-    forged.secrets["auth"] = AUTH
+    forged.secrets["auth"] = SIGN_IN
     forged.user = {"is_logged_in": True, "email": "ana@acme.example", "email_verified": True}
     forged.run()
     assert "ana@acme.example is an annotator: only an analyst or above may label many messages at once" in \
@@ -191,11 +181,10 @@ def test_an_annotator_searches_but_may_not_bulk_label(roles):
     at = _search(_label_page("carl@acme.example"), words="late")  # an analyst does
     at.radio(key="lsearch_scope").set_value("all").run()
     at.button(key="lsearch_bulk_1").click().run()
-    _ok(at)
+    ok(at)
     assert _active(url) == sorted([(TEXTS[1], "carl@acme.example", 1), (TEXTS[3], "carl@acme.example", 1)])
     with LabelStore(url) as store:
         assert store.audit().loc[0, "actor"] == "carl@acme.example"
-
 
 
 def test_the_train_page_uses_bulk_labels_unless_told_not_to(labeling, monkeypatch):
@@ -210,7 +199,7 @@ def test_the_train_page_uses_bulk_labels_unless_told_not_to(labeling, monkeypatc
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
     at.switch_page("engage/ui/pages/train.py").run()
-    _ok(at)
+    ok(at)
     toggle = at.toggle(key="train_bulk")
     assert toggle.value is True and toggle.help.startswith("2 labels were given to many messages at once")
     assert next(m.value for m in at.metric if m.label == "Labeled messages") == "3"

@@ -16,7 +16,8 @@ from engage import registry
 from engage.labels import LabelStore
 from engage.reading import read_messages
 from engage.ui.text import plain
-from tests.test_app_label import APP, LABEL, TIMEOUT, TRAIN, _click, _named, _ok, _page
+from tests.apptests import APP, ok
+from tests.test_app_label import LABEL, TIMEOUT, TRAIN, _click, _named, _page
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +40,7 @@ def test_train_page_with_too_few_labels_says_how_many_more_of_which_class(env):
     world, url, _ = env
     _label(url, [f"message number {i}" for i in range(15)], [1] + [0] * 14)
     at = _page(TRAIN)
-    _ok(at)
+    ok(at)
     # 20% held out: 5 of each class (one or more held out, two or more to train on), so 4 more engageable.
     warning = next(w.value for w in at.warning if "Not enough labels" in w.value)
     assert "with 20% held out" in warning and "Label 4 more engageable messages" in warning
@@ -55,14 +56,14 @@ def test_cross_validation_on_the_train_page_trains_the_final_model_on_every_labe
     at = _page(TRAIN)
     assert at.radio(key="train_validation").value == "A held-out share"  # the world's active version held out 10 %
     at.radio(key="train_validation").set_value("Cross-validation").run()
-    _ok(at)
+    ok(at)
     assert not [s for s in at.slider if s.key == "train_val_split"]  # no share to choose
     warning = next(w.value for w in at.warning if "Not enough labels" in w.value)  # 5 folds: 5 of each class
     assert "with 5-fold cross-validation" in warning and "Label 2 more engageable messages" in warning
     at.file_uploader(key="train_file").upload("labeled.csv", world.csv.read_bytes(), "text/csv").run()
     at.text_input(key="train_name").input("every-label")
     at.button(key="train_go").click().run()
-    _ok(at)
+    ok(at)
     recorded = registry.read_model("every-label", models).meta
     assert recorded["training_data"]["cv_folds"] == 5
     assert recorded["training_data"]["train_rows"] == recorded["training_data"]["rows"]  # none held back
@@ -91,7 +92,7 @@ def test_training_reports_the_wait_from_the_click_and_what_the_merge_did(env):
     _label(url, [labeled.texts[i] for i in first], [int(labeled.labels[i]) for i in first])
     at = _page(TRAIN)
     at.file_uploader(key="train_file").upload("labeled.csv", world.csv.read_bytes(), "text/csv").run()
-    _ok(at)
+    ok(at)
     # 120 rows: 1 empty, the first 15 labeled in the app too (merged, the app's label kept), 104 new.
     assert next(m.value for m in at.metric if m.label == "Labeled messages") == "119"
     assert any("15 labeled in the app · 104 from the added file · 15 of the file's messages also labeled in the app: "
@@ -100,7 +101,7 @@ def test_training_reports_the_wait_from_the_click_and_what_the_merge_did(env):
     start = time.perf_counter()
     at.button(key="train_go").click().run()
     wall = time.perf_counter() - start
-    _ok(at)
+    ok(at)
     message = next(s.value for s in at.success if s.value.startswith("Trained timed"))
     found = re.search(r"in ([\d.]+) s from the click \(([\d.]+) s of it encoding and fitting", message)
     assert found, message
@@ -117,13 +118,13 @@ def test_importing_the_same_file_again_warns_and_offers_the_existing_set(env):
     at.button(key="label_import").click().run()
     at = _click(at, "Engageable")
     at.button(key="label_import").click().run()
-    _ok(at)
+    ok(at)
     assert any("Labeling set 'inbox' (#1" in w.value and "has the same name" in w.value for w in at.warning)
     assert len(LabelStore(url).sets()) == 1  # nothing made before the choice
     labels = [b.label for b in at.button]
     assert "Open 'inbox'" in labels
     at = _click(at, f"Make a new set anyway, as '{plain('inbox (2)')}'")
-    _ok(at)
+    ok(at)
     assert [s.name for s in LabelStore(url).sets()] == ["inbox", "inbox (2)"]
     assert at.selectbox(key="label_set_pick").value == 2
     assert "1 of 119 messages labeled (by anyone)" in at.get("progress")[0].proto.text
@@ -138,11 +139,11 @@ def test_sending_the_same_rows_again_warns_before_making_a_twin(env):
     at.button(key="label_send").click().run()
     (first,) = LabelStore(url).sets()
     at.button(key="label_send").click().run()
-    _ok(at)
+    ok(at)
     assert any(f"Labeling set '{plain(first.name)}'" in w.value for w in at.warning)
     assert len(LabelStore(url).sets()) == 1
     at = _click(at, f"Make a new set anyway, as '{plain(first.name + ' (2)')}'")
-    _ok(at)
+    ok(at)
     assert [s.name for s in LabelStore(url).sets()] == [first.name, f"{first.name} (2)"]
 
 
@@ -154,7 +155,7 @@ def test_the_annotator_is_kept_in_the_url_across_a_reload(env):
     reloaded.switch_page(LABEL)
     reloaded.query_params = {"annotator": "ana"}
     reloaded.run()
-    _ok(reloaded)
+    ok(reloaded)
     assert any("Labeling as **ana**" in c.value for c in reloaded.caption)
     assert not [t for t in reloaded.text_input if t.key == "label_name_input"]
     reloaded = _click(reloaded, "Change name")
@@ -173,7 +174,7 @@ def test_a_png_named_csv_is_called_not_a_text_file(env):
 
 def test_metric_and_encoder_names_are_human_with_the_technical_one_in_the_tooltip(env):
     at = _page("engage/ui/pages/models.py")
-    _ok(at)
+    ok(at)
     encoder = next(m for m in at.metric if m.label == "Encoder")
     assert encoder.value.startswith("ELMo (TensorFlow Hub)") and "encoder kind hub" in encoder.proto.help
     table = next(d for d in at.dataframe if "roc_auc" in d.value.columns)  # the engine's keys stay
@@ -191,6 +192,6 @@ def test_messages_that_look_non_english_get_a_note(env):
     at = _page("engage/ui/pages/score.py")
     at.file_uploader(key="score_file").upload("mixed.csv", data, "text/csv").run()
     at.button(key="score_go").click().run()
-    _ok(at)
+    ok(at)
     assert ("2 messages look non-English (rows 3, 5): their scores are less reliable, since the model's ELMo reads "
             "English only.") in [i.value for i in at.info]

@@ -12,17 +12,15 @@ from streamlit.testing.v1 import AppTest
 from engage.labels import LabelStore
 from engage.monitor.spotcheck import spot_check_results
 from engage.testing import monitor_stream
+from tests.apptests import APP, ok, opened, signed_in
 from tests.test_monitor_stream import _record
 
 # Whole app runs (AppTest), as the other app tests.
 pytestmark = pytest.mark.slow
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 MONITOR = "engage/ui/pages/monitor.py"
 SCORE = "engage/ui/pages/score.py"
 TIMEOUT = 180
-AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "engage",
-        "client_secret": "s3cret", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
 XSS = '<img src=x onerror="document.title=\'pwned\'"> my order is lost **help**'
 
 
@@ -45,16 +43,11 @@ def env(models, tmp_path, monkeypatch):
     return url
 
 
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
 def test_monitor_page_figures_alerts_banner_and_a_spot_check(env):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
     at.switch_page(MONITOR).run()
-    _ok(at)
+    ok(at)
     assert at.header[0].value == "Monitor"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Messages"] == f"{17 * 200:,}" and 0.5 < float(metrics["Text drift (AUC)"]) < 1  # 3 of 17 days
@@ -64,11 +57,11 @@ def test_monitor_page_figures_alerts_banner_and_a_spot_check(env):
     words = [d.value for d in at.dataframe if "typical of this period" in d.value.columns][0]
     assert len(words) == 10
     at.selectbox(key="monitor_split").select("domain").run()
-    _ok(at)
+    ok(at)
     # one click draws a spot-check set from the period's sample; labels on it give measured figures
     at.number_input(key="monitor_spot_size").set_value(40)
     at.button(key="monitor_spot").click().run()
-    _ok(at)
+    ok(at)
     with LabelStore(env) as store:
         (row,) = spot_check_results(store)
         messages = store.messages(row["set_id"])
@@ -78,7 +71,7 @@ def test_monitor_page_figures_alerts_banner_and_a_spot_check(env):
         (row,) = spot_check_results(store)
     assert row["labeled"] == 40 and row["precision_low"] <= row["precision"] <= row["precision_high"]
     at.run()
-    _ok(at)
+    ok(at)
     table = [d.value for d in at.dataframe if "precision_low" in d.value.columns][0]
     assert table["precision"].iloc[0] == pytest.approx(row["precision"])
     # the banner of every page
@@ -89,17 +82,10 @@ def test_monitor_page_figures_alerts_banner_and_a_spot_check(env):
 
 
 def test_an_annotator_cannot_open_the_monitor_and_sees_no_banner(env):
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.secrets["auth"] = AUTH
-    at.user = {"is_logged_in": True, "email": "ana@acme.example", "email_verified": True, "name": "ana"}
-    at.run()
+    at = opened(signed_in(AppTest.from_file(APP, default_timeout=TIMEOUT), "ana@acme.example"), None)
     with pytest.raises(ValueError, match="Known pages"):
         at.switch_page(MONITOR)
     assert not any("monitor alert" in w.value for w in at.warning)
-    analyst = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    analyst.secrets["auth"] = AUTH
-    analyst.user = {"is_logged_in": True, "email": "carl@acme.example", "email_verified": True, "name": "carl"}
-    analyst.run()
-    analyst.switch_page(MONITOR).run()
-    _ok(analyst)
+    analyst = opened(signed_in(AppTest.from_file(APP, default_timeout=TIMEOUT), "carl@acme.example"), MONITOR)
+    ok(analyst)
     assert analyst.header[0].value == "Monitor"

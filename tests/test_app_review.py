@@ -16,10 +16,10 @@ from engage.label_loop import record_suspects, training_messages
 from engage.labels import LabelStore
 from engage.testing.app_world import AppWorld
 from engage.ui.text import plain
+from tests.apptests import APP, SIGN_IN, ok, opened, signed_in
 
 pytestmark = pytest.mark.slow  # whole pages on the app world
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 LABEL = "engage/ui/pages/label.py"
 TRAIN = "engage/ui/pages/train.py"
 TIMEOUT = 120
@@ -28,8 +28,6 @@ admins = ["boss@acme.example"]
 analysts = ["carl@acme.example"]
 annotators = ["@acme.example"]
 """
-AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "engage",
-        "client_secret": "s3cret", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
 ADMIN, ANALYST, ANA, BEN = "boss@acme.example", "carl@acme.example", "ana@acme.example", "ben@acme.example"
 TEXTS = ["my order never arrived", "loving the new lineup", "the app crashes at login", "great match last night"]
 
@@ -42,16 +40,7 @@ def env(env, tmp_path, monkeypatch) -> tuple[AppWorld, str, Path]:
 
 
 def _app(email: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.secrets["auth"] = AUTH
-    at.user = {"is_logged_in": True, "email": email, "email_verified": True, "name": email.split("@")[0]}
-    at.run()
-    return at.switch_page(LABEL).run()
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    return opened(signed_in(AppTest.from_file(APP, default_timeout=TIMEOUT), email), LABEL)
 
 
 def _labeled(url: str) -> tuple[int, list[int]]:
@@ -73,18 +62,18 @@ def test_an_analyst_decides_a_disagreement_and_the_training_label_follows(env):
     world, url, _ = env
     set_id, ids = _labeled(url)
     train = _app(ANALYST).switch_page(TRAIN).run()  # the Train page says what training does with the open one
-    _ok(train)
+    ok(train)
     assert "1 messages with disagreeing labels are not decided yet" in _captions(train)
     at = _app(ANALYST)
-    _ok(at)
+    ok(at)
     assert at.radio(key="review_list").options == ["Suspected errors", "Disagreements", "All labels"]
     assert "**87.5%** before review, **87.5%** after" in _captions(at)  # 7 of 8 labels equal the majority
     at.radio(key="review_list").set_value("Disagreements").run()
-    _ok(at)
+    ok(at)
     assert at.selectbox(key="review_pick").value == ids[1]
     assert f"{plain(BEN)}: engageable" in _captions(at) and f"{plain(ANA)}: not engageable" in _captions(at)
     at.button(key="review_decide_0").click().run()
-    _ok(at)
+    ok(at)
     assert "Decided: not engageable" in at.success[0].value
     with LabelStore(url) as store:
         made = store.decisions(set_id)
@@ -110,12 +99,12 @@ def test_an_analyst_works_the_suspected_errors_queue(env):
         oof[messages.texts.index(TEXTS[3])] = 0.95  # labeled 0 by both: the model says otherwise
         record_suspects(store, messages, oof, "fixture-a")
     at = _app(ANALYST)
-    _ok(at)
+    ok(at)
     queue = next(d.value for d in at.dataframe if "rank" in d.value.columns)
     assert queue["text"].iloc[0] == TEXTS[3] and queue["rank"].iloc[0] == 1
     assert at.selectbox(key="review_pick").value == ids[3]
     at.button(key="review_decide_1").click().run()
-    _ok(at)
+    ok(at)
     with LabelStore(url) as store:
         assert store.decisions(set_id)["source"].tolist() == ["suspect"]
         assert ids[3] not in store.suspects(set_id)["message_id"].tolist()  # reviewed: out of the queue
@@ -127,14 +116,14 @@ def test_an_annotator_changes_only_their_own_older_label_and_may_not_decide(env)
     world, url, _ = env
     set_id, ids = _labeled(url)
     at = _app(ANA)
-    _ok(at)
+    ok(at)
     assert at.radio(key="review_list").options == ["My labels"]
     listed = next(d.value for d in at.dataframe if "annotator" in d.value.columns)
     assert set(listed["annotator"]) == {ANA} and len(listed) == 4  # older than any undo reaches, all of them
     assert not [b for b in at.button if b.key and b.key.startswith("review_decide")]
     at.selectbox(key="review_pick").set_value(ids[0]).run()
     at.button(key="review_mine_0").click().run()
-    _ok(at)
+    ok(at)
     with LabelStore(url) as store:
         mine = store.active_labels(set_id)
         assert mine[(mine["annotator"] == ANA) & (mine["message_id"] == ids[0])]["value"].tolist() == [0]
@@ -160,7 +149,7 @@ def test_the_review_action_itself_refuses_an_annotator(env, email):
     world, url, _ = env
     _labeled(url)
     at = AppTest.from_function(_decide_directly, default_timeout=TIMEOUT)
-    at.secrets["auth"] = AUTH
+    at.secrets["auth"] = SIGN_IN
     at.user = {"is_logged_in": True, "email": email, "email_verified": True}
     at.run()
     with LabelStore(url) as store:
@@ -180,9 +169,9 @@ def test_an_admin_ranks_the_labels_from_the_page(env):
         for i, message_id in enumerate(store.messages(more)["message_id"]):
             store.label(int(message_id), ANA, 1 - i % 2, set_id=more)
     at = _app(ADMIN)
-    _ok(at)
+    ok(at)
     at.button(key="review_rank").click().run()
-    _ok(at)
+    ok(at)
     assert "Ranked 14 labels by how likely each is wrong." in at.success[0].value
     with LabelStore(url) as store:
         ranked = store.suspects(reviewed=True)

@@ -22,10 +22,10 @@ import engage.ui
 import engage.ui.pages
 from engage.labels import LabelStore
 from engage.ui import errors, label_card, state
+from tests.apptests import APP
 from tests.fixtures.labels_db import postgres_schema_url
 from tests.fixtures.tcp_cut import tcp_cut
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 LABEL = "engage/ui/pages/label.py"
 TIMEOUT = 60
 IMAGE_NAME = "![x](http://host.invalid/img.png)"

@@ -8,7 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 from engage.encoders.bilm.finetune import HUB_REFUSAL
 from engage.head import HeadConfig
-from tests.test_pages_stubbed import APP, TIMEOUT, StubClassifier, _csv, _ok, engine  # noqa: F401 (engine: fixture)
+from tests.apptests import APP, ok
+from tests.test_pages_stubbed import TIMEOUT, StubClassifier, _csv, engine  # noqa: F401 (engine: fixture)
 
 TRAIN = "engage/ui/pages/train.py"
 
@@ -19,7 +20,7 @@ def test_the_finetune_option_is_off_and_says_why_a_hub_elmo_cannot_be_tuned(engi
     at.run()
     at.switch_page(TRAIN).run()
     at.file_uploader(key="train_file").upload("labeled.csv", _csv()[1], "text/csv").run()
-    _ok(at)
+    ok(at)
     box = at.checkbox(key="finetune_on")
     assert box.value is False and box.disabled and at.slider(key="finetune_minutes").disabled
     reason = HUB_REFUSAL.format(handle="stub://elmo")

@@ -23,8 +23,6 @@ from tests.fixtures.labels_db import make_set as _set
 ROOT = Path(__file__).resolve().parents[1]
 
 
-
-
 def _walk(store: LabelStore, set_id: int, annotator: str, order: str) -> list[int]:
     """The whole queue as the annotator would see it, skipping each message."""
     seen = []

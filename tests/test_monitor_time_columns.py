@@ -17,7 +17,8 @@ from engage.reading.times import is_time_column, time_periods
 from engage.summary import MAX_SLICES, slice_metrics, time_slice_metrics
 from engage.testing.app_world import labeled_frame
 from engage.ui.time_chooser import NONE
-from tests.test_pages_stubbed import EVALUATE, _app, _ok, _scored, _table, engine, stub_scores  # noqa: F401 (engine: a fixture)
+from tests.apptests import ok
+from tests.test_pages_stubbed import EVALUATE, _app, _scored, _table, engine, stub_scores  # noqa: F401 (engine: a fixture)
 
 START = datetime(2026, 11, 2, 6, tzinfo=UTC)  # a Monday
 
@@ -84,10 +85,10 @@ def test_evaluate_page_slices_a_time_column_by_day_and_by_week():
     frame["created_at"] = [(START + timedelta(days=i // 15, minutes=11 * (i % 15))).isoformat() for i in range(150)]
     at = _scored(data=frame.to_csv(index=False).encode("utf-8"))
     at.switch_page(EVALUATE).run()
-    _ok(at)
+    ok(at)
     assert at.selectbox(key="evaluate_slice_col").value == "domain"  # the time column is no default slice
     at.selectbox(key="evaluate_slice_col").select("created_at").run()
-    _ok(at)  # today's code refused the column: 150 distinct values
+    ok(at)  # today's code refused the column: 150 distinct values
     assert at.radio(key="evaluate_time_grain").value == "day"
     table = _table(at, "slice")
     assert table["slice"].tolist() == [(START + timedelta(days=d)).date().isoformat() for d in range(10)]
@@ -95,7 +96,7 @@ def test_evaluate_page_slices_a_time_column_by_day_and_by_week():
     expected = metric_table(frame["engage"].to_numpy()[15:30], scores[15:30], 0.5)
     assert table["n"].tolist() == [15] * 10 and table.loc[1, "f1"] == pytest.approx(expected["f1"])
     at.radio(key="evaluate_time_grain").set_value("week").run()
-    _ok(at)
+    ok(at)
     assert _table(at, "slice")["slice"].tolist() == ["week of 2026-11-02", "week of 2026-11-09"]
     assert _table(at, "slice")["n"].tolist() == [105, 45]
 
@@ -106,7 +107,7 @@ def test_evaluate_page_slices_a_time_column_by_day_and_by_week():
 def _upload(at, name: str, frame: pd.DataFrame):
     at.file_uploader(key="score_file").upload(name, frame.to_csv(index=False).encode("utf-8"),
                                               "application/octet-stream").run()
-    _ok(at)
+    ok(at)
     return next(s for s in at.selectbox if s.key.startswith("time_chooser_"))
 
 
@@ -127,7 +128,7 @@ def test_score_page_time_chooser_detected_overridden_or_none(tmp_path):
     assert any("the scoring time is used" in c.value for c in at.caption)
     chooser.select("shipped_on").run()
     at.button(key="score_go").click().run()
-    _ok(at)
+    ok(at)
     assert any("under each message's time from 'shipped_on'" in c.value for c in at.caption)
     shipped = {(START + timedelta(days=10 + k)).date().isoformat(): 20 for k in range(3)}
     assert _days(url) == shipped
@@ -138,7 +139,7 @@ def test_score_page_time_chooser_detected_overridden_or_none(tmp_path):
     chooser.select(NONE).run()
     assert any("No time column: the scoring time is used" in c.value for c in at.caption)
     at.button(key="score_go").click().run()
-    _ok(at)
+    ok(at)
     assert any("no time column chosen" in c.value for c in at.caption)
     (day, n), = [(d, n) for d, n in _days(url).items() if d not in shipped]
     assert n == 60 and day in {before.isoformat(), datetime.now(UTC).date().isoformat()}

@@ -18,7 +18,8 @@ from engage.head.config import HeadConfig
 from engage.labels import LabelStore
 from engage.ui import live_agreement
 from engage.ui.text import plain
-from tests.test_pages_stubbed import APP, TIMEOUT, StubClassifier, _ok, _scored, engine  # noqa: F401 (a fixture)
+from tests.apptests import APP, ok
+from tests.test_pages_stubbed import TIMEOUT, StubClassifier, _scored, engine  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.usefixtures("engine")  # the stub classifiers, a registry and a label database per test
 LABEL, TRAIN = "engage/ui/pages/label.py", "engage/ui/pages/train.py"
@@ -54,13 +55,13 @@ def test_agreement_redraws_itself_while_annotators_label():
     for _ in range(2):
         next(b for b in at.button if b.label == "Engageable").click()
         at.run()
-    _ok(at)
+    ok(at)
     assert any("Shown once two annotators" in c.value for c in at.caption)
     for _ in range(2):  # another annotator labels the same messages, in another browser
         item = store.next_message(set_id, "ana", "file")
         store.label(item.message_id, "ana", 0, set_id=set_id)
     at = _fragment_tick(at, live_agreement.FRAGMENT)
-    _ok(at)
+    ok(at)
     pairs = next(d.value for d in at.dataframe if "kappa" in d.value.columns)
     assert pairs[["annotator_a", "annotator_b", "messages", "agreement"]].values.tolist() == [["ana", "ben", 2, 0.0]]
     store.close()
@@ -70,11 +71,11 @@ def test_the_card_shows_the_columns_picked_escaped():
     at = _label_page("ana")
     at.file_uploader(key="label_file").upload("tweets.csv", TWEETS.to_csv(index=False).encode(), "text/csv").run()
     at.button(key="label_import").click().run()
-    _ok(at)
+    ok(at)
     picker = next(m for m in at.multiselect if m.label == "Columns to show on the card")
     assert picker.options == ["tweet_id", "airline", "name", "tweet_created"]
     picker.select("airline").select("name").run()
-    _ok(at)
+    ok(at)
     row = TWEETS.set_index("text").loc[at.text[0].value]
     shown = f"**airline** {plain(row['airline'])} · **name** {plain(row['name'])}"
     assert shown in [c.value for c in at.caption]
@@ -91,7 +92,7 @@ def test_the_plain_csv_is_offered_beside_the_safe_one_with_its_risk():
     assert "All rows with scores (CSV)" in labels  # the spreadsheet-safe one stays
     assert any(PLAIN_CSV_RISK in c.value for c in at.caption)
     at.switch_page(TRAIN).run()
-    _ok(at)
+    ok(at)
     assert f"Labels: {PLAIN_CSV}" in [b.label for b in at.get("download_button")]
     assert any(PLAIN_CSV_RISK in c.value for c in at.caption)
 
@@ -104,9 +105,9 @@ def test_the_train_page_starts_from_the_label_column_chosen_on_the_score_page(mo
     chooser = next(s for s in at.selectbox if s.label.startswith("Label column"))
     assert chooser.value == "engage"
     chooser.select("needs_reply").run()
-    _ok(at)
+    ok(at)
     at.switch_page(TRAIN).run()
     at.file_uploader(key="train_file").upload("tweets.csv", data, "text/csv").run()
-    _ok(at)
+    ok(at)
     assert at.selectbox(key="train_label_col").value == "needs_reply"
     assert hashlib.sha256(data).hexdigest()[:16] in "".join(at.session_state)  # the owned key, per file

@@ -23,8 +23,8 @@ from engage.metrics import metric_table
 from engage.scoring import Scores
 from engage.testing.app_world import labeled_frame
 from engage.ui.text import plain
+from tests.apptests import APP, ok
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 SCORE, EVALUATE, MODELS = "engage/ui/pages/score.py", "engage/ui/pages/evaluate.py", "engage/ui/pages/models.py"
 ACTIVE, OTHER = "stub-a", "stub-b"
 THRESHOLD = 0.5
@@ -108,11 +108,6 @@ def _app() -> AppTest:
     return at
 
 
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
 def _metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
@@ -135,22 +130,22 @@ def _scored(name: str = "labeled.csv", data: bytes | None = None) -> AppTest:
     at.run()
     at.button(key="score_go").click()
     at.run()
-    _ok(at)
+    ok(at)
     return at
 
 
 def test_score_page_hands_the_text_column_to_the_engine_and_lays_out_its_scores(engine):
     frame, data = _csv()
     at = _app()
-    _ok(at)
+    ok(at)
     assert any(f"Model **{ACTIVE}**" in c.value for c in at.caption)
     at.file_uploader(key="score_file").upload("labeled.csv", data, "application/octet-stream").run()
-    _ok(at)
+    ok(at)
     assert at.dataframe[0].value.shape == (100, 4)  # the preview: the first 100 rows
     assert [s.value for s in at.selectbox][:2] == ["text", "engage"]
     assert not engine[ACTIVE].calls  # nothing is scored before the click
     at.button(key="score_go").click().run()
-    _ok(at)
+    ok(at)
     texts = frame["text"].fillna("").tolist()
     assert engine[ACTIVE].calls == [texts]
     expected = stub_scores(texts)
@@ -180,7 +175,7 @@ def test_evaluate_page_shows_the_metrics_of_the_engines_scores_at_the_shared_thr
     at = _scored(data=data)
     at.slider(key="threshold_score_slider").set_value(0.4).run()
     at.switch_page(EVALUATE).run()
-    _ok(at)
+    ok(at)
     assert at.slider(key="threshold_evaluate_slider").value == 0.4
     scores = stub_scores(frame["text"].fillna("").tolist())
     expected = metric_table(frame["engage"].to_numpy(), scores, 0.4)
@@ -221,7 +216,7 @@ def test_a_file_without_text_asks_for_the_column_before_scoring(engine):
 
 def test_models_page_lists_the_registry_and_activates_a_version(engine, tmp_path):
     at = _app().switch_page(MODELS).run()
-    _ok(at)
+    ok(at)
     table = _table(at, "encoder")
     assert table["name"].tolist() == [ACTIVE, OTHER]
     assert table["active"].tolist() == [True, False]
@@ -230,7 +225,7 @@ def test_models_page_lists_the_registry_and_activates_a_version(engine, tmp_path
     assert any(f"`{ACTIVE}`" in m.value for m in at.markdown if "Active model" in m.value)
     at.selectbox(key="models_pick").select(OTHER).run()
     at.button(key="models_activate").click().run()
-    _ok(at)
+    ok(at)
     assert registry.active_name(tmp_path / "models") == OTHER
     assert f"{OTHER} is now the active model." in [s.value for s in at.success]
     assert _table(at, "encoder")["active"].tolist() == [False, True]
@@ -242,11 +237,11 @@ def test_after_a_model_change_the_score_page_offers_to_score_the_kept_file_again
     at.selectbox(key="models_pick").select(OTHER).run()
     at.button(key="models_activate").click().run()
     at.switch_page(SCORE).run()
-    _ok(at)
+    ok(at)
     again = next(b for b in at.button if b.key == "score_again")
     assert again.label == f"Score {plain('labeled.csv')} again with {OTHER}"
     again.click().run()
-    _ok(at)
+    ok(at)
     assert len(engine[OTHER].calls) == 1
     assert any(f"with model {OTHER}" in c.value for c in at.caption)
 
@@ -258,5 +253,5 @@ def test_a_page_run_leaves_the_keras_session_alone(engine):
 
     with patch.object(keras.backend, "clear_session") as cleared:
         at = _app().switch_page(MODELS).run()
-    _ok(at)
+    ok(at)
     assert cleared.call_count == 0

@@ -20,7 +20,8 @@ from engage.scoring import scored_frame
 from engage.thresholds import choose_threshold
 from engage.ui import score_results
 from tests import test_pages_stubbed
-from tests.test_pages_stubbed import APP, THRESHOLD, TIMEOUT, _app, _ok, _table, stub_scores
+from tests.apptests import APP, ok
+from tests.test_pages_stubbed import THRESHOLD, TIMEOUT, _app, _table, stub_scores
 
 engine = test_pages_stubbed.engine  # the stubbed engine's fixture
 
@@ -48,7 +49,7 @@ def _data(frame: pd.DataFrame) -> bytes:
 def _score(at: AppTest, name: str, data: bytes) -> AppTest:
     at.file_uploader(key="score_file").upload(name, data, "application/octet-stream").run()
     at.button(key="score_go").click().run()
-    _ok(at)
+    ok(at)
     return at
 
 
@@ -130,7 +131,7 @@ def test_the_score_page_searches_and_filters_its_results_and_downloads_these_row
     at.text_input(key=_key(data, "search")).input("refund").run()
     _labeled(at.multiselect, "Filter by the values of").select("airline").run()
     _labeled(at.multiselect, "Values of airline").select("Virgin America").run()
-    _ok(at)
+    ok(at)
     texts = frame["text"].fillna("")
     expected = frame[texts.str.contains("refund") & (frame["airline"] == "Virgin America")]
     shown = _table(at, FLAG_COL)
@@ -165,7 +166,7 @@ def test_why_this_score_reaches_any_row_of_the_file_and_names_rows_by_its_ids(en
     # Item 2: the table selects rows; more matching rows than a list holds: any row of the file by its id.
     assert next(d for d in at.dataframe if FLAG_COL in d.value.columns).proto.selection_mode
     at.text_input(key=_key(data, "explain_id")).input(ids[1_150]).run()
-    _ok(at)
+    ok(at)
     assert handed[-1] == frame["text"][1_150]
     at.text_input(key=_key(data, "explain_id")).input("12345").run()
     assert any("No row has tweet" in w.value for w in at.warning)
@@ -186,7 +187,7 @@ def test_a_reload_keeps_the_last_result_of_the_browser_tab(engine):
     reloaded = AppTest.from_file(APP, default_timeout=TIMEOUT)  # a reload: a new session, the same URL
     reloaded.query_params["tab"] = tab
     reloaded.run()
-    _ok(reloaded)
+    ok(reloaded)
     assert any(i.value.startswith("Showing the results for Tweets\\.csv") for i in reloaded.info)
     assert len(_table(reloaded, FLAG_COL)) == len(frame)
     assert len(engine["stub-a"].calls) == 1  # shown again, not scored again
@@ -214,12 +215,12 @@ def test_the_labeling_card_names_a_sent_row_as_the_score_page_does(engine):
     data = _data(frame)
     at = _score(_app(), "Tweets.csv", data)
     at.button(key="label_send").click().run()
-    _ok(at)
+    ok(at)
     at.switch_page("engage/ui/pages/label.py").run()
     at.text_input(key="label_name_input").input("ana")
     next(b for b in at.button if b.label == "Start labeling").click()
     at.run()
-    _ok(at)
+    ok(at)
     shown = at.text[0].value
     row = frame.index[frame["text"] == shown][0]
     caption = next(c.value for c in at.caption if "of the file" in c.value)

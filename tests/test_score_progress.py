@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 import engage.scoring as scoring
 import engage.ui
 from engage.cli import run
-from tests.test_pages_stubbed import APP
+from tests.apptests import APP
 
 
 def test_engage_score_says_what_it_is_doing_before_each_slow_step(app_env, tmp_path, capsys, monkeypatch):
