@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from engage import registry
 from engage.labels import LabelStore
 from engage.testing.app_world import ACTIVE_VERSION, OTHER_VERSION, AppWorld
+from engage.ui.text import plain
 from tests.apptests import APP, SIGN_IN, ok, opened, signed_in
 
 PAGES = {"score": "engage/ui/pages/score.py", "evaluate": "engage/ui/pages/evaluate.py",
@@ -78,7 +79,7 @@ def test_signed_in_pages_carry_no_open_mode_notice(env):
     at = _app(ADMIN, "score")
     ok(at)
     assert not any("Open mode" in c.value for c in at.caption)
-    assert f"Signed in as **{ADMIN}** · admin" in [c.value for c in at.sidebar.caption]
+    assert f"Signed in as **{plain(ADMIN)}** · admin" in [c.value for c in at.sidebar.caption]
 
 
 def _unreachable(email: str | None, page: str, known: str) -> None:
@@ -106,8 +107,8 @@ def test_someone_without_a_role_is_refused(env, verified):
         assert not at.exception
         assert _header(at) == "Not allowed"
         assert [e.value for e in at.error] == [
-            f"You are signed in as {email}, who has no role in this engage: an admin adds people under [access] in "
-            "engage.toml (as an e-mail address or an @domain pattern). Sign out to use another account."]
+            f"You are signed in as {plain(email)}, who has no role in this engage: an admin adds people under [access] "
+            "in engage.toml (as an e-mail address or an @domain pattern). Sign out to use another account."]
         assert _keys(at) == {"auth_sign_out"}
 
 
@@ -126,7 +127,7 @@ def test_an_annotator_labels_under_their_address_and_sees_nothing_else(env):
     at = _app(ANNOTATOR)
     ok(at)
     assert _header(at) == "Label messages"  # their only page, so the default one
-    assert f"Labeling as **{ANNOTATOR}**" in [c.value for c in at.caption]
+    assert f"Labeling as **{plain(ANNOTATOR)}**" in [c.value for c in at.caption]
     assert "label_name_input" not in {t.key for t in at.text_input}  # no typed name when signed in
     assert not at.get("file_uploader") and not at.get("expander")  # neither import nor delete
     next(b for b in at.button if b.key == "label_yes").click()

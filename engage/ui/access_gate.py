@@ -11,7 +11,6 @@ control that is disabled or not drawn is refused by the server too.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import streamlit as st
@@ -21,6 +20,7 @@ from engage import access
 from engage.access import Action, Identity
 from engage.errors import InputError
 from engage.ui.errors import shown_errors
+from engage.ui.text import plain
 
 OPEN_MODE = ("Open mode: anyone who can reach this address can use it. To let in only your team, set up sign-in "
              "and roles (see the README, \"A team deployment\").")
@@ -28,14 +28,6 @@ OPEN_MODE = ("Open mode: anyone who can reach this address can use it. To let in
 # silently someone's page); tests/test_app_access.py checks every page of engage/ui/pages against it.
 PAGE_ACTIONS = {"score": Action.SCORE, "evaluate": Action.EVALUATE, "models": Action.VIEW_MODELS,
                 "label": Action.LABEL, "train": Action.TRAIN, "monitor": Action.MONITOR}
-
-
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>~$|#!])")
-
-
-def plain(text: str) -> str:
-    """An address from the provider, safe inside Markdown (it is untrusted text)."""
-    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def auth_configured() -> bool:

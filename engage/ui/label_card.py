@@ -148,7 +148,7 @@ def ask_annotator() -> str | None:
     """The annotator of this browser session: the signed-in address when sign-in is set up (never typed), else a
     name asked once, then kept in the session and the page's URL (state.annotator)."""
     if (who := access_gate.signed_in()) is not None:
-        st.caption(f"Labeling as **{access_gate.plain(who.email)}**")
+        st.caption(f"Labeling as **{plain(who.email)}**")
         return who.email
     name = state.annotator()
     if name is not None:

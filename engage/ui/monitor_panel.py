@@ -3,7 +3,6 @@ session key KEY_RECORDED."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import streamlit as st
@@ -55,14 +54,6 @@ def record_scoring(messages: Messages, scores, threshold: float, model: str, sha
     st.caption(f"Scoring history: {outcome['history']} {when}.")
     for note in outcome["time_notes"]:
         st.caption(f"Note: {note}")
-
-
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>~$|#!:{}()-])")
-
-
-def plain(text: str) -> str:
-    """Untrusted text (a message, words from messages, a source name) safe inside Markdown: shown as typed."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def alert_banner() -> None:

@@ -59,6 +59,6 @@ def test_monitor_page_in_chromium(monitor_app, page):
 
 
 def test_alert_text_from_messages_is_escaped():
-    from engage.ui.monitor_panel import plain
+    from engage.ui.text import plain
 
     assert plain(XSS).count("\\<") == 3 and plain(XSS).startswith("\\<img")  # every < escaped

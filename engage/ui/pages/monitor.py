@@ -15,7 +15,7 @@ from engage.monitor.settings import monitor_settings
 from engage.monitor.spotcheck import draw_spot_check, spot_check_results
 from engage.ui import access_gate, monitor_charts, state
 from engage.ui.errors import run_page, shown_errors
-from engage.ui.monitor_panel import plain
+from engage.ui.text import plain
 
 ALL = "(all sources)"
 SAMPLE_ROWS = 50
