@@ -16,6 +16,7 @@ from engage.head import HeadConfig
 from engage.overlap import training_record
 from engage.train import FitStep, TrainResult, data_fingerprint
 from engage.ui import fit_panel
+from tests.apptests import ok
 from tests.test_pages_stubbed import (
     ACTIVE,
     EVALUATE,
@@ -25,7 +26,6 @@ from tests.test_pages_stubbed import (
     StubClassifier,
     _app,
     _csv,
-    _ok,
     _scored,
     _table,
     _version,
@@ -77,7 +77,7 @@ def engine(tmp_path, monkeypatch) -> dict[str, StubClassifier]:
 def test_evaluate_says_above_the_metrics_which_share_of_the_file_the_version_trained_on(engine):
     at = _scored()
     at.switch_page(EVALUATE).run()
-    _ok(at)
+    ok(at)
     said = [w.value for w in at.warning if "were training messages of" in w.value]
     assert said == [f"75% of these messages (89 of 119) were training messages of {ACTIVE}: it has seen their "
                     "labels, so the figures below are optimistic. Judge it on messages it did not train on. Its own "
@@ -86,7 +86,7 @@ def test_evaluate_says_above_the_metrics_which_share_of_the_file_the_version_tra
 
 def test_the_models_chart_compares_versions_on_the_same_data_unless_asked(engine):
     at = _app().switch_page(MODELS).run()
-    _ok(at)
+    ok(at)
     assert _table(at, "encoder")["measured_on"].tolist() == [
         "5-fold cross-validation of stub.csv (120 labels)", "5-fold cross-validation of stub.csv (120 labels)",
         "5-fold cross-validation of airline.csv (38 labels)"]
@@ -94,7 +94,7 @@ def test_the_models_chart_compares_versions_on_the_same_data_unless_asked(engine
     assert "stub-c" not in str(spec) and "same data as the active one" in spec.spec
     assert any(f"measured on other data than {ACTIVE}: stub-c" in c.value for c in at.caption)
     at.toggle(key="models_other_data").set_value(True).run()
-    _ok(at)
+    ok(at)
     assert "stub-c (other data: not comparable)" in str(at.get("vega_lite_chart")[0].proto)
     at.selectbox(key="models_pick").select("stub-c").run()
     assert [w.value for w in at.warning] == ["Before activating: stub-c trained on only 38 labels (under 200): its "
@@ -131,7 +131,7 @@ def test_train_compares_on_the_same_messages_and_warns_before_promote(engine):
     at.text_input(key="train_name").input("worse-1")
     with patch("engage.ui.train_panel.label_loop.retrain", side_effect=_retrain(trained_on)):
         at.button(key="train_go").click().run()
-    _ok(at)
+    ok(at)
     assert len(trained_on) == 1
     same = _table(at, "rows")
     assert same["name"].tolist() == [ACTIVE, "worse-1"] and same["rows"].tolist() == [119, 119]
