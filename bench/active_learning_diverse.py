@@ -14,8 +14,9 @@ the test split (F1 at the version's threshold, ROC-AUC). The orders:
 - diverse: the round's B picks are the most uncertain message of each of B k-means clusters (scikit-learn) of the
   4B most uncertain messages' ELMo vectors (engage/similar.py's, from the embedding cache); diverse-mixed: the same
   for two thirds of a round, one third at random.
-It prints the mean curves and the labels each order needs to reach 95 % of the whole pool's F1 and ROC-AUC (the
-references of bench/active_learning.py: 0.7992 and 0.9262), as schedule points and interpolated, against random's.
+It prints bench/active_learning.py's report: the mean curves, and the labels each order needs to reach 95 % of the
+whole pool's F1 and ROC-AUC (that bench's whole-pool model: 0.7992 and 0.9262), as schedule points and
+interpolated, against random's.
 """
 
 from __future__ import annotations
@@ -23,20 +24,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import tempfile
-from collections import defaultdict
 from pathlib import Path
 
+# First, before numpy: it sets the environment (one BLAS thread, quiet TensorFlow), which OpenBLAS reads when it
+# loads; and its report is this bench's.
+from active_learning import DATA, ROOT, mean_table, summarize
+
+# isort: split
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # bench/active_learning.py says why (numpy is loaded, OpenBLAS starts later)
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "complaints"
 SCHEDULE = [50, 100, 150, 200, 250, 300, 350, 400, 450, 500, 750, 1100]
-TARGETS = {"f1": 0.95 * 0.7992, "auc": 0.95 * 0.9262}  # 95 % of the whole pool's (bench/active_learning.py)
+# The model retrained on the whole pool, as bench/active_learning.py measured it (bench/results/active_learning.txt):
+# the orders are asked to reach 95 % of these.
+REFERENCE = {"f1": 0.7992, "roc_auc": 0.9262}
 ORDERS = ("random", "uncertain", "mixed", "diverse", "diverse-mixed")
 
 
@@ -99,7 +100,8 @@ class Pool:
             clusters = KMeans(n_sure, n_init=1, random_state=0).fit_predict(self.vectors[candidates])
             chosen = [int(members[np.argmin(certainty[members])]) for c in range(n_sure)
                       if len(members := candidates[clusters == c])]
-            chosen += [int(i) for i in by_doubt if int(i) not in set(chosen)][:n_sure - len(chosen)]
+            taken = set(chosen)  # an empty cluster leaves its pick to the next most uncertain
+            chosen += [int(i) for i in by_doubt if int(i) not in taken][:n_sure - len(chosen)]
         rest = np.setdiff1d(free, chosen)
         extra = [int(i) for i in rng.choice(rest, n_random, replace=False)] if n_random else []
         return chosen + extra, [False] * len(chosen) + [True] * len(extra)
@@ -117,46 +119,25 @@ def simulate(orders: list[str], seeds: list[int], out: Path | None) -> list[dict
                     picked, how = pool.picks(order, clf, labeled, count - len(labeled), rng)
                     labeled, random_pick = labeled + picked, random_pick + how
                 _, f1, auc = pool.train(labeled, random_pick)
-                rows.append({"order": order, "seed": seed, "labels": count, "f1": round(f1, 4), "auc": round(auc, 4)})
+                rows.append({"order": order, "seed": seed, "labels": count, "f1": round(f1, 4),
+                             "roc_auc": round(auc, 4)})
                 print(json.dumps(rows[-1]), flush=True)
                 if out is not None:
                     out.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     return rows
 
 
-def needed(counts: list[int], curve: list[float], target: float) -> tuple[int | None, float | None]:
-    """(the first count at or above target, linear between counts), or (None, None)."""
-    for i, value in enumerate(curve):
-        if value >= target:
-            if i == 0:
-                return counts[0], float(counts[0])
-            before = curve[i - 1]
-            return counts[i], counts[i - 1] + (target - before) / (value - before) * (counts[i] - counts[i - 1])
-    return None, None
-
-
 def report(rows: list[dict]) -> None:
-    by = defaultdict(list)
-    for r in rows:
-        by[(r["order"], r["labels"])].append(r)
-    orders = [o for o in ORDERS if any(k[0] == o for k in by)]
-    counts = sorted({r["labels"] for r in rows})
-    seeds = sorted({r["seed"] for r in rows})
-    mean = {(o, m): [float(np.mean([r[m] for r in by[(o, c)]])) for c in counts] for o in orders for m in TARGETS}
-    print(f"mean over seeds {seeds}:")
-    heads = [f"F1 {o}" for o in orders] + [f"ROC-AUC {o}" for o in orders]
-    print("| labels | " + " | ".join(heads) + " |")
-    print("|---:|" + "---:|" * (2 * len(orders)))
-    for i, c in enumerate(counts):
-        print(f"| {c} | " + " | ".join(f"{mean[(o, m)][i]:.3f}" for m in TARGETS for o in orders) + " |")
-    for m, target in TARGETS.items():
-        base = needed(counts, mean[("random", m)], target) if "random" in orders else (None, None)
-        for o in orders:
-            point, line = needed(counts, mean[(o, m)], target)
-            share = (f"{point / base[0]:.0%} of random's labels ({line / base[1]:.0%} interpolated)"
-                     if point and base[0] else "not reached, or random not run")
-            print(f"{m} {target:.4f}: {o:<13} {point} labels (~{line:.0f})  {share}" if point else
-                  f"{m} {target:.4f}: {o:<13} not reached by {counts[-1]}")
+    """bench/active_learning.py's report of these rows: the mean curves and the labels each order needs."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    orders = [o for o in ORDERS if o in set(frame["order"])]
+    print(f"reference: the model retrained on the whole pool (bench/active_learning.py): test F1 "
+          f"{REFERENCE['f1']:.4f}, ROC-AUC {REFERENCE['roc_auc']:.4f}")
+    print(f"mean over seeds {sorted(frame['seed'].unique().tolist())}:")
+    mean_table(frame, orders)
+    summarize(frame, REFERENCE, orders)
 
 
 def main() -> None:
